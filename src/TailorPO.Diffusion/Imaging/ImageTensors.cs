@@ -1,0 +1,109 @@
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TailorPO.Diffusion.Imaging;
+
+/// <summary>
+/// Conversions between image tensors (RGB, [B, 3, H, W], float in [0, 1]) and files or bitmaps.
+/// PNG encoding uses SkiaSharp; files are written to a temporary name and renamed.
+/// </summary>
+public static class ImageTensors
+{
+    /// <summary>Checks that <paramref name="images"/> is a float batch [B, 3, H, W].</summary>
+    /// <exception cref="ArgumentException">Wrong rank, channel count or dtype.</exception>
+    public static void ValidateBatch(Tensor images, string argumentName)
+    {
+        ArgumentNullException.ThrowIfNull(images, argumentName);
+        if (images.dim() != 4 || images.shape[1] != 3)
+            throw new ArgumentException($"Expected an image batch of shape [B, 3, H, W]; got [{string.Join(", ", images.shape)}].", argumentName);
+        if (!images.is_floating_point())
+            throw new ArgumentException($"Expected a floating-point image batch in [0, 1]; got dtype {images.dtype}.", argumentName);
+    }
+
+    /// <summary>Quantises images to bytes the way DDPO does: round(255 x), clamped to [0, 255].</summary>
+    /// <returns>uint8 tensor [B, 3, H, W] on the CPU.</returns>
+    public static Tensor ToBytes(Tensor images)
+    {
+        ValidateBatch(images, nameof(images));
+        using var scope = NewDisposeScope();
+        return (images.detach().to(ScalarType.Float32).cpu() * 255f).round().clamp(0, 255).to(ScalarType.Byte).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Encodes one image [3, H, W] in [0, 1] as PNG bytes.</summary>
+    public static byte[] EncodePng(Tensor image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (image.dim() != 3 || image.shape[0] != 3)
+            throw new ArgumentException($"Expected one image of shape [3, H, W]; got [{string.Join(", ", image.shape)}].", nameof(image));
+        using var scope = NewDisposeScope();
+        var bytes = ToBytes(image.unsqueeze(0))[0].permute(1, 2, 0).contiguous(); // H, W, 3
+        int height = (int)bytes.shape[0], width = (int)bytes.shape[1];
+        var rgb = bytes.data<byte>().ToArray();
+
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var pixels = new byte[width * height * 4];
+        for (int i = 0, j = 0; i < rgb.Length; i += 3, j += 4)
+        {
+            pixels[j] = rgb[i];
+            pixels[j + 1] = rgb[i + 1];
+            pixels[j + 2] = rgb[i + 2];
+            pixels[j + 3] = 255;
+        }
+        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    /// <summary>Saves one image [3, H, W] in [0, 1] as a PNG file (atomically).</summary>
+    public static void SavePng(Tensor image, string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var bytes = EncodePng(image);
+        var fullPath = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+        var temporary = fullPath + $".tmp-{Guid.NewGuid():N}";
+        try
+        {
+            File.WriteAllBytes(temporary, bytes);
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Arranges a batch [B, 3, H, W] into one grid image [3, rows*H, cols*W] (row-major, padding in grey).</summary>
+    public static Tensor Grid(Tensor images, int columns, int padding = 2)
+    {
+        ValidateBatch(images, nameof(images));
+        if (columns < 1) throw new ArgumentOutOfRangeException(nameof(columns), columns, "At least one column is needed.");
+        if (padding < 0) throw new ArgumentOutOfRangeException(nameof(padding), padding, "Padding cannot be negative.");
+        using var scope = NewDisposeScope();
+        long count = images.shape[0], height = images.shape[2], width = images.shape[3];
+        long rows = (count + columns - 1) / columns;
+        var grid = full(new long[] { 3, rows * (height + padding) + padding, columns * (width + padding) + padding }, 0.5f,
+            dtype: ScalarType.Float32);
+        var source = images.detach().to(ScalarType.Float32).cpu();
+        for (long i = 0; i < count; i++)
+        {
+            long row = i / columns, column = i % columns;
+            long top = padding + row * (height + padding), left = padding + column * (width + padding);
+            grid[TensorIndex.Colon, TensorIndex.Slice(top, top + height), TensorIndex.Slice(left, left + width)] = source[i];
+        }
+        return grid.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Decodes a PNG/JPEG file into an image tensor [3, H, W] in [0, 1].</summary>
+    public static Tensor Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Image '{path}' does not exist.", path);
+        using var bitmap = SKBitmap.Decode(path) ?? throw new InvalidDataException($"'{path}' is not an image SkiaSharp can decode.");
+        using var rgba = bitmap.Copy(SKColorType.Rgba8888) ?? throw new InvalidDataException($"'{path}' could not be converted to RGBA.");
+        var pixels = rgba.Bytes;
+        using var scope = NewDisposeScope();
+        var hwc = tensor(pixels, new long[] { rgba.Height, rgba.Width, 4 }, ScalarType.Byte);
+        return (hwc[TensorIndex.Ellipsis, TensorIndex.Slice(0, 3)].permute(2, 0, 1).to(ScalarType.Float32) / 255f).MoveToOuterDisposeScope();
+    }
+}
