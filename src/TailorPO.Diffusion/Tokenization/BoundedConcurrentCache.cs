@@ -3,9 +3,10 @@ using System.Collections.Concurrent;
 namespace TailorPO.Diffusion.Tokenization;
 
 /// <summary>
-/// A thread-safe memo with a hard size bound. When the bound is reached the cache starts over
-/// empty: prompts in training repeat a small working set of words, which refills it at once, and
-/// no per-hit bookkeeping is paid as an LRU would.
+/// A thread-safe memo with a size bound. When the bound is passed the cache starts over empty:
+/// prompts in training repeat a small working set of words, which refills it at once, and no
+/// per-hit bookkeeping is paid as an LRU would. Between two clears it may briefly hold one extra
+/// entry per thread that is adding at that moment.
 /// </summary>
 internal sealed class BoundedConcurrentCache<TKey, TValue> where TKey : notnull
 {
@@ -23,8 +24,8 @@ internal sealed class BoundedConcurrentCache<TKey, TValue> where TKey : notnull
     /// <summary>The most entries held at once.</summary>
     public int Capacity { get; }
 
-    /// <summary>The number of entries currently held (approximate while other threads write).</summary>
-    public int Count => Volatile.Read(ref _count);
+    /// <summary>The number of entries held (takes every lock of the dictionary: for diagnostics and tests).</summary>
+    public int Count => _entries.Count;
 
     /// <summary>The cached value of <paramref name="key"/>, computing and storing it when absent.</summary>
     public TValue GetOrAdd(TKey key, Func<TKey, TValue> compute)

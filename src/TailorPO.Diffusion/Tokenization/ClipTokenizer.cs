@@ -123,7 +123,7 @@ public sealed class ClipTokenizer
         {
             if (vocabulary.TryGetValue(special.Token, out var id)) return id;
             var named = special.Source == "default" ? $"the default {role}" : $"the {role} named in '{special.Source}'";
-            throw new TokenizerFileException(vocabularySource, null, $"{named}, {System.Text.Json.JsonSerializer.Serialize(special.Token)}, is not in the vocabulary.");
+            throw new TokenizerFileException(vocabularySource, null, $"{named}, {ClipTokenizerFiles.Quote(special.Token)}, is not in the vocabulary.");
         }
 
         var bos = IdOf(settings.BosToken, "bos_token");
@@ -149,9 +149,17 @@ public sealed class ClipTokenizer
 
     /// <summary>The text after CLIP's clean-up: unescaped, white space collapsed and trimmed, lower-cased.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="text"/> holds an unpaired surrogate (not encodable as UTF-8).</exception>
     public static string CleanText(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        // Python would fail at str.encode('utf-8'); checked first because lower-casing would replace it.
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!char.IsSurrogate(text[i])) continue;
+            if (char.IsSurrogatePair(text, i)) i++;
+            else throw new ArgumentException($"The text holds an unpaired UTF-16 surrogate at index {i}; it cannot be encoded as UTF-8.", nameof(text));
+        }
         var unescaped = PythonHtml.Unescape(PythonHtml.Unescape(text));
         return PythonText.Lower(PythonText.Strip(PythonText.CollapseWhiteSpace(PythonText.Strip(unescaped))));
     }

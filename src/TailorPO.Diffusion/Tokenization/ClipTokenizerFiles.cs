@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace TailorPO.Diffusion.Tokenization;
@@ -38,11 +39,11 @@ internal static class ClipTokenizerFiles
             foreach (var entry in document.RootElement.EnumerateObject())
             {
                 if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id < 0)
-                    throw new TokenizerFileException(fullPath, null, $"token {JsonSerializer.Serialize(entry.Name)} has id {entry.Value.GetRawText()}; expected a non-negative 32-bit integer.");
+                    throw new TokenizerFileException(fullPath, null, $"token {Quote(entry.Name)} has id {entry.Value.GetRawText()}; expected a non-negative 32-bit integer.");
                 if (tokenOfId.TryGetValue(id, out var other))
-                    throw new TokenizerFileException(fullPath, null, $"id {id} is given to both {JsonSerializer.Serialize(other)} and {JsonSerializer.Serialize(entry.Name)}; ids must be unique.");
+                    throw new TokenizerFileException(fullPath, null, $"id {id} is given to both {Quote(other)} and {Quote(entry.Name)}; ids must be unique.");
                 if (!vocabulary.TryAdd(entry.Name, id))
-                    throw new TokenizerFileException(fullPath, null, $"token {JsonSerializer.Serialize(entry.Name)} is listed twice.");
+                    throw new TokenizerFileException(fullPath, null, $"token {Quote(entry.Name)} is listed twice.");
                 tokenOfId.Add(id, entry.Name);
             }
             if (vocabulary.Count == 0)
@@ -201,9 +202,13 @@ internal static class ClipTokenizerFiles
         var parts = line.Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length != 2)
             throw new TokenizerFileException(path, lineNumber,
-                $"expected a merge rule of two space-separated symbols, got {JsonSerializer.Serialize(line)}.");
+                $"expected a merge rule of two space-separated symbols, got {Quote(line)}.");
         return (parts[0], parts[1]);
     }
+
+    /// <summary>A string as a JSON literal for messages, keeping '&lt;', '|' and non-ASCII text readable.</summary>
+    public static string Quote(string text) =>
+        JsonSerializer.Serialize(text, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     private static List<string> SplitLines(string text) => [.. text.Split('\n')];
 
