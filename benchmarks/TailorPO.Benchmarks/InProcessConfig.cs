@@ -1,16 +1,14 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace TailorPO.Benchmarks;
 
 /// <summary>
-/// Runs every benchmark in the host process (libtorch natives are only next to this assembly)
-/// with the memory diagnoser on. <c>--job Dry</c> / <c>--job Short</c> on the command line
-/// replaces the default job and keeps it in-process (the job is marked as the default, which
-/// BenchmarkDotNet uses as the base of command-line jobs instead of running it alongside them).
-/// The default loggers, columns and exporters are kept so that results are printed and saved.
+/// BenchmarkDotNet's default loggers, columns and exporters plus the memory diagnoser. It adds
+/// no job on purpose: the job comes from the command line (<c>--job Dry</c>, <c>--job Short</c>,
+/// none for the default), and <see cref="Program"/> adds <c>--inProcess</c> so that every job
+/// runs in the host process, where the libtorch natives are. (A job defined here would either
+/// run next to the command-line job or, if marked as the default, override it.)
 /// </summary>
 public sealed class InProcessConfig : ManualConfig
 {
@@ -18,7 +16,6 @@ public sealed class InProcessConfig : ManualConfig
     public InProcessConfig()
     {
         Add(DefaultConfig.Instance);
-        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).AsDefault());
         AddDiagnoser(MemoryDiagnoser.Default);
         WithOptions(ConfigOptions.DisableOptimizationsValidator | ConfigOptions.JoinSummary);
     }
