@@ -4,11 +4,9 @@ using BenchmarkDotNet.Diagnosers;
 namespace TailorPO.Benchmarks;
 
 /// <summary>
-/// BenchmarkDotNet's default loggers, columns and exporters plus the memory diagnoser. It adds
-/// no job on purpose: the job comes from the command line (<c>--job Dry</c>, <c>--job Short</c>,
-/// none for the default), and <see cref="Program"/> adds <c>--inProcess</c> so that every job
-/// runs in the host process, where the libtorch natives are. (A job defined here would either
-/// run next to the command-line job or, if marked as the default, override it.)
+/// BenchmarkDotNet's default loggers, columns and exporters plus the memory diagnoser. It adds no job:
+/// <see cref="Program"/> runs every job in-process (libtorch natives are only next to this assembly),
+/// so <c>--job Dry</c> / <c>--job Short</c> select the job instead of adding a second, out-of-process one.
 /// </summary>
 public sealed class InProcessConfig : ManualConfig
 {

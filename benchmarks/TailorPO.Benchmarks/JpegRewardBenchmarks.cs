@@ -10,6 +10,7 @@ namespace TailorPO.Benchmarks;
 /// The image mixes smooth structure with mild noise, like a generated photo.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class JpegRewardBenchmarks
 {
     private readonly BaselineJpegEncoder _encoder = new();

@@ -5,8 +5,7 @@ namespace TailorPO.Rewards.Tests.Jpeg;
 
 /// <summary>
 /// The managed encoder against Pillow 9.4 / libjpeg at quality 95 (the fixture's jpeg_kb):
-/// every size within 2%, the same order of images by size, and, where the file records them,
-/// the exact byte counts.
+/// every size within 2%, the same order of images by size, and the exact byte counts.
 /// </summary>
 public sealed class BaselineJpegEncoderParityTests(ITestOutputHelper output)
 {
@@ -30,10 +29,8 @@ public sealed class BaselineJpegEncoderParityTests(ITestOutputHelper output)
     [Fact]
     public void ByteCountsEqualPillowsExactly()
     {
-        var withCounts = JpegFixture.Load().Where(c => c.ExpectedBytes.HasValue).ToList();
-        Assert.NotEmpty(withCounts);
-        var mismatches = withCounts
-            .Select(c => (c.Name, Ours: _encoder.GetEncodedLength(c.RgbPlanar, c.Height, c.Width), Pillow: c.ExpectedBytes!.Value))
+        var mismatches = JpegFixture.Load()
+            .Select(c => (c.Name, Ours: _encoder.GetEncodedLength(c.RgbPlanar, c.Height, c.Width), Pillow: c.ExpectedBytes))
             .Where(r => r.Ours != r.Pillow)
             .Select(r => $"{r.Name}: {r.Ours} vs {r.Pillow} ({r.Ours - r.Pillow:+#;-#;0} bytes)")
             .ToList();
