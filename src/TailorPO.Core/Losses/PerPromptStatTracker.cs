@@ -81,12 +81,12 @@ public sealed class PerPromptStatTracker
     /// <param name="prompts">The prompt of each sample.</param>
     /// <param name="rewards">Rewards, [B].</param>
     /// <returns>Advantages, [B], in the rewards' dtype and device.</returns>
-    public Tensor Update(IReadOnlyList<string> prompts, Tensor rewards)
+    public Tensor UpdateFromTensor(IReadOnlyList<string> prompts, Tensor rewards)
     {
         TensorGuard.Floating(rewards, nameof(rewards));
         TensorGuard.Rank(rewards, 1, nameof(rewards), "one reward per sample, [B]");
         var host = rewards.detach().cpu().to_type(ScalarType.Float64).data<double>().ToArray();
-        var advantages = Update(prompts, (IReadOnlyList<double>)host);
+        var advantages = Update(prompts, host);
         return tensor(advantages, ScalarType.Float64).to(rewards.dtype, rewards.device);
     }
 

@@ -4,8 +4,8 @@ namespace TailorPO.Core.Schedules;
 
 /// <summary>
 /// The training noise schedule: betas, <c>alphas_cumprod</c> (abar) and the abar used after the last
-/// inference step, computed exactly as diffusers' <c>DDIMScheduler</c> does - in float32, with the
-/// same libtorch <c>linspace</c> / <c>cumprod</c> kernels - so abar matches a diffusers run bit for bit.
+/// inference step, computed exactly as diffusers' <c>DDIMScheduler</c> does - in float32, with torch's
+/// <c>linspace</c> arithmetic and libtorch's <c>cumprod</c> - so abar matches the diffusers reference bit for bit.
 /// Immutable and thread-safe; values are held on the host.
 /// </summary>
 public sealed class NoiseSchedule
@@ -79,16 +79,12 @@ public sealed class NoiseSchedule
         switch (config.BetaSchedule)
         {
             case BetaSchedule.Linear:
-            {
-                using var scope = NewDisposeScope();
-                return linspace(config.BetaStart, config.BetaEnd, n, dtype: ScalarType.Float32).data<float>().ToArray();
-            }
+                return Float32Linspace.Compute(config.BetaStart, config.BetaEnd, n);
             case BetaSchedule.ScaledLinear:
             {
                 // diffusers: torch.linspace(beta_start**0.5, beta_end**0.5, N, dtype=float32) ** 2
-                using var scope = NewDisposeScope();
-                return linspace(Math.Sqrt(config.BetaStart), Math.Sqrt(config.BetaEnd), n, dtype: ScalarType.Float32)
-                    .pow(2).data<float>().ToArray();
+                var roots = Float32Linspace.Compute(Math.Sqrt(config.BetaStart), Math.Sqrt(config.BetaEnd), n);
+                return roots.Select(r => r * r).ToArray();
             }
             case BetaSchedule.SquaredCosCapV2:
             {
