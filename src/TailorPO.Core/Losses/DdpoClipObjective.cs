@@ -53,7 +53,7 @@ public sealed class DdpoClipObjective
 
         var r = ratio.detach().to_type(ScalarType.Float64);
         var diagnostics = new DdpoDiagnostics(
-            loss.item<double>(),
+            loss.detach().to_type(ScalarType.Float64).item<double>(),
             ((r - 1).abs() > ClipRange).to_type(ScalarType.Float64).mean().item<double>(),
             0.5 * logRatio.detach().to_type(ScalarType.Float64).square().mean().item<double>(),
             r.mean().item<double>(),

@@ -27,7 +27,7 @@ internal static class LogisticPreference
         TensorGuard.Finite(loss, $"the {lossName} loss");
 
         var diagnostics = new PairwiseLossDiagnostics(
-            loss.item<double>(),
+            loss.detach().to_type(ScalarType.Float64).item<double>(),
             (margin.detach() > 0).to_type(ScalarType.Float64).mean().item<double>(),
             hw.detach().to_type(ScalarType.Float64).mean().item<double>(),
             hl.detach().to_type(ScalarType.Float64).mean().item<double>(),
@@ -70,7 +70,7 @@ internal static class LogisticPreference
             meanDispreferred = hl.masked_select(decided).mean().item<double>();
         }
 
-        var diagnostics = new PairwiseLossDiagnostics(loss.item<double>(), accuracy, meanPreferred, meanDispreferred, clamped)
+        var diagnostics = new PairwiseLossDiagnostics(loss.detach().to_type(ScalarType.Float64).item<double>(), accuracy, meanPreferred, meanDispreferred, clamped)
         {
             TiedFraction = (batch - decidedCount) / (double)batch,
         };

@@ -184,6 +184,26 @@ public class LossClosedFormTests
     }
 
     [Fact]
+    public void Float32_inputs_give_float32_losses_with_the_float64_value_and_diagnostics()
+    {
+        using var scope = NewDisposeScope();
+        double[] w = [0.05, -0.02], l = [0.01, 0.04];
+        var pair32 = new PreferencePair(tensor(w.Select(v => (float)v).ToArray()), tensor(l.Select(v => (float)v).ToArray()));
+        IPairwiseLoss[] losses = [new DpoLoss(), new D3POLoss(), new TailorPOLoss(), new DiffusionDpoLoss(50)];
+        foreach (var loss in losses)
+        {
+            var single = loss.Compute(pair32);
+            Assert.Equal(ScalarType.Float32, single.Loss.dtype);
+            Assert.Equal(loss.Compute(Pair(w, l)).Diagnostics.Loss, single.Diagnostics.Loss, 6);
+        }
+        var byReward = new TailorPOLoss().ComputeFromCandidates(pair32.PreferredLogRatio, pair32.DispreferredLogRatio, tensor(new[] { 1f, 0f }), tensor(new[] { 0f, 1f }));
+        Assert.Equal(1.0, byReward.Diagnostics.ImplicitAccuracy); // pair 0 prefers x^0 (0.05 > 0.01), pair 1 prefers x^1 (0.04 > -0.02)
+        var ddpo = new DdpoClipObjective().Compute(tensor(new[] { 0.01f, 0f }), tensor(new[] { 0f, 0f }), tensor(new[] { 1f, -1f }));
+        Assert.Equal(ScalarType.Float32, ddpo.Loss.dtype);
+        Assert.Equal(0.5, ddpo.Diagnostics.ClipFraction);
+    }
+
+    [Fact]
     public void Non_finite_inputs_raise_NonFiniteValueException_naming_the_input()
     {
         using var scope = NewDisposeScope();
