@@ -39,15 +39,18 @@ internal static class LogisticPreference
     /// Loss for two responses ranked by their rewards (Appendix B's indicator form):
     /// s = +1 if r0 &gt; r1, -1 if r0 &lt; r1, and 0 on a tie (no preference: constant log 2, no gradient).
     /// </summary>
-    public static PairwiseLossResult ByReward(string lossName, Tensor h0, Tensor h1, Tensor r0, Tensor r1, double beta, double? clampEpsilon)
+    public static PairwiseLossResult ByReward(string lossName, Tensor h0, Tensor h1, Tensor r0, Tensor r1, double beta, double? clampEpsilon,
+        string r0Name = "reward0", string r1Name = "reward1")
     {
         CheckLogRatios(h0, "logRatio0", h1, "logRatio1");
-        TensorGuard.Floating(r0, "reward0");
-        TensorGuard.Floating(r1, "reward1");
-        TensorGuard.SameShape(r0, "reward0", h0, "logRatio0");
-        TensorGuard.SameShape(r1, "reward1", h0, "logRatio0");
-        TensorGuard.FiniteArgument(r0, "reward0");
-        TensorGuard.FiniteArgument(r1, "reward1");
+        TensorGuard.Floating(r0, r0Name);
+        TensorGuard.Floating(r1, r1Name);
+        TensorGuard.SameShape(r0, r0Name, h0, "logRatio0");
+        TensorGuard.SameShape(r1, r1Name, h0, "logRatio0");
+        TensorGuard.SameDevice(r0, r0Name, h0, "logRatio0");
+        TensorGuard.SameDevice(r1, r1Name, h0, "logRatio0");
+        TensorGuard.FiniteArgument(r0, r0Name);
+        TensorGuard.FiniteArgument(r1, r1Name);
 
         using var scope = NewDisposeScope();
         var sign = (r0.detach().to_type(ScalarType.Float64) - r1.detach().to_type(ScalarType.Float64)).sign().to(h0.device);

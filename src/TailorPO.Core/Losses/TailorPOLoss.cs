@@ -49,5 +49,5 @@ public sealed class TailorPOLoss : IPairwiseLoss
     /// <param name="stepReward0">r_t(c, x^0_{t-1}), [B].</param>
     /// <param name="stepReward1">r_t(c, x^1_{t-1}), [B].</param>
     public PairwiseLossResult ComputeFromCandidates(Tensor logRatio0, Tensor logRatio1, Tensor stepReward0, Tensor stepReward1) =>
-        LogisticPreference.ByReward(Name, logRatio0, logRatio1, stepReward0, stepReward1, Beta, ClampEpsilon);
+        LogisticPreference.ByReward(Name, logRatio0, logRatio1, stepReward0, stepReward1, Beta, ClampEpsilon, nameof(stepReward0), nameof(stepReward1));
 }

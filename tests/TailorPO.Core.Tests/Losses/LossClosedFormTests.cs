@@ -210,7 +210,7 @@ public class LossClosedFormTests
         var e = Assert.Throws<NonFiniteValueException>(() => new DpoLoss().Compute(Pair([double.NaN, 0], [0, 0])));
         Assert.Contains("PreferredLogRatio", e.Message);
         e = Assert.Throws<NonFiniteValueException>(() => new TailorPOLoss().ComputeFromCandidates(tensor(new[] { 0.0 }), tensor(new[] { 0.0 }), tensor(new[] { double.PositiveInfinity }), tensor(new[] { 0.0 })));
-        Assert.Contains("reward0", e.Message);
+        Assert.Contains("stepReward0", e.Message);
         e = Assert.Throws<NonFiniteValueException>(() => new DdpoClipObjective().Compute(tensor(new[] { 0.0 }), tensor(new[] { 0.0 }), tensor(new[] { double.NaN })));
         Assert.Contains("advantages", e.Message);
         Assert.Throws<NonFiniteValueException>(() => new PerPromptStatTracker().Update(["a"], [double.NaN]));
@@ -233,7 +233,7 @@ public class LossClosedFormTests
         Assert.Equal("pair.DispreferredLogRatio", Assert.Throws<ArgumentException>(() => new DpoLoss().Compute(Pair([0, 1], [0]))).ParamName);
         Assert.Equal("pair.PreferredLogRatio", Assert.Throws<ArgumentException>(() => new DpoLoss().Compute(new PreferencePair(zeros(2, 2), zeros(2, 2)))).ParamName);
         Assert.Equal("pair.PreferredLogRatio", Assert.Throws<ArgumentException>(() => new DpoLoss().Compute(new PreferencePair(tensor(new long[] { 1 }), tensor(new long[] { 1 })))).ParamName);
-        Assert.Equal("reward1", Assert.Throws<ArgumentException>(() => new TailorPOLoss().ComputeFromCandidates(zeros(2), zeros(2), zeros(2), zeros(3))).ParamName);
+        Assert.Equal("stepReward1", Assert.Throws<ArgumentException>(() => new TailorPOLoss().ComputeFromCandidates(zeros(2), zeros(2), zeros(2), zeros(3))).ParamName);
         Assert.Equal("advantages", Assert.Throws<ArgumentException>(() => new DdpoClipObjective().Compute(zeros(2), zeros(2), zeros(3))).ParamName);
         Assert.Equal("targetNoise", Assert.Throws<ArgumentException>(() => DiffusionDpoLoss.DenoisingError(zeros(2, 4), zeros(2, 3))).ParamName);
         Assert.Equal("beta", Assert.Throws<ArgumentOutOfRangeException>(() => new DpoLoss(0)).ParamName);
