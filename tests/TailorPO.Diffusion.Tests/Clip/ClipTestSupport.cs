@@ -19,6 +19,14 @@ internal static class ClipTestSupport
         return 1e-4 * Math.Max(1.0, maxAbs);
     }
 
+    /// <summary>Same shape, same dtype and bit-identical values.</summary>
+    public static bool BitEqual(Tensor a, Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype) return false;
+        using var scope = NewDisposeScope();
+        return a.eq(b).all().item<bool>();
+    }
+
     public static IEnumerable<object[]> CaseNames(string folder)
     {
         using var cases = FixtureCases.Load(folder, "cases.safetensors");
