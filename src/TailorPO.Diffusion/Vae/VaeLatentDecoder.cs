@@ -14,14 +14,24 @@ public sealed class VaeLatentDecoder : ILatentDecoder
     private readonly AutoencoderKL _vae;
 
     /// <summary>Wraps a loaded VAE (not owned: dispose it yourself).</summary>
-    public VaeLatentDecoder(AutoencoderKL vae)
+    /// <param name="vae">The VAE.</param>
+    /// <param name="sliceBatch">
+    /// Decode one batch element at a time (diffusers' <c>enable_slicing</c>): the same images with
+    /// the peak activation memory of a single image (about 2.4 GB for SD v1.5 at 512x512 in
+    /// float32 without gradients). Gradients, when requested, still keep every element's graph.
+    /// </param>
+    public VaeLatentDecoder(AutoencoderKL vae, bool sliceBatch = false)
     {
         ArgumentNullException.ThrowIfNull(vae);
         _vae = vae;
+        SliceBatch = sliceBatch;
     }
 
     /// <summary>The wrapped VAE.</summary>
     public AutoencoderKL Vae => _vae;
+
+    /// <summary>True when batch elements are decoded one at a time.</summary>
+    public bool SliceBatch { get; }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The latents are not [B, latent_channels, h, w] floats.</exception>
@@ -34,7 +44,9 @@ public sealed class VaeLatentDecoder : ILatentDecoder
         using var scope = NewDisposeScope();
         var unscaled = latents / _vae.ScalingFactor;
         if (_vae.Config.ShiftFactor is { } shift && shift != 0) unscaled = unscaled + shift;
-        var decoded = _vae.Decode(unscaled);
+        var decoded = SliceBatch && unscaled.dim() > 0 && unscaled.shape[0] > 1
+            ? cat(unscaled.split(1).Select(_vae.Decode).ToList(), 0)
+            : _vae.Decode(unscaled);
         var images = ((decoded.to(ScalarType.Float32) + 1.0) / 2.0).clamp(0.0, 1.0);
         return images.MoveToOuterDisposeScope();
     }
