@@ -1,0 +1,44 @@
+using TailorPO.Core.Abstractions;
+
+namespace TailorPO.Rewards.DependencyInjection;
+
+/// <summary>One reward of the configured reward (a single reward or a member of the ensemble).</summary>
+public sealed class RewardMemberOptions
+{
+    /// <summary>Which reward. Default <see cref="RewardKind.Colorfulness"/>.</summary>
+    public RewardKind Kind { get; set; } = RewardKind.Colorfulness;
+
+    /// <summary>Weight in the ensemble sum; finite. Default 1. (The paper trains on one reward at a time.)</summary>
+    public double Weight { get; set; } = 1.0;
+
+    /// <summary>Normalisation before weighting. Default <see cref="RewardNormalizationKind.None"/>.</summary>
+    public RewardNormalizationKind Normalization { get; set; } = RewardNormalizationKind.None;
+
+    /// <summary>Mean for <see cref="RewardNormalizationKind.Fixed"/>; finite. Default 0.</summary>
+    public double NormalizationMean { get; set; }
+
+    /// <summary>Standard deviation for <see cref="RewardNormalizationKind.Fixed"/>; finite and &gt; 0. Default 1.</summary>
+    public double NormalizationStandardDeviation { get; set; } = 1.0;
+
+    /// <summary>eps added to the running std for <see cref="RewardNormalizationKind.Running"/>; finite and &gt; 0. Default 1e-6.</summary>
+    public double RunningEpsilon { get; set; } = 1e-6;
+
+    /// <summary>Target mean luma of <see cref="RewardKind.BrightnessTarget"/>, in [0, 1]. Default 0.5.</summary>
+    public double BrightnessTarget { get; set; } = 0.5;
+
+    /// <summary>Target luma standard deviation of <see cref="RewardKind.ContrastTarget"/>, in [0, 0.5]. Default 0.25.</summary>
+    public double ContrastTarget { get; set; } = 0.25;
+
+    /// <summary>Pixel scale of <see cref="RewardKind.Colorfulness"/>: 1 (default, [0, 1] scale) or 255 (the paper's scale); finite and &gt; 0.</summary>
+    public double ColorfulnessPixelScale { get; set; } = 1.0;
+
+    /// <summary>
+    /// The epsilon of an analytic reward (colourfulness and contrast: added under the square root,
+    /// default 1e-8; saturation: added to the maximum, default 1e-3); null keeps the reward's default.
+    /// Finite and &gt; 0 when set.
+    /// </summary>
+    public double? Epsilon { get; set; }
+
+    /// <summary>Builds the reward for <see cref="RewardKind.Custom"/> (required then, ignored otherwise).</summary>
+    public Func<IServiceProvider, IRewardModel>? Factory { get; set; }
+}
