@@ -1,5 +1,7 @@
 using TailorPO.Core.Abstractions;
+using TailorPO.Rewards.Aesthetic;
 using TailorPO.Rewards.Analytic;
+using TailorPO.Rewards.Clip;
 using TailorPO.Rewards.Ensemble;
 
 namespace TailorPO.Rewards.DependencyInjection;
@@ -15,8 +17,25 @@ internal static class RewardFactory
     {
         if (options.Rewards.Count == 1 && options.Rewards[0] is { Weight: 1.0, Normalization: RewardNormalizationKind.None } single)
             return CreateMember(services, single);
-        var members = options.Rewards.Select(m => new RewardEnsembleMember(CreateMember(services, m), m.Weight, CreateNormalizer(m)));
-        return new RewardEnsemble(members, options.EnsembleName);
+        var members = new List<RewardEnsembleMember>();
+        var owned = new List<IDisposable>();
+        try
+        {
+            foreach (var member in options.Rewards)
+            {
+                var reward = CreateMember(services, member);
+                if (member.Kind != RewardKind.Custom && reward is IDisposable disposable)
+                    owned.Add(disposable);
+                members.Add(new RewardEnsembleMember(reward, member.Weight, CreateNormalizer(member)));
+            }
+            return new RewardEnsemble(members, options.EnsembleName, owned);
+        }
+        catch
+        {
+            foreach (var disposable in owned)
+                disposable.Dispose();
+            throw;
+        }
     }
 
     internal static IRewardModel CreateMember(IServiceProvider services, RewardMemberOptions member) => member.Kind switch
@@ -25,6 +44,10 @@ internal static class RewardFactory
         RewardKind.Saturation => new SaturationReward(member.Epsilon ?? 1e-3),
         RewardKind.BrightnessTarget => new BrightnessTargetReward(member.BrightnessTarget),
         RewardKind.ContrastTarget => new ContrastTargetReward(member.ContrastTarget, member.Epsilon ?? 1e-8),
+        RewardKind.LaionAesthetic => LaionAestheticScorer.FromPretrained(member.ModelPath!, member.AestheticHeadPath!,
+            member.ModelDType, member.ModelDevice is null ? null : new TorchSharp.torch.Device(member.ModelDevice)),
+        RewardKind.ClipScore => ClipScoreReward.FromPretrained(member.ModelPath!, member.Tokenize!,
+            member.ModelDType, member.ModelDevice is null ? null : new TorchSharp.torch.Device(member.ModelDevice)),
         RewardKind.Custom => member.Factory?.Invoke(services)
             ?? throw new InvalidOperationException("The custom reward factory returned null."),
         _ => throw new ArgumentOutOfRangeException(nameof(member), member.Kind, "Unknown reward kind."),

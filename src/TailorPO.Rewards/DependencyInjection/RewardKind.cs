@@ -15,6 +15,18 @@ public enum RewardKind
     /// <summary><see cref="Analytic.ContrastTargetReward"/>, differentiable.</summary>
     ContrastTarget,
 
+    /// <summary>
+    /// <see cref="Aesthetic.LaionAestheticScorer"/> (the paper's "aesthetic" reward), differentiable: needs
+    /// <see cref="RewardMemberOptions.ModelPath"/> (CLIP ViT-L/14 folder) and <see cref="RewardMemberOptions.AestheticHeadPath"/>.
+    /// </summary>
+    LaionAesthetic,
+
+    /// <summary>
+    /// <see cref="Clip.ClipScoreReward"/> (PickScore-style), differentiable: needs <see cref="RewardMemberOptions.ModelPath"/>
+    /// (a CLIPModel folder, e.g. PickScore_v1) and <see cref="RewardMemberOptions.Tokenize"/>.
+    /// </summary>
+    ClipScore,
+
     /// <summary>A reward of your own, built by <see cref="RewardMemberOptions.Factory"/>.</summary>
     Custom,
 }

@@ -39,6 +39,25 @@ public sealed class RewardMemberOptions
     /// </summary>
     public double? Epsilon { get; set; }
 
+    /// <summary>
+    /// Model folder of <see cref="RewardKind.LaionAesthetic"/> (a transformers CLIP vision or CLIPModel folder,
+    /// e.g. openai/clip-vit-large-patch14) and <see cref="RewardKind.ClipScore"/> (a CLIPModel folder with
+    /// <c>logit_scale</c>, e.g. yuvalkirstain/PickScore_v1). Must exist for those kinds.
+    /// </summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary>The aesthetic head's safetensors file (keys <c>layers.{0,2,4,6,7}.*</c>) for <see cref="RewardKind.LaionAesthetic"/>.</summary>
+    public string? AestheticHeadPath { get; set; }
+
+    /// <summary>Prompts to int64 token ids [B, S] for <see cref="RewardKind.ClipScore"/>.</summary>
+    public Func<IReadOnlyList<string>, TorchSharp.torch.Tensor>? Tokenize { get; set; }
+
+    /// <summary>Weight dtype of a model-based reward; null keeps float32 (use float16/bfloat16 on GPU).</summary>
+    public TorchSharp.torch.ScalarType? ModelDType { get; set; }
+
+    /// <summary>Device of a model-based reward, e.g. "cuda:0"; null keeps the CPU.</summary>
+    public string? ModelDevice { get; set; }
+
     /// <summary>Builds the reward for <see cref="RewardKind.Custom"/> (required then, ignored otherwise).</summary>
     public Func<IServiceProvider, IRewardModel>? Factory { get; set; }
 }

@@ -62,6 +62,10 @@ internal sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorP
         if (member.Epsilon is { } epsilon && (!double.IsFinite(epsilon) || epsilon <= 0))
             failures.Add($"{at}.Epsilon is {epsilon}; it must be finite and > 0 (or null for the reward's default).");
 
+        if (member.ModelDType is { } dtype && dtype is not (TorchSharp.torch.ScalarType.Float32 or TorchSharp.torch.ScalarType.Float16
+                or TorchSharp.torch.ScalarType.BFloat16 or TorchSharp.torch.ScalarType.Float64))
+            failures.Add($"{at}.ModelDType is {dtype}; use Float32, Float16, BFloat16 or Float64.");
+
         switch (member.Kind)
         {
             case RewardKind.BrightnessTarget when !double.IsFinite(member.BrightnessTarget) || member.BrightnessTarget < 0 || member.BrightnessTarget > 1:
@@ -73,9 +77,25 @@ internal sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorP
             case RewardKind.Colorfulness when !double.IsFinite(member.ColorfulnessPixelScale) || member.ColorfulnessPixelScale <= 0:
                 failures.Add($"{at}.ColorfulnessPixelScale is {member.ColorfulnessPixelScale}; it must be finite and > 0 (1 or 255).");
                 break;
+            case RewardKind.LaionAesthetic:
+                RequireFolder(member.ModelPath, $"{at}.ModelPath", failures);
+                if (string.IsNullOrWhiteSpace(member.AestheticHeadPath) || !File.Exists(member.AestheticHeadPath))
+                    failures.Add($"{at}.AestheticHeadPath is '{member.AestheticHeadPath}'; it must name the aesthetic head's safetensors file.");
+                break;
+            case RewardKind.ClipScore:
+                RequireFolder(member.ModelPath, $"{at}.ModelPath", failures);
+                if (member.Tokenize is null)
+                    failures.Add($"{at}.Tokenize is null; a CLIP score needs a tokenizer (e.g. prompts => tokenizer.EncodeForModel(prompts).InputIdsTensor()).");
+                break;
             case RewardKind.Custom when member.Factory is null:
                 failures.Add($"{at}.Kind is Custom but Factory is null; set Factory = sp => yourReward.");
                 break;
         }
+    }
+
+    private static void RequireFolder(string? path, string name, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(path) || !File.Exists(Path.Combine(path, "config.json")))
+            failures.Add($"{name} is '{path}'; it must be a model folder with a config.json.");
     }
 }

@@ -17,15 +17,23 @@ namespace TailorPO.Rewards.Ensemble;
 /// without gradient, for the breakdown only. Non-differentiable members with a non-zero weight still
 /// contribute their value (as a constant) when the images require grad.
 /// </remarks>
-public sealed class RewardEnsemble : IRewardModel
+public sealed class RewardEnsemble : IRewardModel, IDisposable
 {
+    private readonly IReadOnlyList<IDisposable> _owned;
     private volatile RewardEnsembleBreakdown? _lastBreakdown;
 
     /// <summary>Creates the ensemble.</summary>
     /// <param name="members">At least one member, at least one with a non-zero weight.</param>
     /// <param name="name">The name in metrics; default "ensemble".</param>
     public RewardEnsemble(IEnumerable<RewardEnsembleMember> members, string name = "ensemble")
+        : this(members, name, [])
     {
+    }
+
+    /// <summary>Creates an ensemble that disposes <paramref name="owned"/> (rewards it was built with) on <see cref="Dispose"/>.</summary>
+    internal RewardEnsemble(IEnumerable<RewardEnsembleMember> members, string name, IReadOnlyList<IDisposable> owned)
+    {
+        _owned = owned;
         ArgumentNullException.ThrowIfNull(members);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var list = members.ToList();
@@ -98,5 +106,15 @@ public sealed class RewardEnsemble : IRewardModel
     {
         using var noGrad = no_grad();
         return values.detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+    }
+
+    /// <summary>
+    /// Disposes the rewards the ensemble owns: those the DI registration built from options
+    /// (model-based rewards). Rewards you pass in yourself stay yours.
+    /// </summary>
+    public void Dispose()
+    {
+        foreach (var owned in _owned)
+            owned.Dispose();
     }
 }

@@ -14,18 +14,21 @@ namespace TailorPO.Guidance.Tests.Refiners;
 /// </summary>
 public class GuidanceEffectTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Rewards => new() { "brightness", "colorfulness", "saturation" };
+    public static TheoryData<string> RewardNames => new() { "brightness", "colorfulness", "saturation", "aesthetic" };
 
     private static IRewardModel Create(string name) => name switch
     {
         "brightness" => new BrightnessTargetReward(0.65),
         "colorfulness" => new ColorfulnessReward(),
         "saturation" => new SaturationReward(),
+        // The fixture's tiny CLIP ViT + LAION head: the gradient flows through bicubic resize and CLIP.
+        "aesthetic" => TailorPO.Rewards.Aesthetic.LaionAestheticScorer.FromPretrained(
+            TailorPO.TestUtilities.FixtureRoot.Combine("aesthetic"), TailorPO.TestUtilities.FixtureRoot.Combine("aesthetic", "aesthetic_mlp.safetensors")),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
     [Theory]
-    [MemberData(nameof(Rewards))]
+    [MemberData(nameof(RewardNames))]
     public void Guided_step_raises_and_opposite_step_lowers_the_step_reward_for_at_least_80_percent(string rewardName)
     {
         using var scope = NewDisposeScope();
@@ -51,6 +54,7 @@ public class GuidanceEffectTests(ITestOutputHelper output)
 
         var raisedRate = (double)raised / samples;
         var loweredRate = (double)lowered / samples;
+        (setup.Estimator.Reward as IDisposable)?.Dispose();
         output.WriteLine($"{rewardName}: {samples} samples, x^+ raised r_t for {raisedRate:P1}, x^- lowered it for {loweredRate:P1}");
         Assert.True(samples >= 50);
         Assert.True(raisedRate >= 0.8, $"x^+ raised the step reward for only {raisedRate:P1} of {samples}");

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
+using TailorPO.Rewards.Aesthetic;
 using TailorPO.Rewards.Analytic;
+using TailorPO.Rewards.Tests.Aesthetic;
 using TailorPO.Rewards.DependencyInjection;
 using TailorPO.Rewards.Ensemble;
 using TailorPO.Rewards.StepRewards;
@@ -92,5 +94,39 @@ public class RewardsRegistrationTests
         using var provider = services.BuildServiceProvider();
         var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IStepRewardEstimator>());
         Assert.Contains("ILatentDecoder", error.Message);
+    }
+
+    [Fact]
+    public void The_aesthetic_reward_is_built_from_its_folder_and_head_and_disposed_with_the_ensemble()
+    {
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o =>
+        {
+            o.Add(RewardKind.LaionAesthetic, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.AestheticHeadPath = AestheticFixture.MlpPath; });
+            o.Add(RewardKind.Colorfulness, 0.1);
+            o.UsePixelSpaceDecoder = true;
+        });
+        var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var ensemble = Assert.IsType<RewardEnsemble>(provider.GetRequiredService<IRewardModel>());
+        var scorer = Assert.IsType<LaionAestheticScorer>(ensemble.Members[0].Reward);
+        Assert.True(ensemble.IsDifferentiable);
+        provider.Dispose();
+        Assert.Throws<InvalidOperationException>(() => scorer.Vision.parameters().First().shape);
+    }
+
+    [Fact]
+    public void Model_based_rewards_without_their_files_or_tokenizer_fail_validation()
+    {
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o => o
+            .Add(RewardKind.LaionAesthetic, 1.0, m => { m.ModelPath = "/nonexistent"; m.AestheticHeadPath = null; })
+            .Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.ModelDType = TorchSharp.torch.ScalarType.Int32; }));
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[0].ModelPath"));
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[0].AestheticHeadPath"));
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[1].Tokenize"));
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[1].ModelDType"));
     }
 }
