@@ -1,20 +1,19 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace TailorPO.Benchmarks;
 
 /// <summary>
-/// Runs every benchmark in the host process (libtorch natives are only next to this assembly)
-/// with the memory diagnoser on. <c>--job Dry</c> on the command line still selects a dry run.
+/// BenchmarkDotNet's default loggers, columns and exporters plus the memory diagnoser. It adds no job:
+/// <see cref="Program"/> runs every job in-process (libtorch natives are only next to this assembly),
+/// so <c>--job Dry</c> / <c>--job Short</c> select the job instead of adding a second, out-of-process one.
 /// </summary>
 public sealed class InProcessConfig : ManualConfig
 {
     /// <summary>Creates the configuration.</summary>
     public InProcessConfig()
     {
-        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance));
+        Add(DefaultConfig.Instance);
         AddDiagnoser(MemoryDiagnoser.Default);
         WithOptions(ConfigOptions.DisableOptimizationsValidator | ConfigOptions.JoinSummary);
     }
