@@ -144,6 +144,8 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
     /// <summary>grad_{x} sum_b (r_high_b - r_t(c_b, x_b))^2 with r_high = r_t(c, x).detach() + delta.</summary>
     private Tensor ObjectiveGradient(ISampler sampler, Tensor xw, int? nextStep, DiffusionCondition condition)
     {
+        // Own scope: the graph through the noise predictor, decoder and reward is freed as soon as the gradient exists.
+        using var scope = NewDisposeScope();
         using var gradMode = enable_grad();
         var x = xw.clone().requires_grad_(true);
         var (reward, _) = StepReward(sampler, x, nextStep, condition);
@@ -155,7 +157,7 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         var objective = (target - reward).square().sum();
         var gradient = autograd.grad([objective], [x])[0].detach();
         NonFinite(gradient, "the reward-guidance gradient");
-        return gradient;
+        return gradient.MoveToOuterDisposeScope();
     }
 
     /// <summary>r_t(c, x) and, unless x is already x_0, the eps at the next step.</summary>

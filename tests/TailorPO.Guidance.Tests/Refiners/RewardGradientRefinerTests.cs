@@ -166,3 +166,24 @@ public class RewardGradientRefinerTests
         Assert.Empty(setup.Sampler.NoiseCallBatchSizes);
     }
 }
+
+public class RewardGradientRefinerLifetimeTests
+{
+    [Fact]
+    public void Repeated_refinements_leave_no_live_tensors_behind()
+    {
+        var setup = new GuidanceSetup(new ColorfulnessReward(), steps: 10, cfg: true);
+        var refiner = new RewardGradientRefiner(setup.Estimator, new CosineGuidanceSchedule(), computeOpposite: true);
+        using var xw = setup.Latents(seed: 4);
+        void RefineOnce()
+        {
+            using var scope = NewDisposeScope();
+            refiner.Refine(setup.Sampler, xw, 3, setup.Condition);
+        }
+        RefineOnce();
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 5; i++)
+            RefineOnce();
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}
