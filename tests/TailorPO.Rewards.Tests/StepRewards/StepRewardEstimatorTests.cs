@@ -152,4 +152,30 @@ public class StepRewardEstimatorTests
         var estimator = new StepRewardEstimator(new SquashedLinearDecoder(), new FixedValueReward(double.PositiveInfinity));
         Assert.Throws<NonFiniteValueException>(() => estimator.Estimate(Latents(1, 2, 4, 2, 2), TestImages.Prompts(2)));
     }
+
+    [Fact]
+    public void Repeated_candidate_scoring_leaves_no_live_tensors_behind()
+    {
+        var sampler = new GaussianDataSampler(steps: 10);
+        var estimator = new StepRewardEstimator(new SquashedLinearDecoder(), new RewardEnsembleOfTwo().Ensemble);
+        using var candidates = Latents(4, 2, 2, 4, 3, 3);
+        var condition = Condition(2);
+        void ScoreOnce()
+        {
+            using var scope = NewDisposeScope();
+            estimator.ScoreCandidates(sampler, candidates, 3, condition);
+        }
+        ScoreOnce();
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 5; i++)
+            ScoreOnce();
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    private sealed class RewardEnsembleOfTwo
+    {
+        public Rewards.Ensemble.RewardEnsemble Ensemble { get; } = new([
+            new Rewards.Ensemble.RewardEnsembleMember(new ColorfulnessReward(), 1.0, new Rewards.Ensemble.RunningRewardNormalizer()),
+            new Rewards.Ensemble.RewardEnsembleMember(new SaturationReward(), 0.5)]);
+    }
 }
