@@ -1,0 +1,31 @@
+using static TorchSharp.torch;
+
+namespace TailorPO.Guidance;
+
+/// <summary>
+/// Diagnostics of one TailorPO-G step (Eq. 14 and Algorithm 1). The three rewards come from ONE
+/// batched evaluation, so they are comparable even for stateful rewards. Tensors are detached.
+/// </summary>
+/// <param name="Eta">The step size eta_t used.</param>
+/// <param name="Delta">The reward increment delta of r_high = r_t(c, x^w) + delta.</param>
+/// <param name="Proposal">x^+ = x^w - eta_t * grad (r_high - r_t(c, x^w))^2, [B, C, h, w].</param>
+/// <param name="Opposite">x^- = x^w + eta_t * grad (the sign-flipped step, for analysis as in Table 1), or null when not requested.</param>
+/// <param name="PreferredReward">r_t(c, x^w), [B].</param>
+/// <param name="ProposalReward">r_t(c, x^+), [B].</param>
+/// <param name="OppositeReward">r_t(c, x^-), [B], or null.</param>
+/// <param name="Accepted">Per element, whether x^+ replaced x^w (bool, [B]).</param>
+/// <param name="AcceptedCount">How many elements accepted x^+.</param>
+public sealed record GuidanceStepReport(
+    double Eta,
+    double Delta,
+    Tensor Proposal,
+    Tensor? Opposite,
+    Tensor PreferredReward,
+    Tensor ProposalReward,
+    Tensor? OppositeReward,
+    Tensor Accepted,
+    int AcceptedCount)
+{
+    /// <summary>The fraction of elements that accepted x^+.</summary>
+    public double AcceptanceRate => AcceptedCount / (double)Accepted.shape[0];
+}

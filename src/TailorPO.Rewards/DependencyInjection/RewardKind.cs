@@ -1,0 +1,32 @@
+namespace TailorPO.Rewards.DependencyInjection;
+
+/// <summary>The rewards <see cref="TailorPORewardsOptions"/> can build.</summary>
+public enum RewardKind
+{
+    /// <summary><see cref="Analytic.ColorfulnessReward"/> (Hasler and Suesstrunk), differentiable.</summary>
+    Colorfulness,
+
+    /// <summary><see cref="Analytic.SaturationReward"/> (mean HSV saturation), differentiable.</summary>
+    Saturation,
+
+    /// <summary><see cref="Analytic.BrightnessTargetReward"/>, differentiable.</summary>
+    BrightnessTarget,
+
+    /// <summary><see cref="Analytic.ContrastTargetReward"/>, differentiable.</summary>
+    ContrastTarget,
+
+    /// <summary>
+    /// <see cref="Aesthetic.LaionAestheticScorer"/> (the paper's "aesthetic" reward), differentiable: needs
+    /// <see cref="RewardMemberOptions.ModelPath"/> (CLIP ViT-L/14 folder) and <see cref="RewardMemberOptions.AestheticHeadPath"/>.
+    /// </summary>
+    LaionAesthetic,
+
+    /// <summary>
+    /// <see cref="Clip.ClipScoreReward"/> (PickScore-style), differentiable: needs <see cref="RewardMemberOptions.ModelPath"/>
+    /// (a CLIPModel folder, e.g. PickScore_v1) and <see cref="RewardMemberOptions.Tokenize"/>.
+    /// </summary>
+    ClipScore,
+
+    /// <summary>A reward of your own, built by <see cref="RewardMemberOptions.Factory"/>.</summary>
+    Custom,
+}
