@@ -3,7 +3,7 @@ namespace TailorPO.Core.Options;
 /// <summary>The DDPO (PPO-clip) baseline's settings, as kvablack/ddpo-pytorch.</summary>
 public sealed class DdpoOptions
 {
-    /// <summary>PPO ratio clip range: ratio clamped to [1 - c, 1 + c]. ddpo-pytorch: 1e-4. Must be &gt; 0.</summary>
+    /// <summary>PPO ratio clip range: ratio clamped to [1 - c, 1 + c]. ddpo-pytorch: 1e-4. Must lie in (0, 1).</summary>
     public double ClipRange { get; set; } = 1e-4;
 
     /// <summary>Advantages are clamped to [-a, a]. ddpo-pytorch: 5. Must be &gt; 0.</summary>

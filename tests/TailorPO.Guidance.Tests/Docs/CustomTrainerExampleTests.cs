@@ -261,9 +261,8 @@ public class CustomTrainerExampleTests
     [Fact]
     public void Doc_quotes_the_compiled_example()
     {
-        var root = RepositoryRoot();
-        var source = File.ReadAllText(Path.Combine(root, "tests", "TailorPO.Guidance.Tests", "Docs", "CustomTrainerExampleTests.cs")).ReplaceLineEndings("\n");
-        var doc = File.ReadAllText(Path.Combine(root, "docs", "custom-trainer.md")).ReplaceLineEndings("\n");
+        var source = RepositoryFiles.ReadText("tests", "TailorPO.Guidance.Tests", "Docs", "CustomTrainerExampleTests.cs");
+        var doc = RepositoryFiles.ReadText("docs", "custom-trainer.md");
         foreach (var region in new[] { "trainer", "wiring" })
         {
             var quoted = Region(source, region);
@@ -289,15 +288,5 @@ public class CustomTrainerExampleTests
         var body = lines[(begin + 1)..end];
         var indent = body.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
         return string.Join("\n", body.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "PreferenceOptimization.sln")))
-                return dir.FullName;
-        }
-        throw new DirectoryNotFoundException("Run the tests from inside the repository: PreferenceOptimization.sln was not found above the test assembly.");
     }
 }
