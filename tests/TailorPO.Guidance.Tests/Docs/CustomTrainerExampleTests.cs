@@ -1,15 +1,18 @@
-using Microsoft.Extensions.DependencyInjection;
+// docs:begin usings
+using Microsoft.Extensions.DependencyInjection;   // AddTailorPORewards, AddTailorPOGuidance live here too
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.DependencyInjection;
+using TailorPO.Core.DependencyInjection;           // AddTailorPOCore
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
+using TailorPO.Guidance;
 using TailorPO.Rewards.DependencyInjection;
 using TailorPO.Rewards.StepRewards;
-using TailorPO.TestUtilities.Doubles;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+// docs:end usings
+using TailorPO.TestUtilities.Doubles;
 
 namespace TailorPO.Guidance.Tests.Docs;
 
@@ -263,10 +266,10 @@ public class CustomTrainerExampleTests
     {
         var source = RepositoryFiles.ReadText("tests", "TailorPO.Guidance.Tests", "Docs", "CustomTrainerExampleTests.cs");
         var doc = RepositoryFiles.ReadText("docs", "custom-trainer.md");
-        foreach (var region in new[] { "trainer", "wiring" })
+        foreach (var region in new[] { "usings", "trainer", "wiring" })
         {
             var quoted = Region(source, region);
-            Assert.True(quoted.Length > 200, $"region '{region}' is missing from the example");
+            Assert.True(quoted.Length > 100, $"region '{region}' is missing from the example");
             Assert.True(doc.Contains(quoted, StringComparison.Ordinal),
                 $"docs/custom-trainer.md does not quote the '{region}' region of CustomTrainerExampleTests.cs verbatim (dedented); update the doc.");
         }
