@@ -76,7 +76,8 @@ internal static class GradientCheckpoint
                 using (var scope = NewDisposeScope())
                 {
                     var output = layer(replay!);
-                    autograd.backward(new[] { output }, new[] { gradOutput });
+                    // Nothing inside needs a gradient (frozen layer, constant inputs): nothing to do.
+                    if (output.requires_grad) autograd.backward(new[] { output }, new[] { gradOutput });
                 }
                 for (int i = 0; i < replay.Length; i++)
                     grads.Add(replay[i] is { requires_grad: true } r && r.grad is not null ? r.grad.detach() : null!);
