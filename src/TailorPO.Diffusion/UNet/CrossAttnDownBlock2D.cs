@@ -38,8 +38,8 @@ public sealed class CrossAttnDownBlock2D : UNetDownBlock
         {
             var resnet = resnets[i];
             var attention = attentions[i];
-            x = Run(a => resnet.call(a[0], a[1]), x, temb);
-            x = Run(a => attention.call(a[0], a[1]), x, encoderHiddenStates);
+            x = Run(resnet, a => resnet.call(a[0], a[1]), x, temb);
+            x = Run(attention, a => attention.call(a[0], a[1]), x, encoderHiddenStates);
             skips.Add(x);
         }
         if (downsamplers is not null)

@@ -53,8 +53,8 @@ public sealed class CrossAttnUpBlock2D : UNetUpBlock
             var resnet = resnets[i];
             var attention = attentions[i];
             x = cat(new[] { x, skips[skips.Count - 1 - i] }, 1);
-            x = Run(a => resnet.call(a[0], a[1]), x, temb);
-            x = Run(a => attention.call(a[0], a[1]), x, encoderHiddenStates);
+            x = Run(resnet, a => resnet.call(a[0], a[1]), x, temb);
+            x = Run(attention, a => attention.call(a[0], a[1]), x, encoderHiddenStates);
         }
         if (upsamplers is not null)
             foreach (var up in upsamplers) x = up.call(x, upsampleSize);

@@ -29,7 +29,7 @@ public sealed class DownBlock2D : UNetDownBlock
         var x = hiddenStates;
         foreach (var resnet in resnets)
         {
-            x = Run(a => resnet.call(a[0], a[1]), x, temb);
+            x = Run(resnet, a => resnet.call(a[0], a[1]), x, temb);
             skips.Add(x);
         }
         if (downsamplers is not null)

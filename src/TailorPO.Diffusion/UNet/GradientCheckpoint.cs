@@ -15,8 +15,8 @@ internal static class GradientCheckpoint
 {
     private static readonly ThreadLocal<Dictionary<(DeviceType, int), Tensor>> Anchors = new(() => new());
 
-    /// <summary>Runs <paramref name="layer"/> checkpointed.</summary>
-    public static Tensor Run(Func<Tensor[], Tensor> layer, Tensor?[] inputs)
+    /// <summary>Runs <paramref name="layer"/> (whose parameters belong to <paramref name="owner"/>) checkpointed.</summary>
+    public static Tensor Run(nn.Module owner, Func<Tensor[], Tensor> layer, Tensor?[] inputs)
     {
         var device = inputs.First(t => t is not null)!.device;
         var anchors = Anchors.Value!;
@@ -26,7 +26,7 @@ internal static class GradientCheckpoint
             anchors[(device.type, device.index)] = anchor;
         }
         var vars = new object[inputs.Length + 2];
-        vars[0] = layer;
+        vars[0] = (owner, layer);
         vars[1] = anchor;
         for (int i = 0; i < inputs.Length; i++) vars[i + 2] = (object?)inputs[i] ?? Missing.Instance;
         return CheckpointFunction.apply(vars);
@@ -44,7 +44,7 @@ internal static class GradientCheckpoint
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            var layer = (Func<Tensor[], Tensor>)vars[0];
+            var (owner, layer) = ((nn.Module, Func<Tensor[], Tensor>))vars[0];
             var inputs = new Tensor?[vars.Length - 2];
             var saved = new Tensor?[vars.Length - 2];
             for (int i = 2; i < vars.Length; i++)
@@ -55,6 +55,7 @@ internal static class GradientCheckpoint
                 var keep = t.detach().DetachFromDisposeScope();
                 saved[i - 2] = keep.requires_grad_(false);
             }
+            ctx.save_data("owner", owner);
             ctx.save_data("layer", layer);
             ctx.save_data("inputs", saved);
             ctx.save_data("requiresGrad", inputs.Select(t => t is not null && t.requires_grad).ToArray());
@@ -63,6 +64,7 @@ internal static class GradientCheckpoint
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
+            var owner = (nn.Module)ctx.get_data("owner");
             var layer = (Func<Tensor[], Tensor>)ctx.get_data("layer");
             var saved = (Tensor?[])ctx.get_data("inputs");
             var requiresGrad = (bool[])ctx.get_data("requiresGrad");
@@ -73,14 +75,37 @@ internal static class GradientCheckpoint
                 var replay = new Tensor?[saved.Length];
                 for (int i = 0; i < saved.Length; i++)
                     replay[i] = saved[i] is null ? null : saved[i]!.detach().requires_grad_(requiresGrad[i]);
+                var parameters = owner.parameters().Where(p => p.requires_grad).ToList();
+                var wanted = replay.Where(r => r is { requires_grad: true }).Select(r => r!).Concat(parameters).ToList();
+                var inputGrads = new Tensor?[replay.Length];
                 using (var scope = NewDisposeScope())
                 {
                     var output = layer(replay!);
                     // Nothing inside needs a gradient (frozen layer, constant inputs): nothing to do.
-                    if (output.requires_grad) autograd.backward(new[] { output }, new[] { gradOutput });
+                    if (output.requires_grad && wanted.Count > 0)
+                    {
+                        // autograd.grad (not backward) so that no gradient buffer is shared with the outer
+                        // pass; parameter gradients are accumulated here explicitly, as copies.
+                        var computed = autograd.grad(new[] { output }, wanted, new[] { gradOutput }, allow_unused: true);
+                        int k = 0;
+                        for (int i = 0; i < replay.Length; i++)
+                            if (replay[i] is { requires_grad: true })
+                            {
+                                var g = computed[k++];
+                                inputGrads[i] = g is null || g.IsInvalid ? null : g.clone().MoveToOuterDisposeScope();
+                            }
+                        using var noGrad = no_grad();
+                        foreach (var parameter in parameters)
+                        {
+                            var g = computed[k++];
+                            if (g is null || g.IsInvalid) continue;
+                            var existing = parameter.grad;
+                            if (existing is null) parameter.grad = g.clone().DetachFromDisposeScope();
+                            else existing.add_(g);
+                        }
+                    }
                 }
-                for (int i = 0; i < replay.Length; i++)
-                    grads.Add(replay[i] is { requires_grad: true } r && r.grad is not null ? r.grad.detach() : null!);
+                grads.AddRange(inputGrads.Select(g => g!));
             }
             finally
             {

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -37,11 +38,11 @@ public sealed class Transformer2DModel : nn.Module<Tensor, Tensor?, Tensor>
         long inner = heads * headDim;
         _linearProjection = useLinearProjection;
         InChannels = inChannels;
-        norm = nn.GroupNorm(normNumGroups, inChannels, 1e-6, affine: true);
-        proj_in = useLinearProjection ? nn.Linear(inChannels, inner) : nn.Conv2d(inChannels, inner, kernel_size: 1, stride: 1);
+        norm = Normalization.GroupNorm(normNumGroups, inChannels, 1e-6);
+        proj_in = useLinearProjection ? nn.Linear(inChannels, inner) : new Conv2dLayer(inChannels, inner, 1, stride: 1);
         transformer_blocks = new ModuleList<BasicTransformerBlock>(Enumerable.Range(0, layers)
             .Select(_ => new BasicTransformerBlock(inner, heads, headDim, crossAttentionDim, dropout, upcastAttention: upcastAttention)).ToArray());
-        proj_out = useLinearProjection ? nn.Linear(inner, inChannels) : nn.Conv2d(inner, inChannels, kernel_size: 1, stride: 1);
+        proj_out = useLinearProjection ? nn.Linear(inner, inChannels) : new Conv2dLayer(inner, inChannels, 1, stride: 1);
         RegisterComponents();
     }
 

@@ -20,12 +20,12 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
 
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly TimestepEmbedding time_embedding;
-    private readonly Conv2d conv_in;
+    private readonly Conv2dLayer conv_in;
     private readonly ModuleList<UNetDownBlock> down_blocks;
     private readonly UNetMidBlock2DCrossAttn mid_block;
     private readonly ModuleList<UNetUpBlock> up_blocks;
     private readonly GroupNorm conv_norm_out;
-    private readonly Conv2d conv_out;
+    private readonly Conv2dLayer conv_out;
 #pragma warning restore IDE1006
 
     private readonly Func<Tensor, Tensor> _activation;
@@ -44,7 +44,7 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         _activation = Activation.Get(config.ActFn);
         _timeEmbeddingActivation = config.TimeEmbeddingActFn is null ? null : Activation.Get(config.TimeEmbeddingActFn);
 
-        conv_in = nn.Conv2d(config.InChannels, channels[0], kernel_size: config.ConvInKernel, stride: 1, padding: (config.ConvInKernel - 1) / 2);
+        conv_in = new Conv2dLayer(config.InChannels, channels[0], config.ConvInKernel, stride: 1, padding: (config.ConvInKernel - 1) / 2);
         time_embedding = new TimestepEmbedding(channels[0], tembDim, config.ActFn, config.TimestepPostAct);
 
         UNetBlockSettings Settings(int block, int layers) => new(
@@ -89,8 +89,8 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         up_blocks = new ModuleList<UNetUpBlock>(ups.ToArray());
         UpsamplerCount = ups.Count(u => u.Upsamples);
 
-        conv_norm_out = nn.GroupNorm(config.NormNumGroups, channels[0], config.NormEps, affine: true);
-        conv_out = nn.Conv2d(channels[0], config.OutChannels, kernel_size: config.ConvOutKernel, stride: 1, padding: (config.ConvOutKernel - 1) / 2);
+        conv_norm_out = Normalization.GroupNorm(config.NormNumGroups, channels[0], config.NormEps);
+        conv_out = new Conv2dLayer(channels[0], config.OutChannels, config.ConvOutKernel, stride: 1, padding: (config.ConvOutKernel - 1) / 2);
         RegisterComponents();
     }
 
@@ -101,10 +101,10 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
     public int UpsamplerCount { get; }
 
     /// <summary>The dtype of the weights (of <c>conv_in</c>).</summary>
-    public ScalarType DType => conv_in.weight!.dtype;
+    public ScalarType DType => conv_in.Weight.dtype;
 
     /// <summary>The device of the weights.</summary>
-    public Device Device => conv_in.weight!.device;
+    public Device Device => conv_in.Weight.device;
 
     /// <summary>
     /// Recompute each resnet and transformer in the backward pass instead of storing its activations

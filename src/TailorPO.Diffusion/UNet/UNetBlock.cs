@@ -17,11 +17,11 @@ public abstract class UNetBlock : nn.Module
     /// </summary>
     public bool GradientCheckpointing { get; set; }
 
-    /// <summary>Runs <paramref name="layer"/> on the inputs, checkpointed when enabled.</summary>
-    protected Tensor Run(Func<Tensor[], Tensor> layer, params Tensor?[] inputs)
+    /// <summary>Runs <paramref name="layer"/> (the module <paramref name="owner"/>) on the inputs, checkpointed when enabled.</summary>
+    protected Tensor Run(nn.Module owner, Func<Tensor[], Tensor> layer, params Tensor?[] inputs)
     {
         if (GradientCheckpointing && training && is_grad_enabled())
-            return GradientCheckpoint.Run(layer, inputs);
+            return GradientCheckpoint.Run(owner, layer, inputs);
         return layer(inputs!);
     }
 }

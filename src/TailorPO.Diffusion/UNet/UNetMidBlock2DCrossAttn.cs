@@ -27,13 +27,13 @@ public sealed class UNetMidBlock2DCrossAttn : UNetBlock
     public Tensor Forward(Tensor hiddenStates, Tensor temb, Tensor? encoderHiddenStates)
     {
         var first = resnets[0];
-        var x = Run(a => first.call(a[0], a[1]), hiddenStates, temb);
+        var x = Run(first, a => first.call(a[0], a[1]), hiddenStates, temb);
         for (int i = 0; i < attentions.Count; i++)
         {
             var attention = attentions[i];
             var resnet = resnets[i + 1];
-            x = Run(a => attention.call(a[0], a[1]), x, encoderHiddenStates);
-            x = Run(a => resnet.call(a[0], a[1]), x, temb);
+            x = Run(attention, a => attention.call(a[0], a[1]), x, encoderHiddenStates);
+            x = Run(resnet, a => resnet.call(a[0], a[1]), x, temb);
         }
         return x;
     }

@@ -50,7 +50,7 @@ public sealed class UpBlock2D : UNetUpBlock
         {
             var resnet = resnets[i];
             x = cat(new[] { x, skips[skips.Count - 1 - i] }, 1);
-            x = Run(a => resnet.call(a[0], a[1]), x, temb);
+            x = Run(resnet, a => resnet.call(a[0], a[1]), x, temb);
         }
         if (upsamplers is not null)
             foreach (var up in upsamplers) x = up.call(x, upsampleSize);
