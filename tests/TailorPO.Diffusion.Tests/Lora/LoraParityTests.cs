@@ -53,6 +53,33 @@ public class LoraParityTests(UNetFixture fixture, ITestOutputHelper output) : IC
     }
 
     [Fact]
+    public void Float16_unet_with_float32_adapters_matches_at_half_precision_merged_and_unmerged()
+    {
+        using var loraCases = FixtureCases.Load("unet", "lora_cases.safetensors");
+        var match = loraCases.Names.Select(n => ScaledCase.Match(n)).First(m => m.Success);
+        var caseName = match.Groups["case"].Value;
+        var scale = double.Parse(match.Groups["scale"].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
+        using var model = UNet2DConditionModel.FromPretrained(fixture.Folder, dtype: ScalarType.Float16);
+        var adapter = LoraAdapter.FromFile(model, LoraPath);
+        adapter.Scale = scale;
+        Assert.All(adapter.Layers.Values, l => Assert.Equal(ScalarType.Float32, l.LoraA!.dtype));
+        var predictor = new UNetNoisePredictor(model);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var expected = loraCases[match.Value];
+        // 16 units of float16 rounding (2^-11) relative to the output scale, as for the base UNet.
+        var tolerance = 16 * Math.Pow(2, -11) * Math.Max(1, expected.abs().max().item<float>());
+        Tensor Predict() => predictor.PredictNoise(fixture.Cases.Get(caseName, "sample"), fixture.Cases.Get(caseName, "timestep"),
+            fixture.Cases.Get(caseName, "encoder_hidden_states"));
+        var unmerged = Predict();
+        adapter.Merge();
+        var merged = Predict();
+        output.WriteLine($"fp16 {match.Value}: un-merged {TensorAssert.MaxAbsDifference(expected, unmerged):E3}, merged {TensorAssert.MaxAbsDifference(expected, merged):E3}");
+        TensorAssert.Close(expected, unmerged, tolerance, what: "fp16 un-merged");
+        TensorAssert.Close(expected, merged, tolerance, what: "fp16 merged");
+    }
+
+    [Fact]
     public void Disabled_adapter_gives_the_base_model_and_unmerge_restores_the_base_weights()
     {
         using var model = UNet2DConditionModel.FromPretrained(fixture.Folder);
