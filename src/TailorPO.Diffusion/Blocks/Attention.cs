@@ -60,7 +60,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
         ResidualConnection = residualConnection;
         RescaleOutputFactor = rescaleOutputFactor;
 
-        if (normNumGroups is long groups) group_norm = nn.GroupNorm(groups, queryDim, eps, affine: true);
+        if (normNumGroups is long groups) group_norm = Normalization.GroupNorm(groups, queryDim, eps);
         to_q = new LoraLinear(queryDim, InnerDim, bias);
         to_k = new LoraLinear(CrossAttentionDim, InnerDim, bias);
         to_v = new LoraLinear(CrossAttentionDim, InnerDim, bias);

@@ -12,7 +12,7 @@ namespace TailorPO.Diffusion.Blocks;
 public sealed class Downsample2D : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
-    private readonly Conv2d? conv;
+    private readonly Conv2dLayer? conv;
 #pragma warning restore IDE1006
 
     private readonly long _padding;
@@ -32,7 +32,7 @@ public sealed class Downsample2D : nn.Module<Tensor, Tensor>
         if (!useConv && OutChannels != channels)
             throw new ArgumentException($"average-pool downsampling keeps the channels ({channels}); outChannels {OutChannels} needs useConv.", nameof(outChannels));
         _padding = padding;
-        if (useConv) conv = nn.Conv2d(channels, OutChannels, kernel_size: 3, stride: 2, padding: padding);
+        if (useConv) conv = new Conv2dLayer(channels, OutChannels, 3, stride: 2, padding: padding);
         RegisterComponents();
     }
 

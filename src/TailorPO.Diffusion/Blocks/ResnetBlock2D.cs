@@ -13,11 +13,11 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly GroupNorm norm1;
-    private readonly Conv2d conv1;
+    private readonly Conv2dLayer conv1;
     private readonly Linear? time_emb_proj;
     private readonly GroupNorm norm2;
-    private readonly Conv2d conv2;
-    private readonly Conv2d? conv_shortcut;
+    private readonly Conv2dLayer conv2;
+    private readonly Conv2dLayer? conv_shortcut;
 #pragma warning restore IDE1006
 
     private readonly Func<Tensor, Tensor> _activation;
@@ -63,14 +63,14 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
         _skipTimeAct = skipTimeAct;
         _scaleShift = timeEmbeddingNorm == "scale_shift";
 
-        norm1 = nn.GroupNorm(groups, inChannels, eps, affine: true);
-        conv1 = nn.Conv2d(inChannels, outCh, kernel_size: 3, stride: 1, padding: 1);
+        norm1 = Normalization.GroupNorm(groups, inChannels, eps);
+        conv1 = new Conv2dLayer(inChannels, outCh, 3, stride: 1, padding: 1);
         if (tembChannels is long temb)
             time_emb_proj = nn.Linear(temb, _scaleShift ? 2 * outCh : outCh);
-        norm2 = nn.GroupNorm(gOut, outCh, eps, affine: true);
-        conv2 = nn.Conv2d(outCh, outCh, kernel_size: 3, stride: 1, padding: 1);
+        norm2 = Normalization.GroupNorm(gOut, outCh, eps);
+        conv2 = new Conv2dLayer(outCh, outCh, 3, stride: 1, padding: 1);
         if (inChannels != outCh)
-            conv_shortcut = nn.Conv2d(inChannels, outCh, kernel_size: 1, stride: 1);
+            conv_shortcut = new Conv2dLayer(inChannels, outCh, 1, stride: 1);
         RegisterComponents();
     }
 

@@ -11,7 +11,7 @@ namespace TailorPO.Diffusion.Blocks;
 public sealed class Upsample2D : nn.Module<Tensor, long[]?, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
-    private readonly Conv2d? conv;
+    private readonly Conv2dLayer? conv;
 #pragma warning restore IDE1006
 
     /// <summary>Creates the layer.</summary>
@@ -25,7 +25,7 @@ public sealed class Upsample2D : nn.Module<Tensor, long[]?, Tensor>
         OutChannels = outChannels ?? channels;
         if (!useConv && OutChannels != channels)
             throw new ArgumentException($"upsampling without a convolution keeps the channels ({channels}); outChannels {OutChannels} needs useConv.", nameof(outChannels));
-        if (useConv) conv = nn.Conv2d(channels, OutChannels, kernel_size: 3, stride: 1, padding: 1);
+        if (useConv) conv = new Conv2dLayer(channels, OutChannels, 3, stride: 1, padding: 1);
         RegisterComponents();
     }
 

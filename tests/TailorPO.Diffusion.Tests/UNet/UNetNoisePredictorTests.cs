@@ -1,0 +1,62 @@
+using TailorPO.Core.Errors;
+using TailorPO.Diffusion.UNet;
+using TailorPO.TestUtilities;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace TailorPO.Diffusion.Tests.UNet;
+
+/// <summary>The INoisePredictor wrapper casts in and out, so half-precision UNets serve float32 latents.</summary>
+public class UNetNoisePredictorTests(UNetFixture fixture, ITestOutputHelper output) : IClassFixture<UNetFixture>
+{
+    [Fact]
+    public void Float32_predictor_returns_the_unet_output()
+    {
+        var predictor = new UNetNoisePredictor(fixture.Model);
+        foreach (var name in fixture.CaseNames)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var expected = fixture.Cases.Get(name, "expected");
+            var eps = predictor.PredictNoise(fixture.Cases.Get(name, "sample"), fixture.Cases.Get(name, "timestep"), fixture.Cases.Get(name, "encoder_hidden_states"));
+            TensorAssert.Close(expected, eps, UNetFixture.Tolerance(expected), what: name);
+        }
+    }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 8)]
+    [InlineData(ScalarType.Float16, 11)]
+    public void Half_precision_unet_serves_float32_latents(ScalarType dtype, int mantissaBits)
+    {
+        // Tolerance: 16 units of the half type's rounding (2^-mantissaBits) relative to the output scale;
+        // the float32 fixture is computed ~1e-6 away from float64, so the half type's rounding dominates.
+        double relativeTolerance = 16 * Math.Pow(2, -mantissaBits);
+        using var model = UNet2DConditionModel.FromPretrained(fixture.Folder, dtype: dtype);
+        var predictor = new UNetNoisePredictor(model);
+        foreach (var name in fixture.CaseNames)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var expected = fixture.Cases.Get(name, "expected");
+            var eps = predictor.PredictNoise(fixture.Cases.Get(name, "sample"), fixture.Cases.Get(name, "timestep"), fixture.Cases.Get(name, "encoder_hidden_states"));
+            Assert.Equal(ScalarType.Float32, eps.dtype);
+            var scale = expected.abs().max().item<float>();
+            var error = TensorAssert.MaxAbsDifference(expected, eps);
+            output.WriteLine($"{dtype} {name}: max |diff| {error:E3} (output scale {scale:F3})");
+            Assert.True(error <= relativeTolerance * Math.Max(1, scale), $"{dtype} {name}: max |diff| {error:E3}");
+        }
+    }
+
+    [Fact]
+    public void Non_finite_predictions_are_refused()
+    {
+        var predictor = new UNetNoisePredictor(fixture.Model);
+        var name = fixture.CaseNames[0];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var sample = fixture.Cases.Get(name, "sample").clone();
+        sample[0, 0, 0, 0] = tensor(float.NaN);
+        Assert.Throws<NonFiniteValueException>(() => predictor.PredictNoise(sample, fixture.Cases.Get(name, "timestep"), fixture.Cases.Get(name, "encoder_hidden_states")));
+        Assert.Throws<ArgumentException>(() => predictor.PredictNoise(sample.to(ScalarType.Int64), fixture.Cases.Get(name, "timestep"), fixture.Cases.Get(name, "encoder_hidden_states")));
+    }
+}
