@@ -20,6 +20,12 @@ public sealed record PairwiseLossDiagnostics(
     double MeanDispreferredLogRatio,
     double ClampedFraction)
 {
+    /// <summary>
+    /// Fraction of pairs whose two rewards tied, so neither response is preferred; such pairs
+    /// contribute a constant log 2 and no gradient (the d3po convention). 0 for losses given ranked pairs.
+    /// </summary>
+    public double TiedFraction { get; init; }
+
     /// <summary>Mean of h_w - h_l.</summary>
     public double MeanLogRatioMargin => MeanPreferredLogRatio - MeanDispreferredLogRatio;
 }

@@ -1,0 +1,48 @@
+using TailorPO.Diffusion.Checkpoints;
+
+namespace TailorPO.Diffusion.Clip;
+
+/// <summary>Shared config reading and checks of the text and vision configs.</summary>
+internal static class CLIPConfigSections
+{
+    /// <summary>
+    /// The object that describes one tower: the root of a single-tower config, or the nested
+    /// section of a <c>CLIPConfig</c> (with its legacy <c>*_dict</c> twin overriding it, as in
+    /// transformers). A single-tower config of the other tower is refused.
+    /// </summary>
+    public static JsonConfigObject Select(JsonConfigObject root, string sectionKey, string legacySectionKey,
+        string ownModelType, string otherModelType)
+    {
+        var section = root.Object(sectionKey);
+        var legacy = root.Object(legacySectionKey);
+        if (section is not null || legacy is not null)
+            return (section ?? legacy!).OverlaidWith(section is null ? null : legacy);
+
+        var modelType = root.String("model_type", ownModelType);
+        if (modelType == otherModelType)
+            throw new ModelConfigException(root.Source,
+                $"'model_type' is '{modelType}', but a '{ownModelType}' config (or a 'clip' config with '{sectionKey}') is needed here.");
+        if (modelType == "clip")
+            throw new ModelConfigException(root.Source, $"a 'clip' config without '{sectionKey}'.");
+        return root;
+    }
+
+    public static void RequirePositive(string source, params (string Key, long Value)[] values)
+    {
+        foreach (var (key, value) in values)
+        {
+            if (value <= 0) throw new ModelConfigException(source, $"'{key}' is {value}, expected a positive integer.");
+        }
+    }
+
+    public static void RequireCommon(string source, long hiddenSize, long heads, string hiddenAct, double layerNormEps)
+    {
+        if (hiddenSize % heads != 0)
+            throw new ModelConfigException(source, $"'hidden_size' {hiddenSize} is not a multiple of 'num_attention_heads' {heads}.");
+        if (!CLIPActivation.IsSupported(hiddenAct))
+            throw new ModelConfigException(source,
+                $"'hidden_act' is '{hiddenAct}', which this library does not implement; supported: {string.Join(", ", CLIPActivation.SupportedNames)}.");
+        if (!(layerNormEps > 0) || double.IsInfinity(layerNormEps))
+            throw new ModelConfigException(source, $"'layer_norm_eps' is {layerNormEps}, expected a positive number.");
+    }
+}

@@ -1,0 +1,68 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TailorPO.Diffusion.Clip;
+
+/// <summary>
+/// transformers' <c>CLIPTextModelWithProjection</c>: the text tower plus the bias-free
+/// <c>text_projection</c> into CLIP's joint image-text space (for CLIP-score style rewards).
+/// Also loads the text half of a full CLIPModel folder.
+/// </summary>
+public sealed class CLIPTextModelWithProjection : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // field names are state-dict keys
+    private readonly CLIPTextTransformer text_model;
+    private readonly Linear text_projection;
+#pragma warning restore IDE1006
+
+    /// <summary>Builds a randomly initialised model (float32, CPU).</summary>
+    /// <exception cref="Checkpoints.ModelConfigException">The config describes no buildable model.</exception>
+    public CLIPTextModelWithProjection(CLIPTextConfig config) : base(nameof(CLIPTextModelWithProjection))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        text_model = new CLIPTextTransformer(config);
+        text_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false);
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration the model was built from.</summary>
+    public CLIPTextConfig Config { get; }
+
+    /// <summary>Loads a transformers folder; see <see cref="CLIPTextModel.FromPretrained"/>.</summary>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    /// <exception cref="Checkpoints.ModelConfigException">The config is malformed or unsupported.</exception>
+    /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
+    public static CLIPTextModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null)
+    {
+        CLIPInputs.WeightDType(dtype, nameof(dtype));
+        var configFile = CLIPCheckpoint.ConfigFile(folder);
+        var model = new CLIPTextModelWithProjection(CLIPTextConfig.FromFile(configFile));
+        try
+        {
+            CLIPCheckpoint.Load(model, CLIPCheckpoint.WeightsFile(Path.GetDirectoryName(configFile)!, variant),
+                key => CLIPCheckpoint.IsForeignToText(key, withProjection: true));
+            CLIPCheckpoint.Place(model, dtype, device);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The projected text embeddings [B, projection_dim] for token ids [B, S].</summary>
+    public override Tensor forward(Tensor inputIds)
+    {
+        using var output = Encode(inputIds);
+        return output.TextEmbeds!.alias();
+    }
+
+    /// <summary>Runs the encoder and the projection; see <see cref="CLIPTextModel.Encode"/>.</summary>
+    /// <exception cref="ArgumentException">The ids or mask have the wrong shape, type or values.</exception>
+    public CLIPTextModelOutput Encode(Tensor inputIds, Tensor? attentionMask = null, bool outputHiddenStates = false) =>
+        CLIPTextRunner.Run(text_model, Config, text_projection, inputIds, attentionMask, outputHiddenStates);
+}
