@@ -199,7 +199,11 @@ internal static class ClipTokenizerFiles
 
     private static (string, string) ParseMerge(string path, int lineNumber, string line)
     {
-        var parts = line.Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
+        // Fast path for the usual "a b" line; anything else goes through the general split below.
+        var space = line.IndexOf(' ');
+        if (space > 0 && space < line.Length - 1 && line.IndexOf(' ', space + 1) < 0 && line.AsSpan().IndexOfAny('\t', '\r') < 0)
+            return (line[..space], line[(space + 1)..]);
+        var parts = line.Split(MergeSeparators, StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length != 2)
             throw new TokenizerFileException(path, lineNumber,
                 $"expected a merge rule of two space-separated symbols, got {Quote(line)}.");
@@ -209,6 +213,8 @@ internal static class ClipTokenizerFiles
     /// <summary>A string as a JSON literal for messages, keeping '&lt;', '|' and non-ASCII text readable.</summary>
     public static string Quote(string text) =>
         JsonSerializer.Serialize(text, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    private static readonly char[] MergeSeparators = [' ', '\t', '\r'];
 
     private static List<string> SplitLines(string text) => [.. text.Split('\n')];
 
