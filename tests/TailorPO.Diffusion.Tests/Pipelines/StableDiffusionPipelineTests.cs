@@ -98,7 +98,7 @@ public class StableDiffusionPipelineTests
         using var parts = StableDiffusionPipeline.FromPretrained(folder.Path);
         var hidden = parts.TextEncoder.Config.HiddenSize;
         // A text encoder whose width differs from the UNet's cross_attention_dim must not be accepted.
-        using var wider = new Clip.CLIPTextModel(parts.TextEncoder.Config with { HiddenSize = hidden * 2, IntermediateSize = hidden * 4 });
+        using var wider = new TailorPO.Diffusion.Clip.CLIPTextModel(parts.TextEncoder.Config with { HiddenSize = hidden * 2, IntermediateSize = hidden * 4 });
         var error = Assert.Throws<ModelConfigException>(() =>
             new StableDiffusionPipeline(parts.Unet, parts.Vae, wider, parts.Tokenizer, parts.SchedulerConfig));
         Assert.Contains("cross_attention_dim", error.Message);
