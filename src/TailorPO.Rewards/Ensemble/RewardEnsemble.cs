@@ -66,11 +66,11 @@ public sealed class RewardEnsemble : IRewardModel, IDisposable
     /// <summary>Scores a batch and reports each member's raw and normalised values.</summary>
     /// <param name="images">RGB images in [0, 1], shape [B, 3, H, W].</param>
     /// <param name="prompts">The B prompts.</param>
-    /// <exception cref="ArgumentException">Wrong shape, dtype, range or prompt count.</exception>
+    /// <exception cref="ArgumentException">Wrong shape, dtype or prompt count, or NaN pixels; <see cref="ArgumentOutOfRangeException"/> for pixels outside [0, 1] beyond <see cref="RewardModelBase.DefaultRangeTolerance"/>.</exception>
     /// <exception cref="Core.Errors.NonFiniteValueException">A member returned NaN or infinity.</exception>
     public RewardEnsembleScore ScoreWithBreakdown(Tensor images, IReadOnlyList<string> prompts)
     {
-        ImageBatchGuard.Validate(images, prompts);
+        ImageBatchGuard.Validate(images, prompts, RewardModelBase.DefaultRangeTolerance);
         using var scope = NewDisposeScope();
         var computeType = ImageBatchGuard.ComputeType(images);
         var batch = images.shape[0];
