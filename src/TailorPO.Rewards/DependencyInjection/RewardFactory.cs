@@ -3,6 +3,7 @@ using TailorPO.Rewards.Aesthetic;
 using TailorPO.Rewards.Analytic;
 using TailorPO.Rewards.Clip;
 using TailorPO.Rewards.Ensemble;
+using TailorPO.Rewards.Jpeg;
 
 namespace TailorPO.Rewards.DependencyInjection;
 
@@ -48,6 +49,8 @@ internal static class RewardFactory
             member.ModelDType, member.ModelDevice is null ? null : new TorchSharp.torch.Device(member.ModelDevice)),
         RewardKind.ClipScore => ClipScoreReward.FromPretrained(member.ModelPath!, member.Tokenize!,
             member.ModelDType, member.ModelDevice is null ? null : new TorchSharp.torch.Device(member.ModelDevice)),
+        RewardKind.JpegCompressibility => new JpegCompressibilityReward(new JpegRewardOptions { Quality = member.JpegQuality }),
+        RewardKind.JpegIncompressibility => new JpegIncompressibilityReward(new JpegRewardOptions { Quality = member.JpegQuality }),
         RewardKind.Custom => member.Factory?.Invoke(services)
             ?? throw new InvalidOperationException("The custom reward factory returned null."),
         _ => throw new ArgumentOutOfRangeException(nameof(member), member.Kind, "Unknown reward kind."),

@@ -29,4 +29,16 @@ public enum RewardKind
 
     /// <summary>A reward of your own, built by <see cref="RewardMemberOptions.Factory"/>.</summary>
     Custom,
+
+    /// <summary>
+    /// <see cref="Jpeg.JpegCompressibilityReward"/> (DDPO's and the paper's "JPEG compressibility": minus the
+    /// JPEG size in kB), not differentiable; quality from <see cref="RewardMemberOptions.JpegQuality"/>.
+    /// </summary>
+    JpegCompressibility,
+
+    /// <summary>
+    /// <see cref="Jpeg.JpegIncompressibilityReward"/> (plus the JPEG size in kB), not differentiable; quality
+    /// from <see cref="RewardMemberOptions.JpegQuality"/>.
+    /// </summary>
+    JpegIncompressibility,
 }

@@ -40,6 +40,12 @@ public sealed class RewardMemberOptions
     public double? Epsilon { get; set; }
 
     /// <summary>
+    /// JPEG quality of <see cref="RewardKind.JpegCompressibility"/> and <see cref="RewardKind.JpegIncompressibility"/>,
+    /// 1..100. Default 95 (DDPO and the paper).
+    /// </summary>
+    public int JpegQuality { get; set; } = Jpeg.BaselineJpegEncoder.DefaultQuality;
+
+    /// <summary>
     /// Model folder of <see cref="RewardKind.LaionAesthetic"/> (a transformers CLIP vision or CLIPModel folder,
     /// e.g. openai/clip-vit-large-patch14) and <see cref="RewardKind.ClipScore"/> (a CLIPModel folder with
     /// <c>logit_scale</c>, e.g. yuvalkirstain/PickScore_v1). Must exist for those kinds.

@@ -87,6 +87,9 @@ internal sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorP
                 if (member.Tokenize is null)
                     failures.Add($"{at}.Tokenize is null; a CLIP score needs a tokenizer (e.g. prompts => tokenizer.EncodeForModel(prompts).InputIdsTensor()).");
                 break;
+            case RewardKind.JpegCompressibility or RewardKind.JpegIncompressibility when member.JpegQuality is < 1 or > 100:
+                failures.Add($"{at}.JpegQuality is {member.JpegQuality}; a JPEG quality must lie in 1..100 (DDPO and the paper use 95).");
+                break;
             case RewardKind.Custom when member.Factory is null:
                 failures.Add($"{at}.Kind is Custom but Factory is null; set Factory = sp => yourReward.");
                 break;
