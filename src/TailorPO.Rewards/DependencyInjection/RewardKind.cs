@@ -23,7 +23,8 @@ public enum RewardKind
 
     /// <summary>
     /// <see cref="Clip.ClipScoreReward"/> (PickScore-style), differentiable: needs <see cref="RewardMemberOptions.ModelPath"/>
-    /// (a CLIPModel folder, e.g. PickScore_v1) and <see cref="RewardMemberOptions.Tokenize"/>.
+    /// (a CLIPModel folder, e.g. PickScore_v1) and a tokenizer: <see cref="RewardMemberOptions.TokenizerPath"/>
+    /// (a CLIP tokenizer folder) or <see cref="RewardMemberOptions.Tokenize"/>.
     /// </summary>
     ClipScore,
 

@@ -169,4 +169,38 @@ public class RewardsRegistrationTests
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
         Assert.Contains(error.Failures, f => f.Contains("Rewards[0].JpegQuality") && f.Contains(quality.ToString()));
     }
+
+    [Fact]
+    public void The_clip_score_reward_is_built_with_the_tokenizer_folder_and_scores_like_a_direct_one()
+    {
+        using var folder = new Clip.ClipModelFolder(logitScale: 2.0);
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o =>
+        {
+            o.Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = folder.Path; m.TokenizerPath = folder.TokenizerPath; });
+            o.UsePixelSpaceDecoder = true;
+        });
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var reward = Assert.IsType<Rewards.Clip.ClipScoreReward>(provider.GetRequiredService<IRewardModel>());
+
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var direct = Rewards.Clip.ClipScoreReward.FromPretrained(folder.Path, Diffusion.Tokenization.ClipTokenizer.FromFolder(folder.TokenizerPath));
+        var images = Analytic.TestImages.Random(seed: 5, b: 2, h: 32, w: 32, dtype: TorchSharp.torch.ScalarType.Float32);
+        string[] prompts = ["a cat", "a red car"];
+        Assert.Equal(direct.Score(images, prompts).data<float>().ToArray(), reward.Score(images, prompts).data<float>().ToArray());
+    }
+
+    [Fact]
+    public void A_clip_score_with_two_tokenizers_or_a_folder_without_vocabulary_fails_validation()
+    {
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o => o
+            .Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.TokenizerPath = AestheticFixture.Folder; m.Tokenize = _ => null!; })
+            .Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.TokenizerPath = AestheticFixture.Folder; }));
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[0].Tokenize and TokenizerPath are both set"));
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[1].TokenizerPath") && f.Contains("vocab.json"));
+    }
 }
