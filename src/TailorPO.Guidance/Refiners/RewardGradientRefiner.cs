@@ -111,7 +111,7 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         using (no_grad())
         {
             var stacked = opposite is null ? cat([xw, proposal]) : cat([xw, proposal, opposite]);
-            (rewards, noise) = StepReward(sampler, stacked, nextStep, ConditionBatching.Repeat(condition, copies));
+            (rewards, noise) = StepReward(sampler, stacked, nextStep, condition.RepeatBatch(copies));
             rewards = rewards.reshape(copies, batch).detach();
         }
         NonFinite(rewards, "the step rewards of x^w / x^+ / x^- in the guidance acceptance check");
