@@ -68,7 +68,7 @@ public abstract class RewardModelBase : IRewardModel
         if (rewards.dim() != 1 || rewards.shape[0] != batch)
             throw new InvalidOperationException(
                 $"Reward '{Name}' returned shape [{string.Join(", ", rewards.shape)}]; a reward must return one value per image, shape [{batch}].");
-        RewardChecks.ThrowIfNonFinite(rewards, $"the '{Name}' reward");
+        NonFiniteValueException.ThrowIfNonFinite(rewards, $"the '{Name}' reward");
         return rewards.to(computeType).MoveToOuterDisposeScope();
     }
 

@@ -144,7 +144,7 @@ public sealed class StepRewardEstimator : IStepRewardEstimator
         if (rewards.dim() != 1 || rewards.shape[0] != predictedOriginal.shape[0])
             throw new InvalidOperationException(
                 $"Reward '{Reward.Name}' returned shape [{string.Join(", ", rewards.shape)}] for {predictedOriginal.shape[0]} images; expected [{predictedOriginal.shape[0]}].");
-        RewardChecks.ThrowIfNonFinite(rewards, $"the step reward ('{Reward.Name}' of the decoded x0_hat)");
+        NonFiniteValueException.ThrowIfNonFinite(rewards, $"the step reward ('{Reward.Name}' of the decoded x0_hat)");
         return rewards.MoveToOuterDisposeScope();
     }
 
