@@ -60,6 +60,7 @@ public sealed class DiffusionDpoLoss : LogisticPairwiseLoss
         TensorGuard.Floating(policyError, nameof(policyError));
         TensorGuard.Floating(referenceError, nameof(referenceError));
         TensorGuard.SameShape(referenceError, nameof(referenceError), policyError, nameof(policyError));
-        return -0.5 * (policyError - referenceError);
+        using var scope = NewDisposeScope();
+        return (-0.5 * (policyError - referenceError)).MoveToOuterDisposeScope();
     }
 }
