@@ -4,6 +4,7 @@ using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
 using TailorPO.Core.Tests.Support;
+using TailorPO.TestUtilities;
 using static TorchSharp.torch;
 
 namespace TailorPO.Core.Tests.Sampling;
@@ -50,24 +51,11 @@ public class FlatMemoryTests
             var errorL = DiffusionDpoLoss.DenoisingError(step.NoisePrediction, second);
             var dpo = diffusionDpo.ComputeFromErrors(errorW, errorL, errorL, errorW);
             var combined = ClassifierFreeGuidance.Combine(first, second, 5.0);
-            DisposeAll(step.NoisePrediction, step.PredictedOriginal, step.Mean, step.Sigma, step.Candidates, step.LogProbabilities,
+            LiveTensors.DisposeAll(step.NoisePrediction, step.PredictedOriginal, step.Mean, step.Sigma, step.Candidates, step.LogProbabilities,
                 first, second, policy.Mean, policy.Sigma, policy.LogProbability, reference.Mean, reference.Sigma, reference.LogProbability,
                 h0, h1, loss.Loss, errorW, errorL, dpo.Loss, combined);
         }
 
-        Iterate(0);
-        var statistics = TorchSharp.DisposeScopeManager.Statistics;
-        var before = statistics.ThreadTotalLiveCount;
-        for (var i = 1; i <= Iterations; i++)
-            Iterate(i);
-
-        Assert.True(before == statistics.ThreadTotalLiveCount,
-            $"{statistics.ThreadTotalLiveCount - before} tensors outlived {Iterations} iterations ({statistics}).");
-    }
-
-    private static void DisposeAll(params Tensor?[] tensors)
-    {
-        foreach (var tensor in tensors)
-            tensor?.Dispose();
+        LiveTensors.AssertUnchanged(Iterations, Iterate);
     }
 }

@@ -7,6 +7,7 @@ using TailorPO.Guidance.Schedules;
 using TailorPO.Rewards.Analytic;
 using TailorPO.Rewards.Ensemble;
 using TailorPO.Rewards.StepRewards;
+using TailorPO.TestUtilities;
 using static TorchSharp.torch;
 
 namespace TailorPO.Guidance.Tests.Integration;
@@ -49,25 +50,12 @@ public class FlatMemoryTests
             var preferred = step.Candidates[0];
             var refined = refiner.Refine(sampler, preferred, stepIndex, condition);
             var report = refined.Report!;
-            DisposeAll(step.NoisePrediction, step.PredictedOriginal, step.Mean, step.Sigma, step.Candidates, step.LogProbabilities,
+            LiveTensors.DisposeAll(step.NoisePrediction, step.PredictedOriginal, step.Mean, step.Sigma, step.Candidates, step.LogProbabilities,
                 scored.Rewards, scored.PredictedOriginals, scored.NoisePredictions, estimated, preferred,
                 refined.Sample, refined.NextNoisePrediction, report.Proposal, report.Opposite,
                 report.PreferredReward, report.ProposalReward, report.OppositeReward, report.Accepted);
         }
 
-        Iterate(0);
-        var statistics = TorchSharp.DisposeScopeManager.Statistics;
-        var before = statistics.ThreadTotalLiveCount;
-        for (var i = 1; i <= Iterations; i++)
-            Iterate(i);
-
-        Assert.True(before == statistics.ThreadTotalLiveCount,
-            $"{statistics.ThreadTotalLiveCount - before} tensors outlived {Iterations} iterations ({statistics}).");
-    }
-
-    private static void DisposeAll(params Tensor?[] tensors)
-    {
-        foreach (var tensor in tensors)
-            tensor?.Dispose();
+        LiveTensors.AssertUnchanged(Iterations, Iterate);
     }
 }

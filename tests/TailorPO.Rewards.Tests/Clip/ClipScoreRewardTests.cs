@@ -22,18 +22,7 @@ public class ClipScoreRewardTests
         var scores = reward.Score(images, Prompts).data<float>().ToArray();
 
         // Independent cosine of the towers' raw outputs.
-        using var vision = reward.Vision.Encode(reward.Preprocessor.Preprocess(images));
-        using var text = reward.Text.Encode(folder.Tokenize(Prompts));
-        var imageEmbeds = vision.ImageEmbeds.to(ScalarType.Float64).data<double>().ToArray();
-        var textEmbeds = text.TextEmbeds!.to(ScalarType.Float64).data<double>().ToArray();
-        var dim = (int)vision.ImageEmbeds.shape[1];
-        for (var b = 0; b < 2; b++)
-        {
-            var a = imageEmbeds.Skip(b * dim).Take(dim).ToArray();
-            var t = textEmbeds.Skip(b * dim).Take(dim).ToArray();
-            var cosine = a.Zip(t, (x, y) => x * y).Sum() / Math.Sqrt(a.Sum(x => x * x) * t.Sum(y => y * y));
-            Assert.Equal(100 * cosine, scores[b], 1e-3);
-        }
+        AssertScoresAreScaledCosines(reward, images, folder.Tokenize(Prompts), scale: 100, scores);
     }
 
     [Fact]
@@ -96,18 +85,7 @@ public class ClipScoreRewardTests
         var rows = tokenizer.EncodeForModel(Prompts);
         Assert.Equal(77, rows.Length);
         Assert.All(Enumerable.Range(0, 2), b => Assert.Equal(tokenizer.BosTokenId, rows.InputIds[b, 0]));
-        using var vision = reward.Vision.Encode(reward.Preprocessor.Preprocess(images));
-        using var text = reward.Text.Encode(rows.InputIdsTensor());
-        var imageEmbeds = vision.ImageEmbeds.to(ScalarType.Float64).data<double>().ToArray();
-        var textEmbeds = text.TextEmbeds!.to(ScalarType.Float64).data<double>().ToArray();
-        var dim = (int)vision.ImageEmbeds.shape[1];
-        for (var b = 0; b < 2; b++)
-        {
-            var a = imageEmbeds.Skip(b * dim).Take(dim).ToArray();
-            var t = textEmbeds.Skip(b * dim).Take(dim).ToArray();
-            var cosine = a.Zip(t, (x, y) => x * y).Sum() / Math.Sqrt(a.Sum(x => x * x) * t.Sum(y => y * y));
-            Assert.Equal(100 * cosine, scores[b], 1e-3);
-        }
+        AssertScoresAreScaledCosines(reward, images, rows.InputIdsTensor(), scale: 100, scores);
     }
 
     [Fact]
@@ -119,5 +97,22 @@ public class ClipScoreRewardTests
         Assert.Equal("tokenizer", error.ParamName);
         Assert.Contains("49408", error.Message);
         Assert.Contains(folder.VocabSize.ToString(), error.Message);
+    }
+
+    /// <summary>scale * cos(image embedding, text embedding) per row, from the towers' raw outputs in float64.</summary>
+    private static void AssertScoresAreScaledCosines(ClipScoreReward reward, Tensor images, Tensor ids, double scale, float[] scores)
+    {
+        using var vision = reward.Vision.Encode(reward.Preprocessor.Preprocess(images));
+        using var text = reward.Text.Encode(ids);
+        var imageEmbeds = vision.ImageEmbeds.to(ScalarType.Float64).data<double>().ToArray();
+        var textEmbeds = text.TextEmbeds!.to(ScalarType.Float64).data<double>().ToArray();
+        var dim = (int)vision.ImageEmbeds.shape[1];
+        for (var b = 0; b < scores.Length; b++)
+        {
+            var a = imageEmbeds.Skip(b * dim).Take(dim).ToArray();
+            var t = textEmbeds.Skip(b * dim).Take(dim).ToArray();
+            var cosine = a.Zip(t, (x, y) => x * y).Sum() / Math.Sqrt(a.Sum(x => x * x) * t.Sum(y => y * y));
+            Assert.Equal(scale * cosine, scores[b], 1e-3);
+        }
     }
 }

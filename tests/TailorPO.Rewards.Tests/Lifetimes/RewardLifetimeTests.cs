@@ -9,6 +9,7 @@ using TailorPO.Rewards.StepRewards;
 using TailorPO.Rewards.Tests.Aesthetic;
 using TailorPO.Rewards.Tests.Analytic;
 using TailorPO.Rewards.Tests.Clip;
+using TailorPO.TestUtilities;
 using TailorPO.TestUtilities.Doubles;
 using static TorchSharp.torch;
 
@@ -42,7 +43,7 @@ public sealed class RewardLifetimeTests
             _ => new JpegIncompressibilityReward(),
         };
         using var images = TestImages.Random(seed: 2, b: 2, h: 16, w: 16, dtype: ScalarType.Float32);
-        AssertFlat(200, () => reward.Score(images, TestImages.Prompts(2)).Dispose());
+        LiveTensors.AssertUnchanged(200, _ => reward.Score(images, TestImages.Prompts(2)).Dispose());
     }
 
     [Fact]
@@ -52,8 +53,8 @@ public sealed class RewardLifetimeTests
         using var clipScore = ClipScoreReward.FromPretrained(folder.Path, ClipTokenizer.FromFolder(folder.TokenizerPath));
         using var aesthetic = LaionAestheticScorer.FromPretrained(AestheticFixture.Folder, AestheticFixture.MlpPath);
         using var images = TestImages.Random(seed: 3, b: 2, h: 40, w: 36, dtype: ScalarType.Float32);
-        AssertFlat(20, () => clipScore.Score(images, ["a cat", "a red car"]).Dispose());
-        AssertFlat(20, () => aesthetic.Score(images, ["a cat", "a red car"]).Dispose());
+        LiveTensors.AssertUnchanged(20, _ => clipScore.Score(images, ["a cat", "a red car"]).Dispose());
+        LiveTensors.AssertUnchanged(20, _ => aesthetic.Score(images, ["a cat", "a red car"]).Dispose());
     }
 
     [Fact]
@@ -64,18 +65,7 @@ public sealed class RewardLifetimeTests
         using var candidates = randn([3, 2, 4, 3, 3], dtype: ScalarType.Float64, generator: generator);
         using var differentiable = candidates.detach().requires_grad_(true);
         var prompts = TestImages.Prompts(2);
-        AssertFlat(200, () => estimator.EstimateCandidates(candidates, prompts).Dispose());
-        AssertFlat(200, () => estimator.EstimateCandidates(differentiable, prompts).Dispose());
-    }
-
-    private static void AssertFlat(int iterations, Action call)
-    {
-        call();
-        var statistics = TorchSharp.DisposeScopeManager.Statistics;
-        var before = statistics.ThreadTotalLiveCount;
-        for (var i = 0; i < iterations; i++)
-            call();
-        Assert.True(before == statistics.ThreadTotalLiveCount,
-            $"{statistics.ThreadTotalLiveCount - before} tensors outlived {iterations} calls ({statistics}).");
+        LiveTensors.AssertUnchanged(200, _ => estimator.EstimateCandidates(candidates, prompts).Dispose());
+        LiveTensors.AssertUnchanged(200, _ => estimator.EstimateCandidates(differentiable, prompts).Dispose());
     }
 }
