@@ -19,4 +19,36 @@ public sealed record DiffusionCondition(
 {
     /// <summary>True when classifier-free guidance changes the prediction.</summary>
     public bool UsesGuidance => NegativeEmbeddings is not null && GuidanceScale != 1.0;
+
+    /// <summary>
+    /// The condition of a batch made of <paramref name="copies"/> stacked copies of these B elements
+    /// (copy-major, as <c>cat([x, x, ...])</c> or <c>flatten(0, 1)</c> of [copies, B, ...] lays them out):
+    /// prompts and embeddings repeated. This condition itself when <paramref name="copies"/> is 1. The
+    /// repeated embeddings belong to the caller's dispose scope.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="copies"/> is below 1.</exception>
+    public DiffusionCondition RepeatBatch(int copies)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(copies, 1);
+        if (copies == 1)
+            return this;
+        var prompts = new string[Prompts.Count * copies];
+        for (var c = 0; c < copies; c++)
+            for (var j = 0; j < Prompts.Count; j++)
+                prompts[c * Prompts.Count + j] = Prompts[j];
+        return this with
+        {
+            Prompts = prompts,
+            PromptEmbeddings = Repeat(PromptEmbeddings, copies),
+            NegativeEmbeddings = NegativeEmbeddings is null ? null : Repeat(NegativeEmbeddings, copies),
+        };
+    }
+
+    private static Tensor Repeat(Tensor batch, int copies)
+    {
+        var repeats = new long[batch.dim()];
+        Array.Fill(repeats, 1L);
+        repeats[0] = copies;
+        return batch.repeat(repeats);
+    }
 }

@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace TailorPO.Core.Errors;
 
 /// <summary>
@@ -17,4 +19,23 @@ public sealed class NonFiniteValueException : TailorPOException
 
     /// <summary>What held the non-finite value.</summary>
     public string What { get; }
+
+    /// <summary>
+    /// Throws when any element of <paramref name="values"/> is NaN or infinite, counting both in the
+    /// message. Reads the values without gradient; frees every temporary it makes.
+    /// </summary>
+    /// <param name="values">The tensor to check (any shape, floating point).</param>
+    /// <param name="what">What it holds, e.g. "the D3PO loss" or "the reward-guidance gradient".</param>
+    /// <exception cref="NonFiniteValueException">Some element is NaN or infinite.</exception>
+    public static void ThrowIfNonFinite(Tensor values, string what)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var data = values.detach();
+        if (data.isfinite().all().item<bool>()) return;
+        var nan = data.isnan().sum().item<long>();
+        var inf = data.isinf().sum().item<long>();
+        throw new NonFiniteValueException(what, $"{nan} NaN and {inf} infinite of {data.numel()} elements");
+    }
 }

@@ -55,15 +55,7 @@ internal static class TensorGuard
     }
 
     /// <summary>Throws <see cref="NonFiniteValueException"/> when any element is NaN or infinite.</summary>
-    public static void Finite(Tensor t, string what)
-    {
-        using var scope = NewDisposeScope();
-        var data = t.detach();
-        if (data.isfinite().all().item<bool>()) return;
-        var nan = data.isnan().sum().item<long>();
-        var inf = data.isinf().sum().item<long>();
-        throw new NonFiniteValueException(what, $"{nan} NaN and {inf} infinite of {data.numel()} elements");
-    }
+    public static void Finite(Tensor t, string what) => NonFiniteValueException.ThrowIfNonFinite(t, what);
 
     public static void FiniteArgument(Tensor t, string name) => Finite(t, $"argument '{name}'");
 

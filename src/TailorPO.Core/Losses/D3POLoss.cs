@@ -9,30 +9,15 @@ namespace TailorPO.Core.Losses;
 /// As in yk7333/d3po each ratio exp(h) is clamped to [1 - eps, 1 + eps] (eps = 0.1), which zeroes the
 /// gradient of a log-ratio that has left the trust region.
 /// </summary>
-public sealed class D3POLoss : IPairwiseLoss
+public sealed class D3POLoss : LogisticPairwiseLoss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="beta">KL weight beta &gt; 0 (d3po: 0.1).</param>
     /// <param name="clampEpsilon">Ratio clamp eps in (0, 1) (d3po: 0.1); null disables the clamp.</param>
     public D3POLoss(double beta = 0.1, double? clampEpsilon = 0.1)
+        : base(PairwiseLossNames.D3PO, beta, "the D3PO KL weight, e.g. 0.1", clampEpsilon)
     {
-        LogisticPreference.CheckBeta(beta, nameof(beta), "the D3PO KL weight, e.g. 0.1");
-        LogisticPreference.CheckClamp(clampEpsilon, nameof(clampEpsilon));
-        Beta = beta;
-        ClampEpsilon = clampEpsilon;
     }
-
-    /// <summary>The KL weight beta.</summary>
-    public double Beta { get; }
-
-    /// <summary>The ratio clamp eps, or null.</summary>
-    public double? ClampEpsilon { get; }
-
-    /// <inheritdoc />
-    public string Name => PairwiseLossNames.D3PO;
-
-    /// <inheritdoc />
-    public PairwiseLossResult Compute(PreferencePair pair) => LogisticPreference.Ranked(Name, pair, Beta, ClampEpsilon);
 
     /// <summary>
     /// d3po's form with the preference from the two trajectories' final rewards: the first trajectory is

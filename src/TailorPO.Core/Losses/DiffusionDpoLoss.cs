@@ -10,25 +10,18 @@ namespace TailorPO.Core.Losses;
 /// loss = -log sigma(-0.5 beta_dpo ((L_w - L_l) - (L_w_ref - L_l_ref))). Written as a pairwise loss on the
 /// implicit log-ratios h = -0.5 (L - L_ref) this is -log sigma(beta_dpo (h_w - h_l)).
 /// </summary>
-public sealed class DiffusionDpoLoss : IPairwiseLoss
+public sealed class DiffusionDpoLoss : LogisticPairwiseLoss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="beta">beta_dpo &gt; 0 (5000 for SD v1.5 in the Diffusion-DPO paper and code).</param>
+    /// <remarks>
+    /// <see cref="LogisticPairwiseLoss.Compute"/> takes a pair of implicit log-ratios (<see cref="ImplicitLogRatio"/>)
+    /// of the preferred and dis-preferred images.
+    /// </remarks>
     public DiffusionDpoLoss(double beta = 5000)
+        : base(PairwiseLossNames.DiffusionDpo, beta, "Diffusion-DPO's beta_dpo, e.g. 5000", clampEpsilon: null)
     {
-        LogisticPreference.CheckBeta(beta, nameof(beta), "Diffusion-DPO's beta_dpo, e.g. 5000");
-        Beta = beta;
     }
-
-    /// <summary>beta_dpo.</summary>
-    public double Beta { get; }
-
-    /// <inheritdoc />
-    public string Name => PairwiseLossNames.DiffusionDpo;
-
-    /// <inheritdoc />
-    /// <remarks>The pair holds implicit log-ratios <see cref="ImplicitLogRatio"/> of the preferred and dis-preferred images.</remarks>
-    public PairwiseLossResult Compute(PreferencePair pair) => LogisticPreference.Ranked(Name, pair, Beta, clampEpsilon: null);
 
     /// <summary>The loss from the four per-sample denoising errors (each [B], see <see cref="DenoisingError"/>).</summary>
     public PairwiseLossResult ComputeFromErrors(Tensor policyPreferredError, Tensor policyDispreferredError,
@@ -67,6 +60,7 @@ public sealed class DiffusionDpoLoss : IPairwiseLoss
         TensorGuard.Floating(policyError, nameof(policyError));
         TensorGuard.Floating(referenceError, nameof(referenceError));
         TensorGuard.SameShape(referenceError, nameof(referenceError), policyError, nameof(policyError));
-        return -0.5 * (policyError - referenceError);
+        using var scope = NewDisposeScope();
+        return (-0.5 * (policyError - referenceError)).MoveToOuterDisposeScope();
     }
 }

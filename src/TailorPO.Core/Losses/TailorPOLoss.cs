@@ -14,31 +14,15 @@ namespace TailorPO.Core.Losses;
 /// s = 0 - a constant log 2 with no gradient, counted in the batch mean - which is what the d3po code this
 /// paper builds on does, and reports the fraction in <see cref="PairwiseLossDiagnostics.TiedFraction"/>.
 /// </remarks>
-public sealed class TailorPOLoss : IPairwiseLoss
+public sealed class TailorPOLoss : LogisticPairwiseLoss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="beta">KL weight beta &gt; 0 (the paper: 0.1, as D3PO).</param>
     /// <param name="clampEpsilon">Optional ratio clamp eps in (0, 1) as in D3PO; default null (Eq. 10 has none).</param>
     public TailorPOLoss(double beta = 0.1, double? clampEpsilon = null)
+        : base(PairwiseLossNames.TailorPO, beta, "the TailorPO KL weight, e.g. 0.1", clampEpsilon)
     {
-        LogisticPreference.CheckBeta(beta, nameof(beta), "the TailorPO KL weight, e.g. 0.1");
-        LogisticPreference.CheckClamp(clampEpsilon, nameof(clampEpsilon));
-        Beta = beta;
-        ClampEpsilon = clampEpsilon;
     }
-
-    /// <summary>The KL weight beta.</summary>
-    public double Beta { get; }
-
-    /// <summary>The optional ratio clamp eps.</summary>
-    public double? ClampEpsilon { get; }
-
-    /// <inheritdoc />
-    public string Name => PairwiseLossNames.TailorPO;
-
-    /// <inheritdoc />
-    /// <remarks>Eq. 10 for pairs already ranked (preferred first).</remarks>
-    public PairwiseLossResult Compute(PreferencePair pair) => LogisticPreference.Ranked(Name, pair, Beta, ClampEpsilon);
 
     /// <summary>
     /// Appendix B's indicator form: -log sigma(beta s (h(x^0) - h(x^1))) with s = +1 if r0 &gt; r1,

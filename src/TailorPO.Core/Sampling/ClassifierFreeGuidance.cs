@@ -22,7 +22,8 @@ public static class ClassifierFreeGuidance
         TensorGuard.SameShape(conditional, nameof(conditional), unconditional, nameof(unconditional));
         if (!double.IsFinite(scale))
             throw new ArgumentOutOfRangeException(nameof(scale), scale, $"Argument 'scale' must be finite; got {scale}.");
-        return unconditional + scale * (conditional - unconditional);
+        using var scope = NewDisposeScope();
+        return (unconditional + scale * (conditional - unconditional)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

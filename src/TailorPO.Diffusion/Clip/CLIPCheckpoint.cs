@@ -8,6 +8,33 @@ namespace TailorPO.Diffusion.Clip;
 /// <summary>Reads a transformers model folder (<c>config.json</c> + <c>model.safetensors</c>).</summary>
 internal static class CLIPCheckpoint
 {
+    /// <summary>
+    /// What every CLIP model's <c>FromPretrained</c> does: checks the dtype, finds <c>config.json</c>,
+    /// builds the model from it, loads the weights (names and shapes checked, <paramref name="ignore"/>
+    /// naming the keys another model of a CLIPModel file owns), moves it to the dtype and device and
+    /// switches it to eval mode; on any failure the half-built model is disposed.
+    /// </summary>
+    public static TModel FromPretrained<TModel>(string folder, ScalarType? dtype, Device? device, string? variant,
+        Func<string, TModel> build, Func<string, bool> ignore)
+        where TModel : nn.Module
+    {
+        CLIPInputs.WeightDType(dtype, nameof(dtype));
+        var configFile = ConfigFile(folder);
+        var model = build(configFile);
+        try
+        {
+            Load(model, WeightsFile(Path.GetDirectoryName(configFile)!, variant), ignore);
+            Place(model, dtype, device);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The weight file of a folder: <c>model.safetensors</c>, or <c>model.{variant}.safetensors</c>.</summary>
     public static string WeightsFile(string folder, string? variant)
     {

@@ -40,25 +40,10 @@ public sealed class CLIPTextModel : nn.Module<Tensor, Tensor>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="Checkpoints.ModelConfigException">The config is malformed or unsupported.</exception>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
-    public static CLIPTextModel FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null)
-    {
-        CLIPInputs.WeightDType(dtype, nameof(dtype));
-        var configFile = CLIPCheckpoint.ConfigFile(folder);
-        var model = new CLIPTextModel(CLIPTextConfig.FromFile(configFile));
-        try
-        {
-            CLIPCheckpoint.Load(model, CLIPCheckpoint.WeightsFile(Path.GetDirectoryName(configFile)!, variant),
-                key => CLIPCheckpoint.IsForeignToText(key, withProjection: false));
-            CLIPCheckpoint.Place(model, dtype, device);
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    public static CLIPTextModel FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null) =>
+        CLIPCheckpoint.FromPretrained(folder, dtype, device, variant,
+            configFile => new CLIPTextModel(CLIPTextConfig.FromFile(configFile)),
+            key => CLIPCheckpoint.IsForeignToText(key, withProjection: false));
 
     /// <summary>The last hidden state [B, S, C] for token ids [B, S]: SD's text conditioning.</summary>
     public override Tensor forward(Tensor inputIds)

@@ -34,25 +34,10 @@ public sealed class CLIPTextModelWithProjection : nn.Module<Tensor, Tensor>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="Checkpoints.ModelConfigException">The config is malformed or unsupported.</exception>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
-    public static CLIPTextModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null)
-    {
-        CLIPInputs.WeightDType(dtype, nameof(dtype));
-        var configFile = CLIPCheckpoint.ConfigFile(folder);
-        var model = new CLIPTextModelWithProjection(CLIPTextConfig.FromFile(configFile));
-        try
-        {
-            CLIPCheckpoint.Load(model, CLIPCheckpoint.WeightsFile(Path.GetDirectoryName(configFile)!, variant),
-                key => CLIPCheckpoint.IsForeignToText(key, withProjection: true));
-            CLIPCheckpoint.Place(model, dtype, device);
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    public static CLIPTextModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null) =>
+        CLIPCheckpoint.FromPretrained(folder, dtype, device, variant,
+            configFile => new CLIPTextModelWithProjection(CLIPTextConfig.FromFile(configFile)),
+            key => CLIPCheckpoint.IsForeignToText(key, withProjection: true));
 
     /// <summary>The projected text embeddings [B, projection_dim] for token ids [B, S].</summary>
     public override Tensor forward(Tensor inputIds)

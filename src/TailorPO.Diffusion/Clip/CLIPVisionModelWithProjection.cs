@@ -44,25 +44,10 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="Checkpoints.ModelConfigException">The config is malformed or unsupported.</exception>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
-    public static CLIPVisionModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null)
-    {
-        CLIPInputs.WeightDType(dtype, nameof(dtype));
-        var configFile = CLIPCheckpoint.ConfigFile(folder);
-        var model = new CLIPVisionModelWithProjection(CLIPVisionConfig.FromFile(configFile));
-        try
-        {
-            CLIPCheckpoint.Load(model, CLIPCheckpoint.WeightsFile(Path.GetDirectoryName(configFile)!, variant),
-                CLIPCheckpoint.IsForeignToVision);
-            CLIPCheckpoint.Place(model, dtype, device);
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    public static CLIPVisionModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null) =>
+        CLIPCheckpoint.FromPretrained(folder, dtype, device, variant,
+            configFile => new CLIPVisionModelWithProjection(CLIPVisionConfig.FromFile(configFile)),
+            CLIPCheckpoint.IsForeignToVision);
 
     /// <summary>The image embeddings [B, projection_dim] for normalised pixel values [B, C, H, W].</summary>
     public override Tensor forward(Tensor pixelValues)

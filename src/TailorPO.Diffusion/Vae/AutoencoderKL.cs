@@ -153,12 +153,7 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
                 $"{argument} must be {what}s of shape [batch, {channels}, height, width]; got [{string.Join(", ", input.shape)}].", argument);
         if (!input.is_floating_point())
             throw new ArgumentException($"{argument} must be a floating-point tensor; got {input.dtype}.", argument);
-        using (var finite = input.isfinite().all())
-        {
-            if (!finite.item<bool>())
-                throw new NonFiniteValueException($"argument '{argument}'",
-                    $"{input.isnan().sum().item<long>()} NaN and {input.isinf().sum().item<long>()} infinite of {input.numel()} values");
-        }
+        NonFiniteValueException.ThrowIfNonFinite(input, $"argument '{argument}'");
         return input.to(DType, Device);
     }
 }

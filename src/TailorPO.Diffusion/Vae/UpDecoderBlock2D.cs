@@ -18,21 +18,16 @@ internal sealed class UpDecoderBlock2D : nn.Module<Tensor, Tensor>
     public UpDecoderBlock2D(long inChannels, long outChannels, long layers, long groups, string activation, bool addUpsample)
         : base(nameof(UpDecoderBlock2D))
     {
-        var built = new ResnetBlock2D[layers];
-        for (var i = 0; i < layers; i++)
-            built[i] = new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, tembChannels: null,
-                groups: groups, eps: 1e-6, activation: activation);
-        resnets = new ModuleList<ResnetBlock2D>(built);
+        resnets = VaeChain.Resnets(inChannels, outChannels, layers, groups, activation);
         if (addUpsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(outChannels, useConv: true));
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor input)
     {
-        var hidden = input;
-        foreach (var resnet in resnets) hidden = DownEncoderBlock2D.Replace(hidden, resnet.call(hidden, null), input);
+        var hidden = VaeChain.RunResnets(resnets, input);
         if (upsamplers is not null)
-            foreach (var up in upsamplers) hidden = DownEncoderBlock2D.Replace(hidden, up.call(hidden), input);
+            foreach (var up in upsamplers) hidden = VaeChain.Replace(hidden, up.call(hidden), input);
         return hidden;
     }
 }

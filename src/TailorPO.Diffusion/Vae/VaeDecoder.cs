@@ -40,12 +40,12 @@ internal sealed class VaeDecoder : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor latents, List<Tensor>? midBlockOutput)
     {
         var hidden = conv_in.call(latents);
-        hidden = DownEncoderBlock2D.Replace(hidden, mid_block.call(hidden), latents);
+        hidden = VaeChain.Replace(hidden, mid_block.call(hidden), latents);
         midBlockOutput?.Add(hidden.alias());
-        foreach (var block in up_blocks) hidden = DownEncoderBlock2D.Replace(hidden, block.call(hidden), latents);
-        hidden = DownEncoderBlock2D.Replace(hidden, conv_norm_out.call(hidden), latents);
-        hidden = DownEncoderBlock2D.Replace(hidden, _activation(hidden), latents);
-        return DownEncoderBlock2D.Replace(hidden, conv_out.call(hidden), latents);
+        foreach (var block in up_blocks) hidden = VaeChain.Replace(hidden, block.call(hidden), latents);
+        hidden = VaeChain.Replace(hidden, conv_norm_out.call(hidden), latents);
+        hidden = VaeChain.Replace(hidden, _activation(hidden), latents);
+        return VaeChain.Replace(hidden, conv_out.call(hidden), latents);
     }
 
     public override Tensor forward(Tensor latents) => Forward(latents, null);

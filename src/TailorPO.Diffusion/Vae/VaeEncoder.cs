@@ -39,10 +39,10 @@ internal sealed class VaeEncoder : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor image)
     {
         var hidden = conv_in.call(image);
-        foreach (var block in down_blocks) hidden = DownEncoderBlock2D.Replace(hidden, block.call(hidden), image);
-        hidden = DownEncoderBlock2D.Replace(hidden, mid_block.call(hidden), image);
-        hidden = DownEncoderBlock2D.Replace(hidden, conv_norm_out.call(hidden), image);
-        hidden = DownEncoderBlock2D.Replace(hidden, _activation(hidden), image);
-        return DownEncoderBlock2D.Replace(hidden, conv_out.call(hidden), image);
+        foreach (var block in down_blocks) hidden = VaeChain.Replace(hidden, block.call(hidden), image);
+        hidden = VaeChain.Replace(hidden, mid_block.call(hidden), image);
+        hidden = VaeChain.Replace(hidden, conv_norm_out.call(hidden), image);
+        hidden = VaeChain.Replace(hidden, _activation(hidden), image);
+        return VaeChain.Replace(hidden, conv_out.call(hidden), image);
     }
 }

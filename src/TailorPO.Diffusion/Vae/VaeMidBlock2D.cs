@@ -18,9 +18,7 @@ internal sealed class VaeMidBlock2D : nn.Module<Tensor, Tensor>
 
     public VaeMidBlock2D(long channels, long groups, string activation, bool addAttention) : base(nameof(VaeMidBlock2D))
     {
-        resnets = new ModuleList<ResnetBlock2D>(
-            new ResnetBlock2D(channels, channels, tembChannels: null, groups: groups, eps: 1e-6, activation: activation),
-            new ResnetBlock2D(channels, channels, tembChannels: null, groups: groups, eps: 1e-6, activation: activation));
+        resnets = VaeChain.Resnets(channels, channels, layers: 2, groups, activation);
         if (addAttention)
             attentions = new ModuleList<Attention>(new Attention(channels, heads: 1, dimHead: channels, bias: true,
                 upcastSoftmax: true, normNumGroups: groups, eps: 1e-6, residualConnection: true));
@@ -30,7 +28,7 @@ internal sealed class VaeMidBlock2D : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         var hidden = resnets[0].call(input, null);
-        if (attentions is not null) hidden = DownEncoderBlock2D.Replace(hidden, attentions[0].call(hidden, null), input);
-        return DownEncoderBlock2D.Replace(hidden, resnets[1].call(hidden, null), input);
+        if (attentions is not null) hidden = VaeChain.Replace(hidden, attentions[0].call(hidden, null), input);
+        return VaeChain.Replace(hidden, resnets[1].call(hidden, null), input);
     }
 }

@@ -111,10 +111,10 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         using (no_grad())
         {
             var stacked = opposite is null ? cat([xw, proposal]) : cat([xw, proposal, opposite]);
-            (rewards, noise) = StepReward(sampler, stacked, nextStep, ConditionBatching.Repeat(condition, copies));
+            (rewards, noise) = StepReward(sampler, stacked, nextStep, condition.RepeatBatch(copies));
             rewards = rewards.reshape(copies, batch).detach();
         }
-        NonFinite(rewards, "the step rewards of x^w / x^+ / x^- in the guidance acceptance check");
+        NonFiniteValueException.ThrowIfNonFinite(rewards, "the step rewards of x^w / x^+ / x^- in the guidance acceptance check");
         var preferredReward = rewards[0];
         var proposalReward = rewards[1];
         var accepted = RequireImprovement ? proposalReward.gt(preferredReward) : ones(batch, dtype: ScalarType.Bool, device: xw.device);
@@ -156,7 +156,7 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         var target = reward.detach() + Delta;
         var objective = (target - reward).square().sum();
         var gradient = autograd.grad([objective], [x])[0].detach();
-        NonFinite(gradient, "the reward-guidance gradient");
+        NonFiniteValueException.ThrowIfNonFinite(gradient, "the reward-guidance gradient");
         return gradient.MoveToOuterDisposeScope();
     }
 
@@ -168,13 +168,5 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         var noise = sampler.PredictNoise(x, next, condition);
         var predicted = sampler.PredictOriginal(x, next, noise);
         return (Estimator.Estimate(predicted, condition.Prompts), noise);
-    }
-
-    private static void NonFinite(Tensor values, string what)
-    {
-        using var noGrad = no_grad();
-        var nonFinite = values.isfinite().logical_not().sum().item<long>();
-        if (nonFinite > 0)
-            throw new NonFiniteValueException(what, $"{nonFinite} of {values.numel()} values are NaN or infinite");
     }
 }

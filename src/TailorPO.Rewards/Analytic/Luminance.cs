@@ -20,7 +20,8 @@ public static class Luminance
     /// <summary>Per-pixel luma of [B, 3, H, W] images, shape [B, H*W] (flattened, differentiable).</summary>
     public static Tensor PerPixel(Tensor images)
     {
+        using var scope = NewDisposeScope();
         var luma = images[.., 0] * Red + images[.., 1] * Green + images[.., 2] * Blue;
-        return luma.flatten(1);
+        return luma.flatten(1).MoveToOuterDisposeScope();
     }
 }

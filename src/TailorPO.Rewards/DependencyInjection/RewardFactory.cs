@@ -1,8 +1,10 @@
 using TailorPO.Core.Abstractions;
+using TailorPO.Diffusion.Tokenization;
 using TailorPO.Rewards.Aesthetic;
 using TailorPO.Rewards.Analytic;
 using TailorPO.Rewards.Clip;
 using TailorPO.Rewards.Ensemble;
+using TailorPO.Rewards.Jpeg;
 
 namespace TailorPO.Rewards.DependencyInjection;
 
@@ -44,14 +46,19 @@ internal static class RewardFactory
         RewardKind.Saturation => new SaturationReward(member.Epsilon ?? 1e-3),
         RewardKind.BrightnessTarget => new BrightnessTargetReward(member.BrightnessTarget),
         RewardKind.ContrastTarget => new ContrastTargetReward(member.ContrastTarget, member.Epsilon ?? 1e-8),
-        RewardKind.LaionAesthetic => LaionAestheticScorer.FromPretrained(member.ModelPath!, member.AestheticHeadPath!,
-            member.ModelDType, member.ModelDevice is null ? null : new TorchSharp.torch.Device(member.ModelDevice)),
-        RewardKind.ClipScore => ClipScoreReward.FromPretrained(member.ModelPath!, member.Tokenize!,
-            member.ModelDType, member.ModelDevice is null ? null : new TorchSharp.torch.Device(member.ModelDevice)),
+        RewardKind.LaionAesthetic => LaionAestheticScorer.FromPretrained(member.ModelPath!, member.AestheticHeadPath!, member.ModelDType, ModelDevice(member)),
+        RewardKind.ClipScore => member.Tokenize is { } tokenize
+            ? ClipScoreReward.FromPretrained(member.ModelPath!, tokenize, member.ModelDType, ModelDevice(member))
+            : ClipScoreReward.FromPretrained(member.ModelPath!, ClipTokenizer.FromFolder(member.TokenizerPath!), member.ModelDType, ModelDevice(member)),
+        RewardKind.JpegCompressibility => new JpegCompressibilityReward(new JpegRewardOptions { Quality = member.JpegQuality }),
+        RewardKind.JpegIncompressibility => new JpegIncompressibilityReward(new JpegRewardOptions { Quality = member.JpegQuality }),
         RewardKind.Custom => member.Factory?.Invoke(services)
             ?? throw new InvalidOperationException("The custom reward factory returned null."),
         _ => throw new ArgumentOutOfRangeException(nameof(member), member.Kind, "Unknown reward kind."),
     };
+
+    private static TorchSharp.torch.Device? ModelDevice(RewardMemberOptions member) =>
+        member.ModelDevice is null ? null : new TorchSharp.torch.Device(member.ModelDevice);
 
     private static IRewardNormalizer CreateNormalizer(RewardMemberOptions member) => member.Normalization switch
     {

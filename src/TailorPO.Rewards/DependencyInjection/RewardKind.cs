@@ -23,10 +23,23 @@ public enum RewardKind
 
     /// <summary>
     /// <see cref="Clip.ClipScoreReward"/> (PickScore-style), differentiable: needs <see cref="RewardMemberOptions.ModelPath"/>
-    /// (a CLIPModel folder, e.g. PickScore_v1) and <see cref="RewardMemberOptions.Tokenize"/>.
+    /// (a CLIPModel folder, e.g. PickScore_v1) and a tokenizer: <see cref="RewardMemberOptions.TokenizerPath"/>
+    /// (a CLIP tokenizer folder) or <see cref="RewardMemberOptions.Tokenize"/>.
     /// </summary>
     ClipScore,
 
     /// <summary>A reward of your own, built by <see cref="RewardMemberOptions.Factory"/>.</summary>
     Custom,
+
+    /// <summary>
+    /// <see cref="Jpeg.JpegCompressibilityReward"/> (DDPO's and the paper's "JPEG compressibility": minus the
+    /// JPEG size in kB), not differentiable; quality from <see cref="RewardMemberOptions.JpegQuality"/>.
+    /// </summary>
+    JpegCompressibility,
+
+    /// <summary>
+    /// <see cref="Jpeg.JpegIncompressibilityReward"/> (plus the JPEG size in kB), not differentiable; quality
+    /// from <see cref="RewardMemberOptions.JpegQuality"/>.
+    /// </summary>
+    JpegIncompressibility,
 }

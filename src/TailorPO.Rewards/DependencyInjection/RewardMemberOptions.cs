@@ -40,6 +40,12 @@ public sealed class RewardMemberOptions
     public double? Epsilon { get; set; }
 
     /// <summary>
+    /// JPEG quality of <see cref="RewardKind.JpegCompressibility"/> and <see cref="RewardKind.JpegIncompressibility"/>,
+    /// 1..100. Default 95 (DDPO and the paper).
+    /// </summary>
+    public int JpegQuality { get; set; } = Jpeg.BaselineJpegEncoder.DefaultQuality;
+
+    /// <summary>
     /// Model folder of <see cref="RewardKind.LaionAesthetic"/> (a transformers CLIP vision or CLIPModel folder,
     /// e.g. openai/clip-vit-large-patch14) and <see cref="RewardKind.ClipScore"/> (a CLIPModel folder with
     /// <c>logit_scale</c>, e.g. yuvalkirstain/PickScore_v1). Must exist for those kinds.
@@ -49,7 +55,17 @@ public sealed class RewardMemberOptions
     /// <summary>The aesthetic head's safetensors file (keys <c>layers.{0,2,4,6,7}.*</c>) for <see cref="RewardKind.LaionAesthetic"/>.</summary>
     public string? AestheticHeadPath { get; set; }
 
-    /// <summary>Prompts to int64 token ids [B, S] for <see cref="RewardKind.ClipScore"/>.</summary>
+    /// <summary>
+    /// The CLIP tokenizer folder of <see cref="RewardKind.ClipScore"/> (<c>vocab.json</c> and <c>merges.txt</c>,
+    /// optionally <c>tokenizer_config.json</c> / <c>special_tokens_map.json</c>), loaded with
+    /// <c>ClipTokenizer.FromFolder</c>. Set this or <see cref="Tokenize"/>, not both.
+    /// </summary>
+    public string? TokenizerPath { get; set; }
+
+    /// <summary>
+    /// Prompts to int64 token ids [B, S] for <see cref="RewardKind.ClipScore"/>, when the tokenizer is not a
+    /// CLIP tokenizer folder (<see cref="TokenizerPath"/>). Set this or <see cref="TokenizerPath"/>, not both.
+    /// </summary>
     public Func<IReadOnlyList<string>, TorchSharp.torch.Tensor>? Tokenize { get; set; }
 
     /// <summary>Weight dtype of a model-based reward; null keeps float32 (use float16/bfloat16 on GPU).</summary>

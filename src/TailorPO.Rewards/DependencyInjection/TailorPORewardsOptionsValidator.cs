@@ -84,8 +84,16 @@ internal sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorP
                 break;
             case RewardKind.ClipScore:
                 RequireFolder(member.ModelPath, $"{at}.ModelPath", failures);
-                if (member.Tokenize is null)
-                    failures.Add($"{at}.Tokenize is null; a CLIP score needs a tokenizer (e.g. prompts => tokenizer.EncodeForModel(prompts).InputIdsTensor()).");
+                if (member.Tokenize is null && member.TokenizerPath is null)
+                    failures.Add($"{at}.Tokenize is null and TokenizerPath is not set; a CLIP score needs a tokenizer (a CLIP tokenizer folder, or a function from prompts to token ids).");
+                else if (member.Tokenize is not null && member.TokenizerPath is not null)
+                    failures.Add($"{at}.Tokenize and TokenizerPath are both set; set one of them.");
+                else if (member.TokenizerPath is { } tokenizer
+                         && !(File.Exists(Path.Combine(tokenizer, "vocab.json")) && File.Exists(Path.Combine(tokenizer, "merges.txt"))))
+                    failures.Add($"{at}.TokenizerPath is '{tokenizer}'; it must be a CLIP tokenizer folder with vocab.json and merges.txt.");
+                break;
+            case RewardKind.JpegCompressibility or RewardKind.JpegIncompressibility when member.JpegQuality is < 1 or > 100:
+                failures.Add($"{at}.JpegQuality is {member.JpegQuality}; a JPEG quality must lie in 1..100 (DDPO and the paper use 95).");
                 break;
             case RewardKind.Custom when member.Factory is null:
                 failures.Add($"{at}.Kind is Custom but Factory is null; set Factory = sp => yourReward.");

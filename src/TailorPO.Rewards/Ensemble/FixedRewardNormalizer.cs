@@ -33,5 +33,10 @@ public sealed class FixedRewardNormalizer : IRewardNormalizer
     public string Description => string.Create(CultureInfo.InvariantCulture, $"fixed(mean={Mean:G6}, std={StandardDeviation:G6})");
 
     /// <inheritdoc />
-    public Tensor Normalize(Tensor raw) => (raw - Mean) / StandardDeviation;
+    public Tensor Normalize(Tensor raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        using var scope = NewDisposeScope();
+        return ((raw - Mean) / StandardDeviation).MoveToOuterDisposeScope();
+    }
 }

@@ -1,4 +1,5 @@
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.Errors;
 using TailorPO.Rewards.Validation;
 using static TorchSharp.torch;
 
@@ -66,11 +67,11 @@ public sealed class RewardEnsemble : IRewardModel, IDisposable
     /// <summary>Scores a batch and reports each member's raw and normalised values.</summary>
     /// <param name="images">RGB images in [0, 1], shape [B, 3, H, W].</param>
     /// <param name="prompts">The B prompts.</param>
-    /// <exception cref="ArgumentException">Wrong shape, dtype, range or prompt count.</exception>
-    /// <exception cref="Core.Errors.NonFiniteValueException">A member returned NaN or infinity.</exception>
+    /// <exception cref="ArgumentException">Wrong shape, dtype or prompt count, or NaN pixels; <see cref="ArgumentOutOfRangeException"/> for pixels outside [0, 1] beyond <see cref="RewardModelBase.DefaultRangeTolerance"/>.</exception>
+    /// <exception cref="NonFiniteValueException">A member returned NaN or infinity.</exception>
     public RewardEnsembleScore ScoreWithBreakdown(Tensor images, IReadOnlyList<string> prompts)
     {
-        ImageBatchGuard.Validate(images, prompts);
+        ImageBatchGuard.Validate(images, prompts, RewardModelBase.DefaultRangeTolerance);
         using var scope = NewDisposeScope();
         var computeType = ImageBatchGuard.ComputeType(images);
         var batch = images.shape[0];
@@ -85,9 +86,9 @@ public sealed class RewardEnsemble : IRewardModel, IDisposable
                 if (raw.dim() != 1 || raw.shape[0] != batch)
                     throw new InvalidOperationException(
                         $"Ensemble member '{member.Reward.Name}' returned shape [{string.Join(", ", raw.shape)}]; expected [{batch}].");
-                RewardChecks.ThrowIfNonFinite(raw, $"the raw reward of ensemble member '{member.Reward.Name}'");
+                NonFiniteValueException.ThrowIfNonFinite(raw, $"the raw reward of ensemble member '{member.Reward.Name}'");
                 normalized = member.Normalizer.Normalize(raw);
-                RewardChecks.ThrowIfNonFinite(normalized, $"the normalised reward of ensemble member '{member.Reward.Name}' ({member.Normalizer.Description})");
+                NonFiniteValueException.ThrowIfNonFinite(normalized, $"the normalised reward of ensemble member '{member.Reward.Name}' ({member.Normalizer.Description})");
             }
             breakdowns.Add(new RewardMemberBreakdown(member.Reward.Name, member.Weight, ToArray(raw), ToArray(normalized)));
             if (member.Weight != 0)

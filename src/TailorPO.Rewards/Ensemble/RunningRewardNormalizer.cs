@@ -98,7 +98,8 @@ public sealed class RunningRewardNormalizer : IRewardNormalizer
             mean = _mean;
             std = CurrentStandardDeviation();
         }
-        return (raw - mean) / (std + Epsilon);
+        using var scope = NewDisposeScope();
+        return ((raw - mean) / (std + Epsilon)).MoveToOuterDisposeScope();
     }
 
     private double CurrentStandardDeviation() => _count < 2 ? 1.0 : Math.Sqrt(_sumOfSquares / _count);

@@ -14,10 +14,11 @@ public sealed class JpegRewardOptions
 
     /// <summary>
     /// How far outside [0, 1] a pixel may be before the images are rejected (such values are
-    /// clamped as DDPO clamps them). Default 1e-3, well under half a uint8 step; a larger excess
+    /// clamped as DDPO clamps them). Default <see cref="RewardModelBase.DefaultRangeTolerance"/>
+    /// (1e-3, the default of every library reward, well under half a uint8 step); a larger excess
     /// means the images are not in [0, 1] at all (e.g. [-1, 1] VAE output not yet rescaled).
     /// </summary>
-    public double RangeTolerance { get; set; } = 1e-3;
+    public double RangeTolerance { get; set; } = RewardModelBase.DefaultRangeTolerance;
 
     /// <summary>Throws when a setting is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Quality outside 1..100, or tolerance outside [0, 0.5/255].</exception>

@@ -44,7 +44,8 @@ public sealed class IdentityLatentDecoder : ILatentDecoder
                 nameof(latents));
         if (!latents.is_floating_point())
             throw new ArgumentException($"latents has dtype {latents.dtype}; expected a floating-point tensor.", nameof(latents));
+        using var scope = NewDisposeScope();
         var images = InputRange == PixelValueRange.MinusOneToOne ? (latents + 1) * 0.5 : latents.alias();
-        return Clamp ? images.clamp(0, 1) : images;
+        return (Clamp ? images.clamp(0, 1) : images).MoveToOuterDisposeScope();
     }
 }

@@ -132,15 +132,7 @@ public sealed class StepRewardEstimator : IStepRewardEstimator
     public static DiffusionCondition RepeatCondition(DiffusionCondition condition, int k)
     {
         ArgumentNullException.ThrowIfNull(condition);
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        if (k == 1)
-            return condition;
-        return condition with
-        {
-            Prompts = RepeatPrompts(condition.Prompts, k),
-            PromptEmbeddings = RepeatBatch(condition.PromptEmbeddings, k),
-            NegativeEmbeddings = condition.NegativeEmbeddings is null ? null : RepeatBatch(condition.NegativeEmbeddings, k),
-        };
+        return condition.RepeatBatch(k);
     }
 
     private Tensor DecodeAndScore(Tensor predictedOriginal, IReadOnlyList<string> prompts)
@@ -152,16 +144,8 @@ public sealed class StepRewardEstimator : IStepRewardEstimator
         if (rewards.dim() != 1 || rewards.shape[0] != predictedOriginal.shape[0])
             throw new InvalidOperationException(
                 $"Reward '{Reward.Name}' returned shape [{string.Join(", ", rewards.shape)}] for {predictedOriginal.shape[0]} images; expected [{predictedOriginal.shape[0]}].");
-        RewardChecks.ThrowIfNonFinite(rewards, $"the step reward ('{Reward.Name}' of the decoded x0_hat)");
+        NonFiniteValueException.ThrowIfNonFinite(rewards, $"the step reward ('{Reward.Name}' of the decoded x0_hat)");
         return rewards.MoveToOuterDisposeScope();
-    }
-
-    private static Tensor RepeatBatch(Tensor tensor, int k)
-    {
-        var repeats = new long[tensor.dim()];
-        Array.Fill(repeats, 1L);
-        repeats[0] = k;
-        return tensor.repeat(repeats);
     }
 
     private static string[] RepeatPrompts(IReadOnlyList<string> prompts, int k)

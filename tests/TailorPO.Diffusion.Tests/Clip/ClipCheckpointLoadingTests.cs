@@ -4,6 +4,7 @@ using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Safetensors;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;
+using TailorPO.Diffusion.Tests.Support;
 
 namespace TailorPO.Diffusion.Tests.Clip;
 
@@ -26,7 +27,7 @@ public sealed class ClipCheckpointLoadingTests : IDisposable
         using var plain = CLIPTextModel.FromPretrained(FixtureRoot.Combine(ClipTestSupport.TextFolder));
         using var withBuffer = CLIPTextModel.FromPretrained(folder.Path);
         var ids = _text.Get(_text.CaseNames()[0], "input_ids");
-        Assert.True(ClipTestSupport.BitEqual(plain.forward(ids), withBuffer.forward(ids)));
+        Assert.True(Parity.BitEqual(plain.forward(ids), withBuffer.forward(ids)));
         Assert.DoesNotContain(withBuffer.state_dict().Keys, k => k.EndsWith("position_ids", StringComparison.Ordinal));
     }
 
@@ -53,7 +54,7 @@ public sealed class ClipCheckpointLoadingTests : IDisposable
     public void A_full_CLIPModel_folder_loads_each_tower_and_the_text_projection()
     {
         using var scope = NewDisposeScope();
-        using var folder = new ClipTestSupport.TempFolder();
+        using var folder = new TempModelFolder();
         var textConfig = JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine(ClipTestSupport.TextFolder, "config.json")))!;
         var visionConfig = JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine(ClipTestSupport.VisionFolder, "config.json")))!;
         var textWidth = (long)textConfig["hidden_size"]!;
@@ -81,18 +82,18 @@ public sealed class ClipCheckpointLoadingTests : IDisposable
         using var text = CLIPTextModel.FromPretrained(folder.Path);
         using var textOut = text.Encode(_text.Get(textCase, "input_ids"));
         var expectedLast = _text.Get(textCase, "expected_last_hidden_state");
-        TensorAssert.Close(expectedLast, textOut.LastHiddenState, ClipTestSupport.ParityAtol(expectedLast));
+        TensorAssert.Close(expectedLast, textOut.LastHiddenState, Parity.Atol(expectedLast));
 
         using var projected = CLIPTextModelWithProjection.FromPretrained(folder.Path);
         using var projectedOut = projected.Encode(_text.Get(textCase, "input_ids"));
         var expectedPooled = _text.Get(textCase, "expected_pooler_output");
         var expectedEmbeds = expectedPooled.matmul(projection.t());
-        TensorAssert.Close(expectedEmbeds, projectedOut.TextEmbeds!, ClipTestSupport.ParityAtol(expectedEmbeds), what: "text_embeds");
+        TensorAssert.Close(expectedEmbeds, projectedOut.TextEmbeds!, Parity.Atol(expectedEmbeds), what: "text_embeds");
 
         var visionCase = _vision.CaseNames()[0];
         using var vision = CLIPVisionModelWithProjection.FromPretrained(folder.Path);
         var expectedImage = _vision.Get(visionCase, "image_embeds");
-        TensorAssert.Close(expectedImage, vision.forward(_vision.Get(visionCase, "pixel_values")), ClipTestSupport.ParityAtol(expectedImage));
+        TensorAssert.Close(expectedImage, vision.forward(_vision.Get(visionCase, "pixel_values")), Parity.Atol(expectedImage));
     }
 
     [Fact]
@@ -106,13 +107,13 @@ public sealed class ClipCheckpointLoadingTests : IDisposable
         using var model = CLIPVisionModelWithProjection.FromPretrained(folder.Path, ScalarType.Float16, variant: "fp16");
         Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float16, p.dtype));
         var fileValue = weights["visual_projection.weight"].to(ScalarType.Float16);
-        Assert.True(ClipTestSupport.BitEqual(model.state_dict()["visual_projection.weight"], fileValue));
+        Assert.True(Parity.BitEqual(model.state_dict()["visual_projection.weight"], fileValue));
     }
 
     [Fact]
     public void A_missing_weight_file_names_the_folder_and_what_it_holds()
     {
-        using var folder = new ClipTestSupport.TempFolder();
+        using var folder = new TempModelFolder();
         File.Copy(FixtureRoot.Combine(ClipTestSupport.TextFolder, "config.json"), folder.File("config.json"));
         File.WriteAllText(folder.File("pytorch_model.bin"), "x");
         var error = Assert.Throws<FileNotFoundException>(() => CLIPTextModel.FromPretrained(folder.Path));

@@ -2,6 +2,7 @@ using TailorPO.Diffusion.Clip;
 using TailorPO.TestUtilities;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using TailorPO.Diffusion.Tests.Support;
 
 namespace TailorPO.Diffusion.Tests.Clip;
 
@@ -110,14 +111,8 @@ public sealed class ClipNumericsTests(ITestOutputHelper output)
         Assert.True(named.First(p => p.name.EndsWith("layers.0.self_attn.q_proj.weight", StringComparison.Ordinal)).parameter.grad!.abs().sum().item<float>() > 0);
     }
 
-    public static IEnumerable<object[]> ReducedPrecisions() =>
-    [
-        [ScalarType.BFloat16, 5e-2],
-        [ScalarType.Float16, 1e-2],
-    ];
-
     [Theory]
-    [MemberData(nameof(ReducedPrecisions))]
+    [MemberData(nameof(Parity.ReducedPrecisions), MemberType = typeof(Parity))]
     public void Reduced_precision_text_encoder_stays_close_to_the_float32_reference(ScalarType dtype, double relativeTolerance)
     {
         using var scope = NewDisposeScope();
@@ -135,7 +130,7 @@ public sealed class ClipNumericsTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(ReducedPrecisions))]
+    [MemberData(nameof(Parity.ReducedPrecisions), MemberType = typeof(Parity))]
     public void Reduced_precision_vision_encoder_stays_close_to_the_float32_reference(ScalarType dtype, double relativeTolerance)
     {
         using var scope = NewDisposeScope();

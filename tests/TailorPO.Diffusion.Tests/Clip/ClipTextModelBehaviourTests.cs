@@ -1,6 +1,7 @@
 using TailorPO.Diffusion.Clip;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;
+using TailorPO.Diffusion.Tests.Support;
 
 namespace TailorPO.Diffusion.Tests.Clip;
 
@@ -66,7 +67,7 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
         {
             var expected = cases.Get(name, "expected_pooler_output");
             using var result = model.Encode(cases.Get(name, "input_ids"));
-            TensorAssert.Close(expected, result.PoolerOutput, ClipTestSupport.ParityAtol(expected), what: $"{name} pooler_output");
+            TensorAssert.Close(expected, result.PoolerOutput, Parity.Atol(expected), what: $"{name} pooler_output");
         }
     }
 
@@ -74,7 +75,7 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
     {
         using var result = model.Encode(ids);
         for (var b = 0; b < positions.Length; b++)
-            Assert.True(ClipTestSupport.BitEqual(result.PoolerOutput[b], result.LastHiddenState[b, positions[b]]), $"row {b}");
+            Assert.True(Parity.BitEqual(result.PoolerOutput[b], result.LastHiddenState[b, positions[b]]), $"row {b}");
     }
 
     [Fact]
@@ -86,9 +87,9 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
         changed[0, 4] = tensor(123L);
         var before = _model.forward(ids);
         var after = _model.forward(changed);
-        Assert.True(ClipTestSupport.BitEqual(before[0, ..4], after[0, ..4]));
+        Assert.True(Parity.BitEqual(before[0, ..4], after[0, ..4]));
         Assert.False(before[0, 4..].allclose(after[0, 4..]));
-        Assert.True(ClipTestSupport.BitEqual(before[1], after[1]));
+        Assert.True(Parity.BitEqual(before[1], after[1]));
     }
 
     [Fact]
@@ -160,7 +161,7 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
     {
         using var scope = NewDisposeScope();
         var ids = DisagreeingIds(eos: 500);
-        Assert.True(ClipTestSupport.BitEqual(_model.forward(ids), _model.forward(ids.to(ScalarType.Int32))));
+        Assert.True(Parity.BitEqual(_model.forward(ids), _model.forward(ids.to(ScalarType.Int32))));
     }
 
     public void Dispose() => _model.Dispose();

@@ -2,6 +2,7 @@ using TailorPO.Diffusion.Clip;
 using TailorPO.TestUtilities;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using TailorPO.Diffusion.Tests.Support;
 
 namespace TailorPO.Diffusion.Tests.Clip;
 
@@ -32,15 +33,15 @@ public sealed class ClipTextModelParityTests(ITestOutputHelper output) : IDispos
         for (var i = 0; i < layerNames.Count; i++)
         {
             var expected = _cases[layerNames[i]];
-            TensorAssert.Close(expected, result.HiddenStates[i], ClipTestSupport.ParityAtol(expected), what: layerNames[i]);
+            TensorAssert.Close(expected, result.HiddenStates[i], Parity.Atol(expected), what: layerNames[i]);
         }
 
         var expectedLast = _cases.Get(caseName, "expected_last_hidden_state");
         var expectedPooled = _cases.Get(caseName, "expected_pooler_output");
         output.WriteLine($"{caseName}: last max|diff| {TensorAssert.MaxAbsDifference(expectedLast, result.LastHiddenState):E2}, " +
                          $"pooled {TensorAssert.MaxAbsDifference(expectedPooled, result.PoolerOutput):E2}");
-        TensorAssert.Close(expectedLast, result.LastHiddenState, ClipTestSupport.ParityAtol(expectedLast), what: "last_hidden_state");
-        TensorAssert.Close(expectedPooled, result.PoolerOutput, ClipTestSupport.ParityAtol(expectedPooled), what: "pooler_output");
+        TensorAssert.Close(expectedLast, result.LastHiddenState, Parity.Atol(expectedLast), what: "last_hidden_state");
+        TensorAssert.Close(expectedPooled, result.PoolerOutput, Parity.Atol(expectedPooled), what: "pooler_output");
         Assert.Null(result.TextEmbeds);
     }
 
@@ -60,7 +61,7 @@ public sealed class ClipTextModelParityTests(ITestOutputHelper output) : IDispos
         using var scope = NewDisposeScope();
         var hidden = _model.forward(_cases.Get(caseName, "input_ids"));
         var expected = _cases.Get(caseName, "expected_last_hidden_state");
-        TensorAssert.Close(expected, hidden, ClipTestSupport.ParityAtol(expected), what: "forward");
+        TensorAssert.Close(expected, hidden, Parity.Atol(expected), what: "forward");
     }
 
     public void Dispose()

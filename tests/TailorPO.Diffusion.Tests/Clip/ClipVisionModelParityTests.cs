@@ -2,6 +2,7 @@ using TailorPO.Diffusion.Clip;
 using TailorPO.TestUtilities;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using TailorPO.Diffusion.Tests.Support;
 
 namespace TailorPO.Diffusion.Tests.Clip;
 
@@ -26,8 +27,8 @@ public sealed class ClipVisionModelParityTests(ITestOutputHelper output) : IDisp
         var expectedEmbeds = _cases.Get(caseName, "image_embeds");
         output.WriteLine($"{caseName}: last max|diff| {TensorAssert.MaxAbsDifference(expectedLast, result.LastHiddenState):E2}, " +
                          $"embeds {TensorAssert.MaxAbsDifference(expectedEmbeds, result.ImageEmbeds):E2}");
-        TensorAssert.Close(expectedLast, result.LastHiddenState, ClipTestSupport.ParityAtol(expectedLast), what: "vision_last_hidden_state");
-        TensorAssert.Close(expectedEmbeds, result.ImageEmbeds, ClipTestSupport.ParityAtol(expectedEmbeds), what: "image_embeds");
+        TensorAssert.Close(expectedLast, result.LastHiddenState, Parity.Atol(expectedLast), what: "vision_last_hidden_state");
+        TensorAssert.Close(expectedEmbeds, result.ImageEmbeds, Parity.Atol(expectedEmbeds), what: "image_embeds");
     }
 
     [Theory]
@@ -37,7 +38,7 @@ public sealed class ClipVisionModelParityTests(ITestOutputHelper output) : IDisp
         using var scope = NewDisposeScope();
         var embeds = _model.forward(_cases.Get(caseName, "pixel_values"));
         var expected = _cases.Get(caseName, "image_embeds");
-        TensorAssert.Close(expected, embeds, ClipTestSupport.ParityAtol(expected), what: "forward");
+        TensorAssert.Close(expected, embeds, Parity.Atol(expected), what: "forward");
     }
 
     public void Dispose()

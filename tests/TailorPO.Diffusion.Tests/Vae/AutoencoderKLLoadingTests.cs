@@ -4,6 +4,7 @@ using TailorPO.Diffusion.Safetensors;
 using TailorPO.Diffusion.Vae;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;
+using TailorPO.Diffusion.Tests.Support;
 
 namespace TailorPO.Diffusion.Tests.Vae;
 
@@ -17,14 +18,11 @@ public sealed class AutoencoderKLLoadingTests : IDisposable
 
     private Tensor FirstLatents() => _cases.Get(VaeTestSupport.CasesWith("latents").First()[0].ToString()!, "latents");
 
-    private static bool BitEqual(Tensor a, Tensor b) =>
-        a.shape.SequenceEqual(b.shape) && a.dtype == b.dtype && a.eq(b).all().item<bool>();
-
     [Fact]
     public void Legacy_query_key_value_proj_attn_names_load_to_identical_outputs()
     {
         using var scope = NewDisposeScope();
-        using var legacy = new VaeTestSupport.ModelCopy(w =>
+        using var legacy = VaeTestSupport.CopyModel(w =>
         {
             VaeTestSupport.RenameAll(w, ".attentions.0.to_q.", ".attentions.0.query.");
             VaeTestSupport.RenameAll(w, ".attentions.0.to_k.", ".attentions.0.key.");
@@ -35,14 +33,14 @@ public sealed class AutoencoderKLLoadingTests : IDisposable
         });
         using var reference = AutoencoderKL.FromPretrained(FixtureRoot.Combine(VaeTestSupport.Folder));
         using var converted = AutoencoderKL.FromPretrained(legacy.Path);
-        Assert.True(BitEqual(reference.Decode(FirstLatents()), converted.Decode(FirstLatents())));
+        Assert.True(Parity.BitEqual(reference.Decode(FirstLatents()), converted.Decode(FirstLatents())));
     }
 
     [Fact]
     public void Conv_style_attention_weights_are_reshaped_to_linear_weights()
     {
         using var scope = NewDisposeScope();
-        using var convStyle = new VaeTestSupport.ModelCopy(w =>
+        using var convStyle = VaeTestSupport.CopyModel(w =>
         {
             foreach (var key in w.Keys.Where(k => k.Contains(".attentions.0.to_", StringComparison.Ordinal) && k.EndsWith(".weight", StringComparison.Ordinal)).ToList())
             {
@@ -54,13 +52,13 @@ public sealed class AutoencoderKLLoadingTests : IDisposable
         });
         using var reference = AutoencoderKL.FromPretrained(FixtureRoot.Combine(VaeTestSupport.Folder));
         using var converted = AutoencoderKL.FromPretrained(convStyle.Path);
-        Assert.True(BitEqual(reference.Decode(FirstLatents()), converted.Decode(FirstLatents())));
+        Assert.True(Parity.BitEqual(reference.Decode(FirstLatents()), converted.Decode(FirstLatents())));
     }
 
     [Fact]
     public void A_file_with_both_the_legacy_and_the_current_name_is_refused()
     {
-        using var both = new VaeTestSupport.ModelCopy(w =>
+        using var both = VaeTestSupport.CopyModel(w =>
             w["encoder.mid_block.attentions.0.query.bias"] = w["encoder.mid_block.attentions.0.to_q.bias"].clone());
         var error = Assert.Throws<ModelConfigException>(() => AutoencoderKL.FromPretrained(both.Path));
         Assert.Contains("encoder.mid_block.attentions.0.to_q.bias", error.Message);
@@ -69,7 +67,7 @@ public sealed class AutoencoderKLLoadingTests : IDisposable
     [Fact]
     public void Missing_and_unexpected_keys_are_named()
     {
-        using var broken = new VaeTestSupport.ModelCopy(w =>
+        using var broken = VaeTestSupport.CopyModel(w =>
         {
             w.Remove("decoder.conv_out.bias", out var removed);
             removed!.Dispose();

@@ -2,6 +2,7 @@ using TailorPO.Diffusion.Vae;
 using TailorPO.TestUtilities;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using TailorPO.Diffusion.Tests.Support;
 
 namespace TailorPO.Diffusion.Tests.Vae;
 
@@ -38,12 +39,12 @@ public sealed class AutoencoderKLParityTests(ITestOutputHelper output) : IDispos
             var field = $"debug.{name}";
             if (!_cases.Has($"{caseName}.{field}")) continue;
             var expectedStage = _cases.Get(caseName, field);
-            TensorAssert.Close(expectedStage, actual, VaeTestSupport.ParityAtol(expectedStage), what: field);
+            TensorAssert.Close(expectedStage, actual, Parity.Atol(expectedStage), what: field);
         }
         var expected = _cases.Get(caseName, "expected_image");
         output.WriteLine($"{caseName}: image max|diff| {TensorAssert.MaxAbsDifference(expected, image):E2}");
-        TensorAssert.Close(expected, image, VaeTestSupport.ParityAtol(expected), what: "expected_image");
-        TensorAssert.Close(expected, _vae.Decode(_cases.Get(caseName, "latents")), VaeTestSupport.ParityAtol(expected), what: "Decode");
+        TensorAssert.Close(expected, image, Parity.Atol(expected), what: "expected_image");
+        TensorAssert.Close(expected, _vae.Decode(_cases.Get(caseName, "latents")), Parity.Atol(expected), what: "Decode");
     }
 
     [Theory]
@@ -70,7 +71,7 @@ public sealed class AutoencoderKLParityTests(ITestOutputHelper output) : IDispos
             if (!_cases.Has($"{caseName}.{field}")) continue;
             var expected = _cases.Get(caseName, field);
             output.WriteLine($"{caseName}.{field}: max|diff| {TensorAssert.MaxAbsDifference(expected, actual):E2}");
-            TensorAssert.Close(expected, actual, VaeTestSupport.ParityAtol(expected), what: field);
+            TensorAssert.Close(expected, actual, Parity.Atol(expected), what: field);
         }
     }
 

@@ -4,6 +4,7 @@ using TailorPO.Diffusion.Vae;
 using TailorPO.TestUtilities;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using TailorPO.Diffusion.Tests.Support;
 
 namespace TailorPO.Diffusion.Tests.Vae;
 
@@ -85,14 +86,8 @@ public sealed class VaeLatentDecoderTests(ITestOutputHelper output) : IDisposabl
         }
     }
 
-    public static IEnumerable<object[]> ReducedPrecisions() =>
-    [
-        [ScalarType.BFloat16, 5e-2],
-        [ScalarType.Float16, 1e-2],
-    ];
-
     [Theory]
-    [MemberData(nameof(ReducedPrecisions))]
+    [MemberData(nameof(Parity.ReducedPrecisions), MemberType = typeof(Parity))]
     public void Reduced_precision_vae_stays_close_to_the_float32_reference(ScalarType dtype, double relativeTolerance)
     {
         using var scope = NewDisposeScope();

@@ -40,7 +40,14 @@ internal sealed class ClipModelFolder : IDisposable
         SafetensorsWriter.Save(System.IO.Path.Combine(Path, "model.safetensors"), weights);
         foreach (var value in weights.Values) value.Dispose();
         VocabSize = text["vocab_size"]!.GetValue<long>();
+        TokenizerPath = WriteTokenizerFolder(System.IO.Path.Combine(Path, "tokenizer"), VocabSize);
     }
+
+    /// <summary>
+    /// A CLIP tokenizer folder that fits the tiny text tower: the fixture tokenizer's 512 byte symbols
+    /// and its first merges (their ids unchanged), then its two special tokens, below vocab_size.
+    /// </summary>
+    public string TokenizerPath { get; }
 
     public string Path { get; }
 
@@ -62,6 +69,28 @@ internal sealed class ClipModelFolder : IDisposable
                 ids[b, i] = VocabSize - 1;
         }
         return tensor(ids);
+    }
+
+    private static string WriteTokenizerFolder(string folder, long vocabSize)
+    {
+        Directory.CreateDirectory(folder);
+        const int byteSymbols = 512;
+        var mergeCount = (int)vocabSize - byteSymbols - 2;
+        var merges = File.ReadLines(FixtureRoot.Combine("tokenizer", "merges.txt")).Take(1 + mergeCount).ToList();
+        File.WriteAllLines(System.IO.Path.Combine(folder, "merges.txt"), merges);
+        var vocabulary = JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine("tokenizer", "vocab.json")))!.AsObject();
+        var kept = new JsonObject();
+        foreach (var (token, id) in vocabulary)
+        {
+            if (id!.GetValue<int>() < byteSymbols + mergeCount)
+                kept[token] = id.GetValue<int>();
+        }
+        kept["<|startoftext|>"] = byteSymbols + mergeCount;
+        kept["<|endoftext|>"] = byteSymbols + mergeCount + 1;
+        File.WriteAllText(System.IO.Path.Combine(folder, "vocab.json"), kept.ToJsonString());
+        foreach (var name in new[] { "tokenizer_config.json", "special_tokens_map.json" })
+            File.Copy(FixtureRoot.Combine("tokenizer", name), System.IO.Path.Combine(folder, name));
+        return folder;
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Tokenization;
 using TailorPO.Rewards.Clip;
 using TailorPO.Rewards.Tests.Analytic;
 using TailorPO.TestUtilities;
@@ -21,18 +22,7 @@ public class ClipScoreRewardTests
         var scores = reward.Score(images, Prompts).data<float>().ToArray();
 
         // Independent cosine of the towers' raw outputs.
-        using var vision = reward.Vision.Encode(reward.Preprocessor.Preprocess(images));
-        using var text = reward.Text.Encode(folder.Tokenize(Prompts));
-        var imageEmbeds = vision.ImageEmbeds.to(ScalarType.Float64).data<double>().ToArray();
-        var textEmbeds = text.TextEmbeds!.to(ScalarType.Float64).data<double>().ToArray();
-        var dim = (int)vision.ImageEmbeds.shape[1];
-        for (var b = 0; b < 2; b++)
-        {
-            var a = imageEmbeds.Skip(b * dim).Take(dim).ToArray();
-            var t = textEmbeds.Skip(b * dim).Take(dim).ToArray();
-            var cosine = a.Zip(t, (x, y) => x * y).Sum() / Math.Sqrt(a.Sum(x => x * x) * t.Sum(y => y * y));
-            Assert.Equal(100 * cosine, scores[b], 1e-3);
-        }
+        AssertScoresAreScaledCosines(reward, images, folder.Tokenize(Prompts), scale: 100, scores);
     }
 
     [Fact]
@@ -78,5 +68,51 @@ public class ClipScoreRewardTests
 
         var visionOnly = FixtureRoot.Combine("aesthetic");
         Assert.Throws<FormatException>(() => ClipScoreReward.FromPretrained(visionOnly, folder.Tokenize));
+    }
+
+    [Fact]
+    public void A_clip_tokenizer_scores_with_the_text_embeddings_of_its_model_rows()
+    {
+        using var scope = NewDisposeScope();
+        using var folder = new ClipModelFolder(logitScale: Math.Log(100));
+        var tokenizer = ClipTokenizer.FromFolder(folder.TokenizerPath);
+        using var reward = ClipScoreReward.FromPretrained(folder.Path, tokenizer);
+        var images = TestImages.Random(seed: 4, b: 2, h: 40, w: 36, dtype: ScalarType.Float32);
+
+        var scores = reward.Score(images, Prompts).data<float>().ToArray();
+
+        // The rows the text tower must see: bos + BPE ids + eos, padded to the context length.
+        var rows = tokenizer.EncodeForModel(Prompts);
+        Assert.Equal(77, rows.Length);
+        Assert.All(Enumerable.Range(0, 2), b => Assert.Equal(tokenizer.BosTokenId, rows.InputIds[b, 0]));
+        AssertScoresAreScaledCosines(reward, images, rows.InputIdsTensor(), scale: 100, scores);
+    }
+
+    [Fact]
+    public void A_tokenizer_whose_ids_exceed_the_text_vocabulary_is_rejected_when_the_reward_is_built()
+    {
+        using var folder = new ClipModelFolder(logitScale: 1.0);
+        var fullVocabulary = ClipTokenizer.FromFolder(FixtureRoot.Combine("tokenizer"));
+        var error = Assert.Throws<ArgumentException>(() => ClipScoreReward.FromPretrained(folder.Path, fullVocabulary));
+        Assert.Equal("tokenizer", error.ParamName);
+        Assert.Contains("49408", error.Message);
+        Assert.Contains(folder.VocabSize.ToString(), error.Message);
+    }
+
+    /// <summary>scale * cos(image embedding, text embedding) per row, from the towers' raw outputs in float64.</summary>
+    private static void AssertScoresAreScaledCosines(ClipScoreReward reward, Tensor images, Tensor ids, double scale, float[] scores)
+    {
+        using var vision = reward.Vision.Encode(reward.Preprocessor.Preprocess(images));
+        using var text = reward.Text.Encode(ids);
+        var imageEmbeds = vision.ImageEmbeds.to(ScalarType.Float64).data<double>().ToArray();
+        var textEmbeds = text.TextEmbeds!.to(ScalarType.Float64).data<double>().ToArray();
+        var dim = (int)vision.ImageEmbeds.shape[1];
+        for (var b = 0; b < scores.Length; b++)
+        {
+            var a = imageEmbeds.Skip(b * dim).Take(dim).ToArray();
+            var t = textEmbeds.Skip(b * dim).Take(dim).ToArray();
+            var cosine = a.Zip(t, (x, y) => x * y).Sum() / Math.Sqrt(a.Sum(x => x * x) * t.Sum(y => y * y));
+            Assert.Equal(scale * cosine, scores[b], 1e-3);
+        }
     }
 }

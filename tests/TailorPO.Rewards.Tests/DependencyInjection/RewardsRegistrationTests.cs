@@ -6,6 +6,7 @@ using TailorPO.Rewards.Analytic;
 using TailorPO.Rewards.Tests.Aesthetic;
 using TailorPO.Rewards.DependencyInjection;
 using TailorPO.Rewards.Ensemble;
+using TailorPO.Rewards.Jpeg;
 using TailorPO.Rewards.StepRewards;
 using TailorPO.TestUtilities.Doubles;
 
@@ -128,5 +129,78 @@ public class RewardsRegistrationTests
         Assert.Contains(error.Failures, f => f.Contains("Rewards[0].AestheticHeadPath"));
         Assert.Contains(error.Failures, f => f.Contains("Rewards[1].Tokenize"));
         Assert.Contains(error.Failures, f => f.Contains("Rewards[1].ModelDType"));
+    }
+
+    [Fact]
+    public void Jpeg_reward_kinds_are_built_with_the_configured_quality_and_score_like_the_rewards_themselves()
+    {
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o =>
+        {
+            o.Add(RewardKind.JpegCompressibility, 1.0, m => m.JpegQuality = 50);
+            o.Add(RewardKind.JpegIncompressibility, 0.0);
+            o.UsePixelSpaceDecoder = true;
+        });
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var ensemble = Assert.IsType<RewardEnsemble>(provider.GetRequiredService<IRewardModel>());
+        var compressibility = Assert.IsType<JpegCompressibilityReward>(ensemble.Members[0].Reward);
+        var incompressibility = Assert.IsType<JpegIncompressibilityReward>(ensemble.Members[1].Reward);
+        Assert.Equal(50, compressibility.Quality);
+        Assert.Equal(BaselineJpegEncoder.DefaultQuality, incompressibility.Quality);
+        Assert.False(ensemble.IsDifferentiable);
+
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var images = Analytic.TestImages.Random(seed: 3, b: 2, h: 16, w: 24, dtype: TorchSharp.torch.ScalarType.Float32);
+        var prompts = Analytic.TestImages.Prompts(2);
+        var direct = new JpegCompressibilityReward(new JpegRewardOptions { Quality = 50 }).Score(images, prompts).data<float>().ToArray();
+        Assert.Equal(direct, ensemble.Score(images, prompts).data<float>().ToArray());
+    }
+
+    [Theory]
+    [InlineData(RewardKind.JpegCompressibility, 0)]
+    [InlineData(RewardKind.JpegIncompressibility, 101)]
+    public void A_jpeg_quality_outside_1_to_100_fails_validation(RewardKind kind, int quality)
+    {
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o => o.Add(kind, 1.0, m => m.JpegQuality = quality));
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[0].JpegQuality") && f.Contains(quality.ToString()));
+    }
+
+    [Fact]
+    public void The_clip_score_reward_is_built_with_the_tokenizer_folder_and_scores_like_a_direct_one()
+    {
+        using var folder = new Clip.ClipModelFolder(logitScale: 2.0);
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o =>
+        {
+            o.Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = folder.Path; m.TokenizerPath = folder.TokenizerPath; });
+            o.UsePixelSpaceDecoder = true;
+        });
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var reward = Assert.IsType<Rewards.Clip.ClipScoreReward>(provider.GetRequiredService<IRewardModel>());
+
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var direct = Rewards.Clip.ClipScoreReward.FromPretrained(folder.Path, Diffusion.Tokenization.ClipTokenizer.FromFolder(folder.TokenizerPath));
+        var images = Analytic.TestImages.Random(seed: 5, b: 2, h: 32, w: 32, dtype: TorchSharp.torch.ScalarType.Float32);
+        string[] prompts = ["a cat", "a red car"];
+        Assert.Equal(direct.Score(images, prompts).data<float>().ToArray(), reward.Score(images, prompts).data<float>().ToArray());
+    }
+
+    [Fact]
+    public void A_clip_score_with_two_tokenizers_or_a_folder_without_vocabulary_fails_validation()
+    {
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o => o
+            .Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.TokenizerPath = AestheticFixture.Folder; m.Tokenize = _ => null!; })
+            .Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.TokenizerPath = AestheticFixture.Folder; }));
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[0].Tokenize and TokenizerPath are both set"));
+        Assert.Contains(error.Failures, f => f.Contains("Rewards[1].TokenizerPath") && f.Contains("vocab.json"));
     }
 }

@@ -4,7 +4,10 @@ using static TorchSharp.torch;
 
 namespace TailorPO.Rewards.Tests.Jpeg;
 
-/// <summary>Bad input to the JPEG rewards fails with an ArgumentException that says what was wrong.</summary>
+/// <summary>
+/// Bad input to the JPEG rewards fails with an ArgumentException (ArgumentOutOfRangeException for pixels
+/// outside [0, 1]) that says what was wrong, as for every library reward.
+/// </summary>
 public sealed class JpegRewardInputValidationTests
 {
     public static TheoryData<string> Rewards => ["compressibility", "incompressibility"];
@@ -52,7 +55,7 @@ public sealed class JpegRewardInputValidationTests
         using var scope = NewDisposeScope();
         var images = full(new long[] { 2, 3, 8, 8 }, 0.5f);
         images[1, 2, 3, 4] = tensor(value);
-        var ex = Assert.Throws<ArgumentException>(() => Create(kind).Score(images, ["a", "b"]));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Create(kind).Score(images, ["a", "b"]));
         Assert.Equal("images", ex.ParamName);
         Assert.Contains("[0, 1]", ex.Message);
     }
