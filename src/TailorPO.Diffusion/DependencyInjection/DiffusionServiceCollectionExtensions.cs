@@ -1,0 +1,89 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using TailorPO.Core.Abstractions;
+using TailorPO.Core.Options;
+using TailorPO.Diffusion.Adapters;
+using TailorPO.Diffusion.DependencyInjection;
+using TailorPO.Diffusion.Lora;
+using TailorPO.Diffusion.Pipelines;
+using TailorPO.Diffusion.Tokenization;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers TailorPO.Diffusion's Stable Diffusion parts.</summary>
+public static class DiffusionServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers, as singletons (existing registrations of these types are kept, TryAdd):
+    /// <list type="bullet">
+    /// <item><see cref="TailorPODiffusionOptions"/>, validated at start (<c>ValidateOnStart</c>) without loading weights.</item>
+    /// <item><see cref="StableDiffusionPipeline"/>, loaded from <see cref="TailorPODiffusionOptions.ModelFolder"/> on first
+    /// resolve (the container disposes it), with the configured LoRA adapter attached to its UNet.</item>
+    /// <item><see cref="INoisePredictor"/> = the pipeline's <see cref="TailorPO.Diffusion.UNet.UNetNoisePredictor"/> (adapted
+    /// when LoRA is configured), <see cref="ILatentDecoder"/> = its <see cref="TailorPO.Diffusion.Vae.VaeLatentDecoder"/>,
+    /// and its <see cref="ClipTokenizer"/>.</item>
+    /// <item><see cref="IAdapter"/> and <see cref="LoraAdapter"/>: the UNet's adapter when
+    /// <see cref="TailorPODiffusionOptions.Lora"/> or <see cref="TailorPODiffusionOptions.LoraAdapterPath"/> is set;
+    /// otherwise <c>GetService</c> returns null for them.</item>
+    /// </list>
+    /// With <c>AddTailorPOCore</c> (in any order) Core's <see cref="ISampler"/> runs over this
+    /// <see cref="INoisePredictor"/>, and unless Core's <c>Schedule.SchedulerConfigPath</c> is set Core reads its
+    /// schedule from the folder's <c>scheduler/scheduler_config.json</c>
+    /// (<see cref="TailorPODiffusionOptions.UseModelSchedulerForCore"/>).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the options, e.g. <c>o =&gt; o.ModelFolder = "/models/sd-v1-5"</c>.</param>
+    /// <returns>The options builder, for further configuration or binding.</returns>
+    public static OptionsBuilder<TailorPODiffusionOptions> AddTailorPODiffusion(this IServiceCollection services, Action<TailorPODiffusionOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = services.AddOptions<TailorPODiffusionOptions>();
+        if (configure is not null)
+            builder.Configure(configure);
+        builder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TailorPODiffusionOptions>, TailorPODiffusionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<TailorPOCoreOptions>, ModelFolderSchedule>());
+
+        services.TryAddSingleton<LoraAttachment>();
+        services.TryAddSingleton<StableDiffusionPipeline>(sp =>
+        {
+            var options = Options(sp);
+            if (!DeviceNames.TryParse(options.Device, out var device))
+                throw new InvalidOperationException($"TailorPODiffusionOptions.Device '{options.Device}' is not a device name; expected {DeviceNames.Expected}.");
+            var pipeline = StableDiffusionPipeline.FromPretrained(options.ModelFolder!, new StableDiffusionLoadOptions
+            {
+                DType = options.DType,
+                VaeDType = options.VaeDType,
+                Device = device,
+            });
+            try
+            {
+                sp.GetRequiredService<LoraAttachment>().EnsureAttached(pipeline, options);
+                return pipeline;
+            }
+            catch
+            {
+                pipeline.Dispose();
+                throw;
+            }
+        });
+
+        // Every part goes through the pipeline service, so the adapter is attached before any part is handed out.
+        services.TryAddSingleton<LoraAdapter>(sp => Adapter(sp)!);
+        services.TryAddSingleton<IAdapter>(sp => Adapter(sp)!);
+        services.TryAddSingleton<INoisePredictor>(sp =>
+        {
+            Adapter(sp);
+            return sp.GetRequiredService<StableDiffusionPipeline>().NoisePredictor;
+        });
+        services.TryAddSingleton<ILatentDecoder>(sp => sp.GetRequiredService<StableDiffusionPipeline>().Decoder);
+        services.TryAddSingleton<ClipTokenizer>(sp => sp.GetRequiredService<StableDiffusionPipeline>().Tokenizer);
+        return builder;
+    }
+
+    private static TailorPODiffusionOptions Options(IServiceProvider sp) =>
+        sp.GetRequiredService<IOptions<TailorPODiffusionOptions>>().Value;
+
+    private static LoraAdapter? Adapter(IServiceProvider sp) =>
+        sp.GetRequiredService<LoraAttachment>().EnsureAttached(sp.GetRequiredService<StableDiffusionPipeline>(), Options(sp));
+}
