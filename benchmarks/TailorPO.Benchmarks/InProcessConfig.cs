@@ -14,8 +14,14 @@ public sealed class InProcessConfig : ManualConfig
     /// <summary>Creates the configuration.</summary>
     public InProcessConfig()
     {
-        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance));
+        // AsDefault: a job given on the command line (--job Short/Dry with --inProcess) replaces this one.
+        // The in-process timeout is raised from 5 minutes: SD v1.5-sized cases take minutes on a CPU.
+        AddJob(Job.Default.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromHours(2), logOutput: true)).AsDefault());
         AddDiagnoser(MemoryDiagnoser.Default);
+        // Loggers, result columns and exporters of BenchmarkDotNet's default configuration.
+        AddLogger(DefaultConfig.Instance.GetLoggers().ToArray());
+        AddColumnProvider(DefaultConfig.Instance.GetColumnProviders().ToArray());
+        AddExporter(DefaultConfig.Instance.GetExporters().ToArray());
         WithOptions(ConfigOptions.DisableOptimizationsValidator | ConfigOptions.JoinSummary);
     }
 }
