@@ -1,20 +1,27 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace TailorPO.Benchmarks;
 
 /// <summary>
-/// BenchmarkDotNet's default loggers, columns and exporters plus the memory diagnoser. It adds no job:
-/// <see cref="Program"/> runs every job in-process (libtorch natives are only next to this assembly),
-/// so <c>--job Dry</c> / <c>--job Short</c> select the job instead of adding a second, out-of-process one.
+/// Runs every benchmark in the host process (libtorch natives are only next to this assembly)
+/// with the memory diagnoser on. <c>--job Dry</c> on the command line still selects a dry run.
 /// </summary>
 public sealed class InProcessConfig : ManualConfig
 {
     /// <summary>Creates the configuration.</summary>
     public InProcessConfig()
     {
-        Add(DefaultConfig.Instance);
+        // AsDefault: a job given on the command line (--job Short/Dry with --inProcess) replaces this one.
+        // The in-process timeout is raised from 5 minutes: SD v1.5-sized cases take minutes on a CPU.
+        AddJob(Job.Default.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromHours(2), logOutput: true)).AsDefault());
         AddDiagnoser(MemoryDiagnoser.Default);
+        // Loggers, result columns and exporters of BenchmarkDotNet's default configuration.
+        AddLogger(DefaultConfig.Instance.GetLoggers().ToArray());
+        AddColumnProvider(DefaultConfig.Instance.GetColumnProviders().ToArray());
+        AddExporter(DefaultConfig.Instance.GetExporters().ToArray());
         WithOptions(ConfigOptions.DisableOptimizationsValidator | ConfigOptions.JoinSummary);
     }
 }
