@@ -6,19 +6,28 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 namespace TailorPO.Benchmarks;
 
 /// <summary>
-/// Runs every benchmark in the host process (libtorch natives are only next to this assembly)
-/// with the memory diagnoser on. <c>--job Dry</c> on the command line still selects a dry run.
+/// Exactly one job, run in the host process (BenchmarkDotNet's generated projects do not copy the
+/// libtorch natives), with the memory diagnoser and BenchmarkDotNet's default loggers, columns and
+/// exporters. The in-process timeout is raised from 5 minutes to 2 hours: SD v1.5-sized cases take
+/// minutes per invocation on a CPU.
 /// </summary>
 public sealed class InProcessConfig : ManualConfig
 {
-    /// <summary>Creates the configuration.</summary>
-    public InProcessConfig()
+    /// <summary>The job names accepted by <c>--job</c>.</summary>
+    public static readonly IReadOnlyDictionary<string, Job> Jobs = new Dictionary<string, Job>(StringComparer.OrdinalIgnoreCase)
     {
-        // AsDefault: a job given on the command line (--job Short/Dry with --inProcess) replaces this one.
-        // The in-process timeout is raised from 5 minutes: SD v1.5-sized cases take minutes on a CPU.
-        AddJob(Job.Default.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromHours(2), logOutput: true)).AsDefault());
+        ["default"] = Job.Default,
+        ["dry"] = Job.Dry,
+        ["short"] = Job.ShortRun,
+        ["medium"] = Job.MediumRun,
+        ["long"] = Job.LongRun,
+    };
+
+    /// <summary>Creates the configuration around one of <see cref="Jobs"/>.</summary>
+    public InProcessConfig(Job job)
+    {
+        AddJob(job.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromHours(2), logOutput: true)));
         AddDiagnoser(MemoryDiagnoser.Default);
-        // Loggers, result columns and exporters of BenchmarkDotNet's default configuration.
         AddLogger(DefaultConfig.Instance.GetLoggers().ToArray());
         AddColumnProvider(DefaultConfig.Instance.GetColumnProviders().ToArray());
         AddExporter(DefaultConfig.Instance.GetExporters().ToArray());

@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Engines;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.UNet;
 using static TorchSharp.torch;
@@ -14,25 +10,11 @@ namespace TailorPO.Benchmarks;
 /// One UNet evaluation (a DDIM step's cost) and one LoRA training step (forward + backward reaching
 /// only the rank-4 adapters), for the tiny fixture UNet and SD v1.5 with random weights at 64x64
 /// latents. SD v1.5 runs take seconds to minutes per operation on a CPU; restrict the configs with
-/// TAILORPO_BENCH_UNET=fixture or =sd15 (default: both). TAILORPO_BENCH_UNET_JOB=dry runs each
-/// case once (cold, no warm-up) instead of BenchmarkDotNet's short run.
+/// TAILORPO_BENCH_UNET=fixture or =sd15 (default: both), and pick the job with --job (dry, short, ...).
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(JobConfig))]
 public class UNetBenchmarks
 {
-    /// <summary>A short (or dry) in-process job with a timeout long enough for SD v1.5 on a CPU.</summary>
-    public sealed class JobConfig : ManualConfig
-    {
-        /// <summary>Creates the job from TAILORPO_BENCH_UNET_JOB.</summary>
-        public JobConfig()
-        {
-            var dry = string.Equals(Environment.GetEnvironmentVariable("TAILORPO_BENCH_UNET_JOB"), "dry", StringComparison.OrdinalIgnoreCase);
-            var job = dry ? Job.Dry.WithStrategy(RunStrategy.Monitoring) : Job.ShortRun;
-            AddJob(job.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromHours(2), logOutput: true)).WithId(dry ? "UNetDry" : "UNetShort"));
-        }
-    }
-
     private UNet2DConditionModel _unet = null!;
     private Tensor _latents = null!;
     private Tensor _timesteps = null!;
