@@ -10,7 +10,8 @@ namespace TailorPO.Benchmarks;
 /// One UNet evaluation (a DDIM step's cost) and one LoRA training step (forward + backward reaching
 /// only the rank-4 adapters), for the tiny fixture UNet and SD v1.5 with random weights at 64x64
 /// latents. SD v1.5 runs take seconds to minutes per operation on a CPU; restrict the configs with
-/// TAILORPO_BENCH_UNET=fixture or =sd15 (default: both), and pick the job with --job (dry, short, ...).
+/// TAILORPO_BENCH_UNET=fixture or =sd15 (default: both) and TAILORPO_BENCH_UNET_BATCH=1 or =2 (default: both);
+/// pick the job with --job (dry runs each case once, short is BenchmarkDotNet's short run).
 /// </summary>
 [MemoryDiagnoser]
 public class UNetBenchmarks
@@ -25,8 +26,12 @@ public class UNetBenchmarks
     public string Config { get; set; } = "fixture";
 
     /// <summary>Batch size.</summary>
-    [Params(1, 2)]
+    [ParamsSource(nameof(BatchSizes))]
     public int Batch { get; set; }
+
+    /// <summary>The batch sizes selected by TAILORPO_BENCH_UNET_BATCH (default: 1 and 2).</summary>
+    public static IEnumerable<int> BatchSizes() =>
+        Environment.GetEnvironmentVariable("TAILORPO_BENCH_UNET_BATCH") is { Length: > 0 } only ? only.Split(',').Select(int.Parse) : [1, 2];
 
     /// <summary>The configs selected by TAILORPO_BENCH_UNET.</summary>
     public static IEnumerable<string> ConfigNames() =>
