@@ -9,10 +9,8 @@ namespace TailorPO.Diffusion.Blocks;
 /// and PyTorch's default initialisation. bfloat16 inputs on the CPU are convolved in float32 and
 /// cast back: libtorch 2.10's CPU bfloat16 convolution returned errors as large as the outputs
 /// themselves on this project's machines (measured against float32 on the same rounded inputs),
-/// while float16 and GPU bfloat16 are unaffected. When gradients are needed on the CPU the layer
-/// computes im2col + matmul instead: libtorch's native CPU convolution backward returned garbage
-/// (errors of the gradients' own size, NaN at random) for layers with fewer output than input
-/// channels and for stride 2 on the same machines, while float64 and the forward were right.
+/// while float16 and GPU bfloat16 are unaffected. On the CPU, gradients go
+/// through <see cref="ConvolutionGradient"/> (the native backward was wrong for some shapes).
 /// </summary>
 public sealed class Conv2dLayer : nn.Module<Tensor, Tensor>
 {
@@ -80,16 +78,9 @@ public sealed class Conv2dLayer : nn.Module<Tensor, Tensor>
 
     private Tensor Convolve(Tensor input, Tensor w, Tensor? b, bool safeBackward)
     {
-        if (!safeBackward) return nn.functional.conv2d(input, w, b, _stride, _padding);
-
-        // The same convolution as im2col + matrix product, so that autograd differentiates unfold and
-        // matmul (exact) instead of libtorch's native CPU convolution backward (wrong for some shapes).
-        using var scope = NewDisposeScope();
-        long batch = input.shape[0], k = w.shape[2], s = _stride[0], p = _padding[0];
-        long height = (input.shape[2] + 2 * p - k) / s + 1, width = (input.shape[3] + 2 * p - k) / s + 1;
-        var columns = nn.functional.unfold(input, (k, k), padding: (p, p), stride: (s, s));
-        var output = matmul(w.reshape(OutChannels, -1), columns);
-        if (b is not null) output = output + b.view(1, -1, 1);
-        return output.view(batch, OutChannels, height, width).MoveToOuterDisposeScope();
+        // See ConvolutionGradient: the native CPU backward is wrong for some shapes.
+        if (safeBackward && _padding[0] < w.shape[2])
+            return ConvolutionGradient.Apply(input, w, b, _stride[0], _padding[0]);
+        return nn.functional.conv2d(input, w, b, _stride, _padding);
     }
 }
