@@ -25,12 +25,7 @@ public sealed class CrossAttnUpBlock2D : UNetUpBlock
     public CrossAttnUpBlock2D(UNetBlockSettings s, long inChannels, long prevOutputChannels, long outChannels, bool addUpsample)
         : base(nameof(CrossAttnUpBlock2D))
     {
-        resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, s.Layers).Select(i =>
-        {
-            long skip = i == s.Layers - 1 ? inChannels : outChannels;
-            long input = i == 0 ? prevOutputChannels : outChannels;
-            return s.Resnet(input + skip, outChannels);
-        }).ToArray());
+        resnets = new ModuleList<ResnetBlock2D>(SkipResnets(s, inChannels, prevOutputChannels, outChannels));
         attentions = new ModuleList<Transformer2DModel>(Enumerable.Range(0, s.Layers).Select(_ => s.Transformer(outChannels)).ToArray());
         if (addUpsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(outChannels, useConv: true, outChannels));
         RegisterComponents();

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.UNet;
@@ -21,4 +22,16 @@ public abstract class UNetUpBlock : UNetBlock
     /// <param name="encoderHiddenStates">Text [B, L, D] (ignored by blocks without attention).</param>
     /// <param name="upsampleSize">Explicit [H, W] for the upsampler, or null to double.</param>
     public abstract Tensor Forward(Tensor hiddenStates, IReadOnlyList<Tensor> skips, Tensor temb, Tensor? encoderHiddenStates, long[]? upsampleSize);
+
+    /// <summary>
+    /// The block's resnets, each over [hidden, skip]: the first takes the deeper block's output, the
+    /// last consumes the deepest skip (<paramref name="inChannels"/>), as diffusers wires them.
+    /// </summary>
+    protected static ResnetBlock2D[] SkipResnets(UNetBlockSettings s, long inChannels, long prevOutputChannels, long outChannels) =>
+        Enumerable.Range(0, s.Layers).Select(i =>
+        {
+            long skip = i == s.Layers - 1 ? inChannels : outChannels;
+            long input = i == 0 ? prevOutputChannels : outChannels;
+            return s.Resnet(input + skip, outChannels);
+        }).ToArray();
 }

@@ -24,12 +24,7 @@ public sealed class UpBlock2D : UNetUpBlock
     public UpBlock2D(UNetBlockSettings s, long inChannels, long prevOutputChannels, long outChannels, bool addUpsample)
         : base(nameof(UpBlock2D))
     {
-        resnets = new ModuleList<ResnetBlock2D>(Enumerable.Range(0, s.Layers).Select(i =>
-        {
-            long skip = i == s.Layers - 1 ? inChannels : outChannels;
-            long input = i == 0 ? prevOutputChannels : outChannels;
-            return s.Resnet(input + skip, outChannels);
-        }).ToArray());
+        resnets = new ModuleList<ResnetBlock2D>(SkipResnets(s, inChannels, prevOutputChannels, outChannels));
         if (addUpsample) upsamplers = new ModuleList<Upsample2D>(new Upsample2D(outChannels, useConv: true, outChannels));
         RegisterComponents();
     }
