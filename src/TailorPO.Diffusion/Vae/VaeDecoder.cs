@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -31,7 +32,7 @@ internal sealed class VaeDecoder : nn.Module<Tensor, Tensor>
             blocks[i] = new UpDecoderBlock2D(i == 0 ? reversed[0] : reversed[i - 1], reversed[i], config.LayersPerBlock + 1,
                 config.NormNumGroups, config.ActFn, addUpsample: i < reversed.Length - 1);
         up_blocks = new ModuleList<UpDecoderBlock2D>(blocks);
-        conv_norm_out = nn.GroupNorm(config.NormNumGroups, reversed[^1], 1e-6);
+        conv_norm_out = Normalization.GroupNorm(config.NormNumGroups, reversed[^1], 1e-6);
         conv_out = nn.Conv2d(reversed[^1], config.OutChannels, kernel_size: 3, padding: 1);
         RegisterComponents();
     }

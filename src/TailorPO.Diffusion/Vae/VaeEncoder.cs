@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -31,7 +32,7 @@ internal sealed class VaeEncoder : nn.Module<Tensor, Tensor>
                 config.NormNumGroups, config.ActFn, addDownsample: i < channels.Count - 1);
         down_blocks = new ModuleList<DownEncoderBlock2D>(blocks);
         mid_block = new VaeMidBlock2D(channels[^1], config.NormNumGroups, config.ActFn, config.MidBlockAddAttention);
-        conv_norm_out = nn.GroupNorm(config.NormNumGroups, channels[^1], 1e-6);
+        conv_norm_out = Normalization.GroupNorm(config.NormNumGroups, channels[^1], 1e-6);
         conv_out = nn.Conv2d(channels[^1], 2 * config.LatentChannels, kernel_size: 3, padding: 1);
         RegisterComponents();
     }
