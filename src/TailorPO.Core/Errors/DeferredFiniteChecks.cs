@@ -51,6 +51,19 @@ public sealed class DeferredFiniteChecks : IDisposable
     }
 
     /// <summary>
+    /// The number of NaN and infinite elements over every pending check, as a 0-d int64 tensor on the checks' device
+    /// (no host read), so a caller can fuse it with its own once-per-step read. Zero when nothing is pending.
+    /// </summary>
+    /// <param name="device">The device of the result when nothing is pending.</param>
+    public Tensor NonFiniteCount(Device? device = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_checks.Count == 0) return zeros([], ScalarType.Int64, device);
+        var target = _checks[0].Counts.device;
+        return stack(_checks.Select(c => c.Counts.to(target)).ToArray()).sum();
+    }
+
+    /// <summary>
     /// Reads every pending check in one device-to-host copy and clears them.
     /// </summary>
     /// <exception cref="NonFiniteValueException">Some checked tensor held NaN or infinity; names the first.</exception>
