@@ -26,6 +26,20 @@ public interface ISampler
     Tensor PredictOriginal(Tensor latents, int stepIndex, Tensor noisePrediction);
 
     /// <summary>
+    /// The timestep t' whose noise level the samples x_{t-1} drawn at <paramref name="stepIndex"/> carry (the
+    /// posterior's previous timestep), or null when they are the final samples (t' &lt; 0). With "leading" and
+    /// "trailing" spacing t' is <c>Timesteps[stepIndex + 1]</c>; with "linspace" it can differ, and x0_hat of a
+    /// candidate must then be evaluated at t', not at the next inference timestep.
+    /// </summary>
+    long? CandidateTimestep(int stepIndex);
+
+    /// <summary>The classifier-free-guided noise prediction at an explicit timestep (one model call).</summary>
+    Tensor PredictNoiseAt(Tensor latents, long timestep, DiffusionCondition condition);
+
+    /// <summary>x0_hat at an explicit timestep.</summary>
+    Tensor PredictOriginalAt(Tensor latents, long timestep, Tensor noisePrediction);
+
+    /// <summary>
     /// One DDIM step from x_t: draws <paramref name="candidates"/> samples of x_{t-1} from the
     /// same posterior (independent noise), with their log-probabilities.
     /// </summary>

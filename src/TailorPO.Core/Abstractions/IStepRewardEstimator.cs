@@ -17,4 +17,17 @@ public interface IStepRewardEstimator
     /// <param name="prompts">The B prompts.</param>
     /// <returns>Step rewards, shape [B].</returns>
     Tensor Estimate(Tensor predictedOriginal, IReadOnlyList<string> prompts);
+
+    /// <summary>
+    /// Step rewards of the K candidates x_{t-1} that <paramref name="sampler"/> drew at <paramref name="stepIndex"/>:
+    /// x0_hat of each candidate at its own noise level t' (<see cref="ISampler.CandidateTimestep"/>) with ONE batched
+    /// noise-prediction call (the sampling CFG), then decoded and scored in one call; at the last step the candidates
+    /// ARE x_0 and are scored directly. This is the one place the rule "x0_hat at t', or the sample itself at the end"
+    /// lives; trainers and TailorPO-G's refiner both use it. Differentiable when <paramref name="candidates"/> requires grad.
+    /// </summary>
+    /// <param name="sampler">The sampler that drew the candidates.</param>
+    /// <param name="candidates">x_{t-1} candidates, [K, B, C, h, w].</param>
+    /// <param name="stepIndex">The step index of x_t (the step that drew them).</param>
+    /// <param name="condition">The batch's condition (B prompts); it is repeated for the K candidates.</param>
+    CandidateStepRewards ScoreCandidates(ISampler sampler, Tensor candidates, int stepIndex, DiffusionCondition condition);
 }

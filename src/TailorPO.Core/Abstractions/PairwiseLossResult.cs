@@ -4,14 +4,54 @@ namespace TailorPO.Core.Abstractions;
 
 /// <summary>A pairwise loss value with the diagnostics trainers log.</summary>
 /// <param name="Loss">The scalar loss (0-d tensor, differentiable).</param>
-/// <param name="Diagnostics">Detached summary statistics.</param>
-public sealed record PairwiseLossResult(Tensor Loss, PairwiseLossDiagnostics Diagnostics);
+/// <param name="Statistics">The detached diagnostics as one device tensor (no host read until asked).</param>
+public sealed record PairwiseLossResult(Tensor Loss, PairwiseLossStatistics Statistics)
+{
+    /// <summary>The diagnostics as numbers: ONE device-to-host read on first access, then cached.</summary>
+    public PairwiseLossDiagnostics Diagnostics => Statistics.Read();
+}
+
+/// <summary>
+/// The diagnostics of one loss evaluation kept on the loss's device, so a training step on a GPU does not
+/// synchronise for them; <see cref="Read"/> copies all of them to the host at once. The tensor belongs to
+/// the caller's dispose scope, like the loss.
+/// </summary>
+public sealed class PairwiseLossStatistics
+{
+    /// <summary>The number of values in <see cref="Values"/>.</summary>
+    public const int Length = 6;
+
+    private PairwiseLossDiagnostics? _read;
+
+    /// <summary>Wraps the statistics vector.</summary>
+    /// <param name="values">float64 [6]: loss, implicit accuracy, mean h_w, mean h_l, clamped fraction, tied fraction.</param>
+    /// <exception cref="ArgumentException">The tensor is not a 6-vector.</exception>
+    public PairwiseLossStatistics(Tensor values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.dim() != 1 || values.shape[0] != Length)
+            throw new ArgumentException($"Loss statistics must be a [{Length}] vector; got [{string.Join(", ", values.shape)}].", nameof(values));
+        Values = values;
+    }
+
+    /// <summary>float64 [6]: loss, implicit accuracy, mean h_w, mean h_l, clamped fraction, tied fraction (detached).</summary>
+    public Tensor Values { get; }
+
+    /// <summary>Copies the statistics to the host (one read, cached).</summary>
+    public PairwiseLossDiagnostics Read()
+    {
+        if (_read is not null) return _read;
+        var v = Values.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+        _read = new PairwiseLossDiagnostics(v[0], v[1], v[2], v[3], v[4]) { TiedFraction = v[5] };
+        return _read;
+    }
+}
 
 /// <summary>Detached statistics of one loss evaluation.</summary>
 /// <param name="Loss">The loss value.</param>
-/// <param name="ImplicitAccuracy">Fraction of pairs with h_w &gt; h_l (after any clamping).</param>
-/// <param name="MeanPreferredLogRatio">Mean h_w over the batch.</param>
-/// <param name="MeanDispreferredLogRatio">Mean h_l over the batch.</param>
+/// <param name="ImplicitAccuracy">Fraction of decided (untied) pairs with h_w &gt; h_l (after any clamping); 0 when every pair tied.</param>
+/// <param name="MeanPreferredLogRatio">Mean h_w over the decided pairs.</param>
+/// <param name="MeanDispreferredLogRatio">Mean h_l over the decided pairs.</param>
 /// <param name="ClampedFraction">Fraction of log-ratios the loss clamped (D3PO's ratio clamp); 0 for losses that do not clamp.</param>
 public sealed record PairwiseLossDiagnostics(
     double Loss,
@@ -21,8 +61,8 @@ public sealed record PairwiseLossDiagnostics(
     double ClampedFraction)
 {
     /// <summary>
-    /// Fraction of pairs whose two rewards tied, so neither response is preferred; such pairs
-    /// contribute a constant log 2 and no gradient (the d3po convention). 0 for losses given ranked pairs.
+    /// Fraction of pairs whose two rewards tied (weight 0), so neither response is preferred; such pairs
+    /// contribute a constant log 2 and no gradient (the d3po convention). 0 when every pair is decided.
     /// </summary>
     public double TiedFraction { get; init; }
 

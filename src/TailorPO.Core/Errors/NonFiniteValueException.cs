@@ -22,7 +22,9 @@ public sealed class NonFiniteValueException : TailorPOException
 
     /// <summary>
     /// Throws when any element of <paramref name="values"/> is NaN or infinite, counting both in the
-    /// message. Reads the values without gradient; frees every temporary it makes.
+    /// message. Reads the values without gradient; frees every temporary it makes. Inside a
+    /// <see cref="DeferredFiniteChecks"/> batch the check is recorded instead and runs with the batch's
+    /// single host read.
     /// </summary>
     /// <param name="values">The tensor to check (any shape, floating point).</param>
     /// <param name="what">What it holds, e.g. "the D3PO loss" or "the reward-guidance gradient".</param>
@@ -30,6 +32,11 @@ public sealed class NonFiniteValueException : TailorPOException
     public static void ThrowIfNonFinite(Tensor values, string what)
     {
         ArgumentNullException.ThrowIfNull(values);
+        if (DeferredFiniteChecks.Current is { } deferred)
+        {
+            deferred.Add(values, what);
+            return;
+        }
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var data = values.detach();

@@ -36,6 +36,7 @@ public sealed class DiffusionDpoLoss : LogisticPairwiseLoss
             ImplicitLogRatio(policyDispreferredError, referenceDispreferredError));
         var result = Compute(pair);
         result.Loss.MoveToOuterDisposeScope();
+        result.Statistics.Values.MoveToOuterDisposeScope();
         return result;
     }
 

@@ -13,26 +13,22 @@ namespace TailorPO.Core.Losses;
 /// </summary>
 internal static class LogisticPreference
 {
-    /// <summary>Loss for ranked pairs: a = preferred, b = dis-preferred.</summary>
+    /// <summary>
+    /// Loss for ranked pairs: a = preferred, b = dis-preferred, each pair weighted by
+    /// <see cref="PreferencePair.Weight"/> (weight 0 = a tie: constant log 2, no gradient).
+    /// </summary>
     public static PairwiseLossResult Ranked(string lossName, PreferencePair pair, double beta, double? clampEpsilon)
     {
         ArgumentNullException.ThrowIfNull(pair);
         var (hw, hl) = (pair.PreferredLogRatio, pair.DispreferredLogRatio);
         CheckLogRatios(hw, "pair.PreferredLogRatio", hl, "pair.DispreferredLogRatio");
-
-        using var scope = NewDisposeScope();
-        var (hwc, hlc, clamped) = Clamp(hw, hl, clampEpsilon);
-        var margin = hwc - hlc;
-        var loss = -nn.functional.logsigmoid(beta * margin).mean();
-        TensorGuard.Finite(loss, $"the {lossName} loss");
-
-        var diagnostics = new PairwiseLossDiagnostics(
-            loss.detach().to_type(ScalarType.Float64).item<double>(),
-            (margin.detach() > 0).to_type(ScalarType.Float64).mean().item<double>(),
-            hw.detach().to_type(ScalarType.Float64).mean().item<double>(),
-            hl.detach().to_type(ScalarType.Float64).mean().item<double>(),
-            clamped);
-        return new PairwiseLossResult(loss.MoveToOuterDisposeScope(), diagnostics);
+        if (pair.Weight is { } w)
+        {
+            TensorGuard.Floating(w, "pair.Weight");
+            TensorGuard.SameShape(w, "pair.Weight", hw, "pair.PreferredLogRatio");
+            TensorGuard.SameDevice(w, "pair.Weight", hw, "pair.PreferredLogRatio");
+        }
+        return Weighted(lossName, hw, hl, pair.Weight?.detach(), beta, clampEpsilon);
     }
 
     /// <summary>
@@ -53,41 +49,56 @@ internal static class LogisticPreference
         TensorGuard.FiniteArgument(r1, r1Name);
 
         using var scope = NewDisposeScope();
-        var sign = (r0.detach().to_type(ScalarType.Float64) - r1.detach().to_type(ScalarType.Float64)).sign().to(h0.device);
-        var (h0c, h1c, clamped) = Clamp(h0, h1, clampEpsilon);
-        var margin = sign.to_type(h0c.dtype) * (h0c - h1c);
-        var loss = -nn.functional.logsigmoid(beta * margin).mean();
-        TensorGuard.Finite(loss, $"the {lossName} loss");
-
-        var decided = sign.ne(0);
-        var decidedCount = decided.sum().item<long>();
-        var batch = h0.shape[0];
-        double accuracy = 0, meanPreferred = 0, meanDispreferred = 0;
-        if (decidedCount > 0)
-        {
-            var preferFirst = sign > 0;
-            var hw = where(preferFirst, h0.detach(), h1.detach()).to_type(ScalarType.Float64);
-            var hl = where(preferFirst, h1.detach(), h0.detach()).to_type(ScalarType.Float64);
-            accuracy = (margin.detach() > 0).logical_and(decided).sum().item<long>() / (double)decidedCount;
-            meanPreferred = hw.masked_select(decided).mean().item<double>();
-            meanDispreferred = hl.masked_select(decided).mean().item<double>();
-        }
-
-        var diagnostics = new PairwiseLossDiagnostics(loss.detach().to_type(ScalarType.Float64).item<double>(), accuracy, meanPreferred, meanDispreferred, clamped)
-        {
-            TiedFraction = (batch - decidedCount) / (double)batch,
-        };
-        return new PairwiseLossResult(loss.MoveToOuterDisposeScope(), diagnostics);
+        var sign = (r0.detach().to_type(ScalarType.Float64) - r1.detach().to_type(ScalarType.Float64)).sign();
+        var secondWins = sign < 0;
+        var hw = where(secondWins, h1, h0);
+        var hl = where(secondWins, h0, h1);
+        var result = Weighted(lossName, hw, hl, sign.abs().to_type(h0.dtype), beta, clampEpsilon);
+        result.Loss.MoveToOuterDisposeScope();
+        result.Statistics.Values.MoveToOuterDisposeScope();
+        return result;
     }
 
-    private static (Tensor A, Tensor B, double ClampedFraction) Clamp(Tensor a, Tensor b, double? epsilon)
+    /// <summary>
+    /// mean_b [ w_b (-log sigma(beta (h_w - h_l))) + (1 - w_b) log 2 ] and its statistics, all on the device
+    /// (no host read; the finiteness check of the loss is deferred inside a <see cref="Errors.DeferredFiniteChecks"/> batch).
+    /// </summary>
+    private static PairwiseLossResult Weighted(string lossName, Tensor hw, Tensor hl, Tensor? weight, double beta, double? clampEpsilon)
     {
-        if (epsilon is not { } eps) return (a, b, 0);
+        using var scope = NewDisposeScope();
+        var (hwc, hlc, clamped) = Clamp(hw, hl, clampEpsilon);
+        var margin = hwc - hlc;
+        var perPair = -nn.functional.logsigmoid(beta * margin);
+        var loss = weight is null
+            ? perPair.mean()
+            : (weight * perPair + (1 - weight) * Math.Log(2)).mean();
+        TensorGuard.Finite(loss, $"the {lossName} loss");
+
+        using var noGrad = no_grad();
+        var w = (weight ?? ones_like(hw)).detach().to_type(ScalarType.Float64);
+        var decided = w.sum();
+        var safe = decided.clamp_min(1e-12);
+        var none = decided.eq(0);
+        Tensor DecidedMean(Tensor x) => where(none, zeros_like(decided), (w * x.detach().to_type(ScalarType.Float64)).sum() / safe);
+        var statistics = stack([
+            loss.detach().to_type(ScalarType.Float64),
+            DecidedMean((margin > 0).to_type(ScalarType.Float64)),
+            DecidedMean(hw),
+            DecidedMean(hl),
+            clamped,
+            w.eq(0).to_type(ScalarType.Float64).mean(),
+        ]);
+        return new PairwiseLossResult(loss.MoveToOuterDisposeScope(), new PairwiseLossStatistics(statistics.MoveToOuterDisposeScope()));
+    }
+
+    private static (Tensor A, Tensor B, Tensor ClampedFraction) Clamp(Tensor a, Tensor b, double? epsilon)
+    {
+        if (epsilon is not { } eps) return (a, b, zeros([], ScalarType.Float64, a.device));
         var lower = Math.Log(1 - eps);
         var upper = Math.Log(1 + eps);
-        var outside = (a.detach() < lower).logical_or(a.detach() > upper).sum().item<long>()
-                    + (b.detach() < lower).logical_or(b.detach() > upper).sum().item<long>();
-        return (a.clamp(lower, upper), b.clamp(lower, upper), outside / (2.0 * a.numel()));
+        Tensor Outside(Tensor x) => (x.detach() < lower).logical_or(x.detach() > upper).to_type(ScalarType.Float64).sum();
+        var fraction = (Outside(a) + Outside(b)) / (2.0 * a.numel());
+        return (a.clamp(lower, upper), b.clamp(lower, upper), fraction);
     }
 
     internal static void CheckLogRatios(Tensor a, string aName, Tensor b, string bName)

@@ -76,6 +76,34 @@ public sealed class DdimSampler : ISampler
     }
 
     /// <inheritdoc />
+    public long? CandidateTimestep(int stepIndex)
+    {
+        CheckStepIndex(stepIndex);
+        var previous = DdimTimesteps.PreviousTimestep(Timesteps[stepIndex]);
+        return previous >= 0 ? previous : null;
+    }
+
+    /// <inheritdoc />
+    public Tensor PredictNoiseAt(Tensor latents, long timestep, DiffusionCondition condition)
+    {
+        CheckLatents(latents, nameof(latents));
+        CheckTimestep(timestep);
+        using var scope = NewDisposeScope();
+        var t = full(latents.shape[0], timestep, ScalarType.Int64, latents.device);
+        return ClassifierFreeGuidance.Predict(_predictor, latents, t, condition).ReturnFrom(scope);
+    }
+
+    /// <inheritdoc />
+    public Tensor PredictOriginalAt(Tensor latents, long timestep, Tensor noisePrediction)
+    {
+        CheckLatents(latents, nameof(latents));
+        CheckTimestep(timestep);
+        using var scope = NewDisposeScope();
+        var t = full(latents.shape[0], timestep, ScalarType.Int64, latents.device);
+        return StepMath.PredictOriginal(latents, t, noisePrediction).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// The K candidates come from one <c>randn([K, B, C, H, W])</c> draw on <paramref name="generator"/>,
     /// which must live on the latents' device. When <paramref name="noisePrediction"/> is given the model
@@ -141,10 +169,22 @@ public sealed class DdimSampler : ISampler
 
     private Tensor TimestepTensor(int stepIndex, Tensor latents)
     {
+        CheckStepIndex(stepIndex);
+        return full(latents.shape[0], Timesteps[stepIndex], ScalarType.Int64, latents.device);
+    }
+
+    private void CheckStepIndex(int stepIndex)
+    {
         if (stepIndex < 0 || stepIndex >= Timesteps.Count)
             throw new ArgumentOutOfRangeException(nameof(stepIndex), stepIndex,
                 $"Argument 'stepIndex' must lie in [0, {Timesteps.Count - 1}] ({Timesteps.Count} DDIM steps); got {stepIndex}.");
-        return full(latents.shape[0], Timesteps[stepIndex], ScalarType.Int64, latents.device);
+    }
+
+    private void CheckTimestep(long timestep)
+    {
+        if (timestep < 0 || timestep >= DdimTimesteps.NumTrainTimesteps)
+            throw new ArgumentOutOfRangeException(nameof(timestep), timestep,
+                $"Argument 'timestep' must lie in [0, {DdimTimesteps.NumTrainTimesteps - 1}]; got {timestep}.");
     }
 
     private static void CheckLatents(Tensor latents, string name)

@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Options;
-using TailorPO.Diffusion.Adapters;
 using TailorPO.Diffusion.DependencyInjection;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;

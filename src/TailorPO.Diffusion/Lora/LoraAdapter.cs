@@ -1,4 +1,4 @@
-using TailorPO.Diffusion.Adapters;
+using TailorPO.Core.Abstractions;
 using TailorPO.Diffusion.Checkpoints;
 using static TorchSharp.torch;
 
@@ -151,7 +151,8 @@ public sealed class LoraAdapter : IAdapter
 
     /// <summary>
     /// Loads weights (PEFT/diffusers or kohya-ss) into the attached adapters; the file must cover
-    /// exactly these layers with the same ranks. Alphas are taken from the file.
+    /// exactly these layers with the same ranks. Alphas are taken from the file. Values are copied into the
+    /// existing parameters (no tensor is re-created), so optimizers and references to them stay valid.
     /// </summary>
     /// <exception cref="StateDictMismatchException">Layers missing from the file, extra layers, or other ranks.</exception>
     public void Load(string path)
@@ -170,19 +171,9 @@ public sealed class LoraAdapter : IAdapter
         foreach (var (layerPath, weights) in contents.Layers)
         {
             var layer = _layers[layerPath];
-            if (layer.Alpha != weights.Alpha)
-            {
-                // Re-attach to take the file's alpha; the new parameters stay trainable.
-                double scale = layer.Scale, dropout = layer.Dropout;
-                bool enabled = layer.AdapterEnabled;
-                layer.RemoveAdapter();
-                using var unused = new Generator(0);
-                layer.AttachAdapter(weights.Rank, weights.Alpha, unused, dropout);
-                layer.Scale = scale;
-                layer.AdapterEnabled = enabled;
-                layer.LoraA!.requires_grad = true;
-                layer.LoraB!.requires_grad = true;
-            }
+            // In place: the parameter tensors stay the same objects, so an optimizer built before a resume
+            // keeps updating the adapter it was given.
+            layer.SetAlpha(weights.Alpha);
             CopyWeights(layer, weights);
         }
         if (merged) Merge();

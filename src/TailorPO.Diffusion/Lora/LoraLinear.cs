@@ -153,6 +153,19 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         IsMerged = false;
     }
 
+    /// <summary>Changes the adapter's alpha in place (the update scale alpha / rank); re-merges when merged.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">alpha is not positive and finite.</exception>
+    /// <exception cref="InvalidOperationException">No adapter is attached.</exception>
+    public void SetAlpha(double alpha)
+    {
+        if (!HasAdapter) throw new InvalidOperationException("This layer has no LoRA adapter.");
+        if (!double.IsFinite(alpha) || alpha <= 0) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "the LoRA alpha must be positive and finite.");
+        var merged = IsMerged;
+        if (merged) Unmerge();
+        Alpha = alpha;
+        if (merged) Merge();
+    }
+
     /// <summary>Detaches the adapter (un-merging it first); the layer becomes a plain Linear again.</summary>
     public void RemoveAdapter()
     {

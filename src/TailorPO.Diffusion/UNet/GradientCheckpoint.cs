@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Lora;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -5,32 +6,37 @@ namespace TailorPO.Diffusion.UNet;
 
 /// <summary>
 /// Activation checkpointing (TorchSharp has no <c>torch.utils.checkpoint</c>): the layer runs without
-/// recording a graph; in the backward pass it is run again with grad enabled and back-propagated
-/// there, which accumulates the parameter gradients and yields the input gradients. Like PyTorch's
-/// re-entrant checkpoint it assumes a deterministic layer (no dropout draws), one backward per
-/// forward (no retain_graph), and an always-differentiable anchor is passed so parameters inside
-/// the layer get gradients even when no input requires grad.
+/// recording a graph; in the backward pass it is run again with grad enabled and differentiated there.
+/// The layer's trainable parameters are explicit inputs of the autograd node, so autograd decides where
+/// their gradients go: a <c>backward()</c> accumulates them in <c>.grad</c>, while
+/// <c>autograd.grad(objective, [latents])</c> (TailorPO-G's guidance) leaves every <c>.grad</c> untouched.
+/// Like PyTorch's re-entrant checkpoint it assumes a deterministic layer and one backward per forward.
 /// </summary>
 internal static class GradientCheckpoint
 {
-    private static readonly ThreadLocal<Dictionary<(DeviceType, int), Tensor>> Anchors = new(() => new());
-
     /// <summary>Runs <paramref name="layer"/> (whose parameters belong to <paramref name="owner"/>) checkpointed.</summary>
+    /// <exception cref="InvalidOperationException">An active LoRA adapter inside the layer uses dropout: the
+    /// recomputation would draw other masks than the forward pass, so the gradients would be wrong.</exception>
     public static Tensor Run(nn.Module owner, Func<Tensor[], Tensor> layer, Tensor?[] inputs)
     {
-        var device = inputs.First(t => t is not null)!.device;
-        var anchors = Anchors.Value!;
-        if (!anchors.TryGetValue((device.type, device.index), out var anchor))
-        {
-            anchor = zeros(1, device: device).requires_grad_(true).DetachFromDisposeScope();
-            anchors[(device.type, device.index)] = anchor;
-        }
-        var vars = new object[inputs.Length + 2];
-        vars[0] = (owner, layer);
-        vars[1] = anchor;
-        for (int i = 0; i < inputs.Length; i++) vars[i + 2] = (object?)inputs[i] ?? Missing.Instance;
+        var stochastic = owner.named_modules()
+            .FirstOrDefault(m => m.module is LoraLinear { HasAdapter: true, AdapterEnabled: true, Dropout: > 0 });
+        if (stochastic.module is not null)
+            throw new InvalidOperationException(
+                $"Gradient checkpointing recomputes each block in the backward pass, but the LoRA layer '{stochastic.name}' uses dropout " +
+                $"{((LoraLinear)stochastic.module).Dropout}, whose masks would differ on recomputation. Attach the adapter with Dropout = 0 " +
+                "or set GradientCheckpointing = false.");
+
+        var parameters = owner.parameters().Where(p => p.requires_grad).ToArray();
+        var vars = new object[1 + inputs.Length + parameters.Length];
+        vars[0] = new Layer(layer, inputs.Length);
+        for (var i = 0; i < inputs.Length; i++) vars[1 + i] = (object?)inputs[i] ?? Missing.Instance;
+        for (var i = 0; i < parameters.Length; i++) vars[1 + inputs.Length + i] = parameters[i];
         return CheckpointFunction.apply(vars);
     }
+
+    /// <summary>The recomputable layer and how many of the node's inputs are its arguments (the rest are parameters).</summary>
+    private sealed record Layer(Func<Tensor[], Tensor> Compute, int InputCount);
 
     /// <summary>Stands for a null input (the autograd bridge takes objects, not nulls).</summary>
     private sealed class Missing
@@ -44,74 +50,55 @@ internal static class GradientCheckpoint
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            var (owner, layer) = ((nn.Module, Func<Tensor[], Tensor>))vars[0];
-            var inputs = new Tensor?[vars.Length - 2];
-            var saved = new Tensor?[vars.Length - 2];
-            for (int i = 2; i < vars.Length; i++)
-            {
-                if (vars[i] is not Tensor t) continue;
-                inputs[i - 2] = t;
-                // Own handles that outlive the caller's dispose scopes until the backward pass.
-                var keep = t.detach().DetachFromDisposeScope();
-                saved[i - 2] = keep.requires_grad_(false);
-            }
-            ctx.save_data("owner", owner);
+            var layer = (Layer)vars[0];
+            var inputs = new Tensor?[layer.InputCount];
+            for (var i = 0; i < inputs.Length; i++) inputs[i] = vars[1 + i] as Tensor;
+            var parameters = vars.Skip(1 + layer.InputCount).Cast<Tensor>().ToArray();
             ctx.save_data("layer", layer);
-            ctx.save_data("inputs", saved);
-            ctx.save_data("requiresGrad", inputs.Select(t => t is not null && t.requires_grad).ToArray());
-            return layer(inputs!);
+            ctx.save_data("present", inputs.Select(t => t is not null).ToArray());
+            ctx.save_data("requiresGrad", inputs.Select(t => t is { requires_grad: true }).ToArray());
+            ctx.save_data("parameters", parameters);
+            ctx.save_for_backward(inputs.Where(t => t is not null).Select(t => t!).ToList());
+            return layer.Compute(inputs!);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
-            var owner = (nn.Module)ctx.get_data("owner");
-            var layer = (Func<Tensor[], Tensor>)ctx.get_data("layer");
-            var saved = (Tensor?[])ctx.get_data("inputs");
+            var layer = (Layer)ctx.get_data("layer");
+            var present = (bool[])ctx.get_data("present");
             var requiresGrad = (bool[])ctx.get_data("requiresGrad");
-            var grads = new List<Tensor> { null!, null! };
-            try
+            var parameters = (Tensor[])ctx.get_data("parameters");
+            var saved = ctx.get_saved_variables();
+
+            using var gradMode = enable_grad();
+            var replay = new Tensor?[present.Length];
+            for (int i = 0, s = 0; i < present.Length; i++)
+                if (present[i]) replay[i] = saved[s++].detach().requires_grad_(requiresGrad[i]);
+
+            var grads = new List<Tensor> { null! };
+            var inputGrads = new Tensor?[replay.Length];
+            var parameterGrads = new Tensor?[parameters.Length];
+            using (var scope = NewDisposeScope())
             {
-                using var gradMode = enable_grad();
-                var replay = new Tensor?[saved.Length];
-                for (int i = 0; i < saved.Length; i++)
-                    replay[i] = saved[i] is null ? null : saved[i]!.detach().requires_grad_(requiresGrad[i]);
-                var parameters = owner.parameters().Where(p => p.requires_grad).ToList();
+                var output = layer.Compute(replay!);
                 var wanted = replay.Where(r => r is { requires_grad: true }).Select(r => r!).Concat(parameters).ToList();
-                var inputGrads = new Tensor?[replay.Length];
-                using (var scope = NewDisposeScope())
+                if (output.requires_grad && wanted.Count > 0)
                 {
-                    var output = layer(replay!);
-                    // Nothing inside needs a gradient (frozen layer, constant inputs): nothing to do.
-                    if (output.requires_grad && wanted.Count > 0)
-                    {
-                        // autograd.grad (not backward) so that no gradient buffer is shared with the outer
-                        // pass; parameter gradients are accumulated here explicitly, as copies.
-                        var computed = autograd.grad(new[] { output }, wanted, new[] { gradOutput }, allow_unused: true);
-                        int k = 0;
-                        for (int i = 0; i < replay.Length; i++)
-                            if (replay[i] is { requires_grad: true })
-                            {
-                                var g = computed[k++];
-                                inputGrads[i] = g is null || g.IsInvalid ? null : g.clone().MoveToOuterDisposeScope();
-                            }
-                        using var noGrad = no_grad();
-                        foreach (var parameter in parameters)
-                        {
-                            var g = computed[k++];
-                            if (g is null || g.IsInvalid) continue;
-                            var existing = parameter.grad;
-                            if (existing is null) parameter.grad = g.clone().DetachFromDisposeScope();
-                            else existing.add_(g);
-                        }
-                    }
+                    var computed = autograd.grad([output], wanted, [gradOutput], allow_unused: true);
+                    var k = 0;
+                    for (var i = 0; i < replay.Length; i++)
+                        if (replay[i] is { requires_grad: true })
+                            inputGrads[i] = Keep(computed[k++]);
+                    for (var p = 0; p < parameters.Length; p++)
+                        parameterGrads[p] = Keep(computed[k++]);
                 }
-                grads.AddRange(inputGrads.Select(g => g!));
             }
-            finally
-            {
-                foreach (var t in saved) t?.Dispose();
-            }
+            grads.AddRange(inputGrads.Select(g => g!));
+            grads.AddRange(parameterGrads.Select(g => g!));
             return grads;
         }
+
+        private static Tensor? Keep(Tensor? gradient) =>
+            gradient is null || gradient.IsInvalid ? null : gradient.MoveToOuterDisposeScope();
     }
 }

@@ -97,10 +97,9 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         var eta = Schedule.EtaAt(stepIndex, stepCount);
         if (!double.IsFinite(eta) || eta <= 0)
             throw new InvalidOperationException($"The guidance schedule returned eta = {eta} at step {stepIndex} of {stepCount}; it must be finite and > 0.");
-        int? nextStep = stepIndex + 1 < stepCount ? stepIndex + 1 : null;
         var xw = preferred.detach();
 
-        var gradient = ObjectiveGradient(sampler, xw, nextStep, condition);
+        var gradient = ObjectiveGradient(sampler, xw, stepIndex, condition);
         var proposal = (xw - eta * gradient).detach();
         var opposite = ComputeOpposite ? (xw + eta * gradient).detach() : null;
 
@@ -110,9 +109,9 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         var copies = opposite is null ? 2 : 3;
         using (no_grad())
         {
-            var stacked = opposite is null ? cat([xw, proposal]) : cat([xw, proposal, opposite]);
-            (rewards, noise) = StepReward(sampler, stacked, nextStep, condition.RepeatBatch(copies));
-            rewards = rewards.reshape(copies, batch).detach();
+            var stacked = opposite is null ? stack([xw, proposal]) : stack([xw, proposal, opposite]);
+            var scored = Estimator.ScoreCandidates(sampler, stacked, stepIndex, condition);
+            (rewards, noise) = (scored.Rewards.detach(), scored.NoisePredictions);
         }
         NonFiniteValueException.ThrowIfNonFinite(rewards, "the step rewards of x^w / x^+ / x^- in the guidance acceptance check");
         var preferredReward = rewards[0];
@@ -142,13 +141,13 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
     }
 
     /// <summary>grad_{x} sum_b (r_high_b - r_t(c_b, x_b))^2 with r_high = r_t(c, x).detach() + delta.</summary>
-    private Tensor ObjectiveGradient(ISampler sampler, Tensor xw, int? nextStep, DiffusionCondition condition)
+    private Tensor ObjectiveGradient(ISampler sampler, Tensor xw, int stepIndex, DiffusionCondition condition)
     {
         // Own scope: the graph through the noise predictor, decoder and reward is freed as soon as the gradient exists.
         using var scope = NewDisposeScope();
         using var gradMode = enable_grad();
         var x = xw.clone().requires_grad_(true);
-        var (reward, _) = StepReward(sampler, x, nextStep, condition);
+        var reward = Estimator.ScoreCandidates(sampler, x.unsqueeze(0), stepIndex, condition).Rewards[0];
         if (!reward.requires_grad)
             throw new InvalidOperationException(
                 $"Reward '{Estimator.Reward.Name}' claims to be differentiable but its step reward carries no gradient with respect to the sample; " +
@@ -158,15 +157,5 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         var gradient = autograd.grad([objective], [x])[0].detach();
         NonFiniteValueException.ThrowIfNonFinite(gradient, "the reward-guidance gradient");
         return gradient.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>r_t(c, x) and, unless x is already x_0, the eps at the next step.</summary>
-    private (Tensor Reward, Tensor? Noise) StepReward(ISampler sampler, Tensor x, int? nextStep, DiffusionCondition condition)
-    {
-        if (nextStep is not { } next)
-            return (Estimator.Estimate(x, condition.Prompts), null);
-        var noise = sampler.PredictNoise(x, next, condition);
-        var predicted = sampler.PredictOriginal(x, next, noise);
-        return (Estimator.Estimate(predicted, condition.Prompts), noise);
     }
 }

@@ -77,16 +77,8 @@ public sealed class StepRewardEstimator : IStepRewardEstimator
         return rewards.reshape(k, batch).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// Step rewards of the K candidates x_{t-1} that <paramref name="sampler"/> drew at
-    /// <paramref name="stepIndex"/>: x0_hat is evaluated at the NEXT step index with one noise-predictor
-    /// call on the K*B batch (same CFG as sampling), then decoded and scored in one call. At the last
-    /// step the candidates are x_0 and are scored directly.
-    /// </summary>
-    /// <param name="sampler">The sampler that drew the candidates.</param>
-    /// <param name="candidates">x_{t-1} candidates, [K, B, C, h, w] (<see cref="SamplerStep.Candidates"/>).</param>
-    /// <param name="stepIndex">The step index of x_t (the step that drew them).</param>
-    /// <param name="condition">The batch's condition (B prompts, embeddings); it is repeated for the K candidates.</param>
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad shapes or prompt count.</exception>
     public CandidateStepRewards ScoreCandidates(ISampler sampler, Tensor candidates, int stepIndex, DiffusionCondition condition)
     {
         ArgumentNullException.ThrowIfNull(sampler);
@@ -104,25 +96,26 @@ public sealed class StepRewardEstimator : IStepRewardEstimator
 
         using var scope = NewDisposeScope();
         using var gradMode = candidates.requires_grad ? null : no_grad();
-        if (stepIndex == stepCount - 1)
+        if (sampler.CandidateTimestep(stepIndex) is not { } noiseLevel)
         {
             var finalRewards = EstimateCandidates(candidates, condition.Prompts);
             return new CandidateStepRewards(finalRewards.MoveToOuterDisposeScope(), candidates.alias().MoveToOuterDisposeScope(), null, null);
         }
 
-        var next = stepIndex + 1;
         var flat = candidates.flatten(0, 1);
         var repeated = RepeatCondition(condition, k);
-        var noise = sampler.PredictNoise(flat, next, repeated);
-        var predicted = sampler.PredictOriginal(flat, next, noise);
+        var noise = sampler.PredictNoiseAt(flat, noiseLevel, repeated);
+        var predicted = sampler.PredictOriginalAt(flat, noiseLevel, noise);
         var shape = candidates.shape;
         var predictedOriginals = predicted.reshape(shape);
         var rewards = EstimateCandidates(predictedOriginals, condition.Prompts);
+        // The eps serves the next sampling step only when that step runs at the same timestep.
+        var reusable = stepIndex + 1 < stepCount && sampler.Timesteps[stepIndex + 1] == noiseLevel;
         return new CandidateStepRewards(
             rewards.MoveToOuterDisposeScope(),
             predictedOriginals.MoveToOuterDisposeScope(),
-            noise.reshape(shape).MoveToOuterDisposeScope(),
-            next);
+            reusable ? noise.reshape(shape).MoveToOuterDisposeScope() : null,
+            reusable ? stepIndex + 1 : null);
     }
 
     /// <summary>

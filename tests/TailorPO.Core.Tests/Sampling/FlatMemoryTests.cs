@@ -53,7 +53,7 @@ public class FlatMemoryTests
             var combined = ClassifierFreeGuidance.Combine(first, second, 5.0);
             LiveTensors.DisposeAll(step.NoisePrediction, step.PredictedOriginal, step.Mean, step.Sigma, step.Candidates, step.LogProbabilities,
                 first, second, policy.Mean, policy.Sigma, policy.LogProbability, reference.Mean, reference.Sigma, reference.LogProbability,
-                h0, h1, loss.Loss, errorW, errorL, dpo.Loss, combined);
+                h0, h1, loss.Loss, loss.Statistics.Values, errorW, errorL, dpo.Loss, dpo.Statistics.Values, combined);
         }
 
         LiveTensors.AssertUnchanged(Iterations, Iterate);

@@ -7,7 +7,6 @@ using TailorPO.Core.DependencyInjection;
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
-using TailorPO.Diffusion.Adapters;
 using TailorPO.Diffusion.DependencyInjection;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;

@@ -126,4 +126,67 @@ public class LoraTrainingTests(UNetFixture fixture) : IClassFixture<UNetFixture>
         foreach (var (name, grad) in plain)
             TensorAssert.Close(grad, checkpointed[name], 1e-6, 1e-4, what: name);
     }
+
+    [Fact]
+    public void Gradient_with_respect_to_the_latents_through_a_checkpointed_UNet_writes_no_parameter_gradient()
+    {
+        // TailorPO-G takes autograd.grad(objective, [x]); it must not leak into the LoRA gradients.
+        using var model = UNet2DConditionModel.FromPretrained(fixture.Folder);
+        LoraAdapter.FromFile(model, LoraPath);
+        model.train();
+        model.zero_grad();
+        model.GradientCheckpointing = true;
+        using var scope = NewDisposeScope();
+        var caseName = fixture.CaseNames[0];
+        var x = fixture.Cases.Get(caseName, "sample").clone().requires_grad_(true);
+        var eps = model.call(x, fixture.Cases.Get(caseName, "timestep"), fixture.Cases.Get(caseName, "encoder_hidden_states"));
+        var gradient = autograd.grad([eps.square().sum()], [x])[0];
+        Assert.True(gradient.abs().sum().item<float>() > 0, "the latent gradient is zero");
+        Assert.All(model.named_parameters(), p => Assert.True(p.parameter.grad is null, $"{p.name} received a gradient"));
+
+        // The same latent gradient as without checkpointing.
+        model.GradientCheckpointing = false;
+        var x2 = fixture.Cases.Get(caseName, "sample").clone().requires_grad_(true);
+        var eps2 = model.call(x2, fixture.Cases.Get(caseName, "timestep"), fixture.Cases.Get(caseName, "encoder_hidden_states"));
+        var plain = autograd.grad([eps2.square().sum()], [x2])[0];
+        TensorAssert.Close(plain, gradient, 1e-6, 1e-4, what: "d objective / d latents");
+    }
+
+    [Fact]
+    public void Gradient_checkpointing_refuses_LoRA_dropout()
+    {
+        using var model = UNet2DConditionModel.FromPretrained(fixture.Folder);
+        LoraAdapter.Attach(model, new LoraConfig { Dropout = 0.1 }, new Generator(3));
+        model.train();
+        model.GradientCheckpointing = true;
+        using var scope = NewDisposeScope();
+        var caseName = fixture.CaseNames[0];
+        var error = Assert.Throws<InvalidOperationException>(() => model.call(fixture.Cases.Get(caseName, "sample"),
+            fixture.Cases.Get(caseName, "timestep"), fixture.Cases.Get(caseName, "encoder_hidden_states")));
+        Assert.Contains("dropout", error.Message);
+    }
+
+    [Fact]
+    public void Loading_into_an_attached_adapter_keeps_its_parameter_tensors_and_takes_the_files_alpha()
+    {
+        using var model = UNet2DConditionModel.FromPretrained(fixture.Folder);
+        using var reference = UNet2DConditionModel.FromPretrained(fixture.Folder);
+        var expected = LoraAdapter.FromFile(reference, LoraPath);
+        var adapter = LoraAdapter.Attach(model, new LoraConfig { Rank = expected.Layers.Values.First().Rank, Alpha = 1 }, new Generator(9));
+        var before = adapter.TrainableParameters.Select(p => p.Parameter).ToList();
+        var handles = before.Select(p => p.Handle).ToList();
+
+        adapter.Load(LoraPath);
+
+        var after = adapter.TrainableParameters.Select(p => p.Parameter).ToList();
+        Assert.Equal(handles, after.Select(p => p.Handle));
+        Assert.All(after, p => Assert.True(p.requires_grad));
+        foreach (var (path, layer) in adapter.Layers)
+        {
+            var want = expected.Layers[path];
+            Assert.Equal(want.Alpha, layer.Alpha);
+            Assert.True(want.LoraA!.allclose(layer.LoraA!, 0, 0), $"{path}.lora_A differs");
+            Assert.True(want.LoraB!.allclose(layer.LoraB!, 0, 0), $"{path}.lora_B differs");
+        }
+    }
 }

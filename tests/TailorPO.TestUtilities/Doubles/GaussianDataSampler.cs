@@ -76,12 +76,26 @@ public sealed class GaussianDataSampler : ISampler
     public void ResetCounters() => _noiseCallBatchSizes.Clear();
 
     /// <inheritdoc />
-    public Tensor PredictNoise(Tensor latents, int stepIndex, DiffusionCondition condition)
+    public Tensor PredictNoise(Tensor latents, int stepIndex, DiffusionCondition condition) =>
+        PredictNoiseAt(latents, _timesteps[stepIndex], condition);
+
+    /// <inheritdoc />
+    public long? CandidateTimestep(int stepIndex) => stepIndex + 1 < _timesteps.Length ? _timesteps[stepIndex + 1] : null;
+
+    /// <inheritdoc />
+    public Tensor PredictOriginalAt(Tensor latents, long timestep, Tensor noisePrediction)
+    {
+        var abar = AlphaCumprod(timestep);
+        return (latents - Math.Sqrt(1 - abar) * noisePrediction) / Math.Sqrt(abar);
+    }
+
+    /// <inheritdoc />
+    public Tensor PredictNoiseAt(Tensor latents, long timestep, DiffusionCondition condition)
     {
         _noiseCallBatchSizes.Add(latents.shape[0]);
         if (condition.PromptEmbeddings.shape[0] != latents.shape[0])
             throw new ArgumentException($"condition has {condition.PromptEmbeddings.shape[0]} embeddings for {latents.shape[0]} latents.");
-        var abar = AlphaCumprodAtStep(stepIndex);
+        var abar = AlphaCumprod(timestep);
         var conditional = RawNoise(latents, abar, condition.PromptEmbeddings);
         if (!condition.UsesGuidance)
             return conditional;

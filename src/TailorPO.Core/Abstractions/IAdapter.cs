@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace TailorPO.Diffusion.Adapters;
+namespace TailorPO.Core.Abstractions;
 
 /// <summary>
 /// Trainable weights attached to a frozen base model (LoRA and the like). With the adapter

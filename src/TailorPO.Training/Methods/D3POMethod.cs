@@ -1,0 +1,104 @@
+using TailorPO.Core.Abstractions;
+using TailorPO.Core.Sampling;
+using static TorchSharp.torch;
+
+namespace TailorPO.Training.Methods;
+
+/// <summary>
+/// D3PO (Eq. 5): per prompt two trajectories (from one x_T by default, as the d3po code), ranked by their final
+/// rewards; at each trained step the DPO loss on the two transitions x^w_t -&gt; x^w_{t-1} and x^l_t -&gt; x^l_{t-1},
+/// conditioned on DIFFERENT inputs, with the ratio clamp. Collect-then-train: the batch is sampled first (the ranking
+/// needs the final images), then trained on in shuffled inner epochs. Ties give no gradient.
+/// </summary>
+public sealed class D3POMethod : ITrainingMethod
+{
+    /// <inheritdoc />
+    public string Name => "d3po";
+
+    /// <inheritdoc />
+    public int SamplesPerIteration(int batchSize) => 2 * batchSize;
+
+    /// <inheritdoc />
+    public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var stored = new List<Stored>();
+        try
+        {
+            for (var b = 0; b < context.Options.CollectBatches; b++)
+                Collect(context, b == 0 ? prompts : context.NextPrompts(), stored, cancellationToken);
+            for (var epoch = 0; epoch < context.Options.InnerEpochs; epoch++)
+                foreach (var index in context.Shuffle(stored.Count))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var item = stored[index];
+                    using var scope = NewDisposeScope();
+                    var condition = context.Encode(item.Prompts).RepeatBatch(2);
+                    context.Update(item.StepIndex, () => Loss(context, item, condition));
+                }
+        }
+        finally
+        {
+            foreach (var item in stored) item.Dispose();
+        }
+    }
+
+    private static void Collect(TrainerContext context, IReadOnlyList<string> prompts, List<Stored> stored, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var batch = prompts.Count;
+        var condition = context.Encode(prompts).RepeatBatch(2);
+        var first = context.InitialNoise(batch);
+        var second = context.Options.D3POSameInitialNoise ? first.clone() : context.InitialNoise(batch);
+        var latents = cat([first, second]);  // [2B]: trajectory 0 then trajectory 1
+        var steps = new List<(int StepIndex, Tensor Latents, Tensor Next)>();
+        for (var s = 0; s < context.Sampler.Timesteps.Count; s++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var next = context.Sampler.Step(latents, s, condition, 1, context.Generator).Candidates[0];
+            if (context.TrainedSteps.Contains(s)) steps.Add((s, latents, next));
+            latents = next;
+        }
+        var rewards = context.Reward.Score(context.Decoder.DecodeToImages(latents), condition.Prompts).to_type(ScalarType.Float32);
+        context.AddSamples(2 * batch);
+        foreach (var (s, x, next) in steps)
+            stored.Add(new Stored(prompts, s, Keep(x), Keep(next), Keep(rewards[..batch]), Keep(rewards[batch..])));
+    }
+
+    private static UpdateOutcome Loss(TrainerContext context, Stored item, DiffusionCondition condition)
+    {
+        var batch = item.Reward0.shape[0];
+        var transition = new SamplerTransition(item.StepIndex, item.Latents, item.Next, zeros(2 * batch, device: item.Latents.device));
+        var policy = context.Sampler.Score(transition, condition);
+        Tensor referenceMean;
+        using (context.Adapter.Disable())
+        using (no_grad())
+            referenceMean = context.Sampler.Score(transition, condition).Mean;
+        var h = DdimStepMath.LogRatio(item.Next, policy.Mean, referenceMean, policy.Sigma); // [2B]
+        var (h0, h1) = (h[..(int)batch], h[(int)batch..]);
+        var secondWins = item.Reward1.gt(item.Reward0);
+        var weight = item.Reward0.ne(item.Reward1).to_type(h.dtype);
+        var result = context.Loss.Compute(new PreferencePair(where(secondWins, h1, h0), where(secondWins, h0, h1), weight));
+        var signals = new UpdateSignals(
+            maximum(item.Reward0, item.Reward1).to_type(ScalarType.Float64).mean(),
+            minimum(item.Reward0, item.Reward1).to_type(ScalarType.Float64).mean(),
+            (item.Reward0 - item.Reward1).abs().to_type(ScalarType.Float64).mean(),
+            null,
+            h.detach().abs().mean());
+        return new UpdateOutcome(result.Loss, result.Statistics, signals);
+    }
+
+    private static Tensor Keep(Tensor t) => t.detach().clone().DetachFromDisposeScope();
+
+    private sealed record Stored(IReadOnlyList<string> Prompts, int StepIndex, Tensor Latents, Tensor Next, Tensor Reward0, Tensor Reward1) : IDisposable
+    {
+        public void Dispose()
+        {
+            Latents.Dispose();
+            Next.Dispose();
+            Reward0.Dispose();
+            Reward1.Dispose();
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using TailorPO.Core.Abstractions;
+using TailorPO.Core.Losses;
+using TailorPO.Training.Pairs;
+using static TorchSharp.torch;
+
+namespace TailorPO.Training.Methods;
+
+/// <summary>
+/// Diffusion-DPO (Wallace et al.) on offline pairs: both latents noised with the same t and noise by the forward process
+/// q(x_t | x_0); the implicit log-ratios h = -0.5 (L_policy - L_reference) of the denoising errors enter the DPO loss
+/// (beta_dpo). Without a registered <see cref="IPreferencePairSource"/> the pairs are generated once by the BASE model
+/// (adapters off): two images per prompt, ranked by the reward (ties dropped), as the paper's comparison does.
+/// </summary>
+/// <remarks>
+/// Budget rule: every pair used in an update counts as two images (as D3PO's two trajectories); the base model's
+/// generation of the offline set is reported in the NFE count. One timestep per update (drawn from the seed and the
+/// update index, so a resume reproduces it); training runs without classifier-free guidance, as the Diffusion-DPO code.
+/// </remarks>
+public sealed class DiffusionDpoMethod(IPreferencePairSource? pairs) : ITrainingMethod, IDisposable
+{
+    private IPreferencePairSource? _pairs = pairs;
+    private InMemoryPreferencePairSource? _generated;
+    private int[] _order = [];
+    private int _cursor;
+
+    /// <inheritdoc />
+    public string Name => "diffusion-dpo";
+
+    /// <inheritdoc />
+    public int SamplesPerIteration(int batchSize) => 2 * batchSize;
+
+    /// <inheritdoc />
+    public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _pairs ??= _generated = Generate(context, cancellationToken);
+        var batch = Math.Min(context.Options.BatchSize, _pairs.Count);
+        var indices = new int[batch];
+        for (var i = 0; i < batch; i++)
+        {
+            if (_cursor >= _order.Length) (_order, _cursor) = (context.Shuffle(_pairs.Count), 0);
+            indices[i] = _order[_cursor++];
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        using var scope = NewDisposeScope();
+        var (pairPrompts, preferred, dispreferred) = _pairs.Get(indices);
+        var condition = context.Encoder.Encode(pairPrompts, guidanceScale: 1.0).RepeatBatch(2);
+        var timestep = new Random(unchecked((int)(context.Options.Seed * 31 + context.Updates))).Next(0, context.Schedule.Config.NumTrainTimesteps);
+        context.Update(-1, () =>
+        {
+            var noise = randn(preferred.shape, preferred.dtype, preferred.device, generator: context.Generator);
+            var abar = context.Schedule.AlphaCumprod(timestep);
+            var clean = cat([preferred, dispreferred]);
+            var noisy = Math.Sqrt(abar) * clean + Math.Sqrt(1 - abar) * cat([noise, noise]);
+            var target = cat([noise, noise]);
+            var policyError = DiffusionDpoLoss.DenoisingError(context.Sampler.PredictNoiseAt(noisy, timestep, condition), target);
+            Tensor referenceError;
+            using (context.Adapter.Disable())
+            using (no_grad())
+                referenceError = DiffusionDpoLoss.DenoisingError(context.Sampler.PredictNoiseAt(noisy, timestep, condition), target);
+            var h = DiffusionDpoLoss.ImplicitLogRatio(policyError, referenceError);
+            var result = context.Loss.Compute(new PreferencePair(h[..batch], h[batch..]));
+            return new UpdateOutcome(result.Loss, result.Statistics, new UpdateSignals(LogRatioDrift: h.detach().abs().mean()));
+        });
+        context.AddSamples(2 * batch);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _generated?.Dispose();
+
+    private static InMemoryPreferencePairSource Generate(TrainerContext context, CancellationToken cancellationToken)
+    {
+        var prompts = new List<string>();
+        var preferred = new List<Tensor>();
+        var dispreferred = new List<Tensor>();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var reference = context.Adapter.Disable();
+        var attempts = 0;
+        while (prompts.Count < context.Options.DiffusionDpoGeneratedPairs && attempts++ < 4 * context.Options.DiffusionDpoGeneratedPairs)
+        {
+            var batchPrompts = context.NextPrompts();
+            var batch = batchPrompts.Count;
+            var condition = context.Encode(batchPrompts).RepeatBatch(2);
+            var latents = context.InitialNoise(2 * batch);
+            for (var s = 0; s < context.Sampler.Timesteps.Count; s++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                latents = context.Sampler.Step(latents, s, condition, 1, context.Generator).Candidates[0];
+            }
+            var rewards = context.Reward.Score(context.Decoder.DecodeToImages(latents), condition.Prompts).cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+            for (var i = 0; i < batch && prompts.Count < context.Options.DiffusionDpoGeneratedPairs; i++)
+            {
+                if (rewards[i] == rewards[batch + i]) continue; // a tie is no preference
+                var firstWins = rewards[i] > rewards[batch + i];
+                prompts.Add(batchPrompts[i]);
+                preferred.Add(latents[firstWins ? i : batch + i]);
+                dispreferred.Add(latents[firstWins ? batch + i : i]);
+            }
+        }
+        if (prompts.Count == 0)
+            throw new InvalidOperationException("Diffusion-DPO found no preference pair: every generated pair tied on the reward.");
+        return new InMemoryPreferencePairSource(prompts, stack(preferred), stack(dispreferred));
+    }
+}

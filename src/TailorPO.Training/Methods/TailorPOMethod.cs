@@ -1,0 +1,196 @@
+using TailorPO.Core.Abstractions;
+using TailorPO.Core.Sampling;
+using TailorPO.Training.Options;
+using static TorchSharp.torch;
+
+namespace TailorPO.Training.Methods;
+
+/// <summary>
+/// TailorPO and TailorPO-G (the paper's Algorithm 1). Per prompt one trajectory; at each trained step K candidates
+/// from the SAME x_t, ranked by their step rewards r(c, D(x0_hat)); the best and the worst form the pair (a tie gives
+/// the pair weight 0: no gradient, and the first candidate continues); TailorPO-G refines the preferred one with the
+/// reward gradient; the loss (Eq. 10) is taken against the adapters-off reference and the preferred sample continues.
+/// Other steps draw one candidate. The candidates' eps at the next step is reused for sampling it.
+/// </summary>
+/// <remarks>
+/// Online (default): the update happens at each trained step as the trajectory proceeds. Collect-then-train: the
+/// trajectories run first (no gradient), the ranked pairs are stored and trained on in shuffled inner epochs.
+/// </remarks>
+public sealed class TailorPOMethod : ITrainingMethod
+{
+    private readonly List<StoredPair> _stored = [];
+
+    /// <summary>Creates the method.</summary>
+    /// <param name="guided">True for TailorPO-G (the refiner must then be a guiding one).</param>
+    public TailorPOMethod(bool guided) => Guided = guided;
+
+    /// <summary>True for TailorPO-G.</summary>
+    public bool Guided { get; }
+
+    /// <inheritdoc />
+    public string Name => Guided ? "tailorpo-g" : "tailorpo";
+
+    /// <inheritdoc />
+    public int SamplesPerIteration(int batchSize) => batchSize;
+
+    /// <inheritdoc />
+    public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Options.EffectiveLoopMode == TrainingLoopMode.Online)
+        {
+            Trajectory(context, prompts, online: true, cancellationToken);
+            return;
+        }
+        try
+        {
+            for (var b = 0; b < context.Options.CollectBatches; b++)
+            {
+                var batch = b == 0 ? prompts : context.NextPrompts();
+                Trajectory(context, batch, online: false, cancellationToken);
+            }
+            for (var epoch = 0; epoch < context.Options.InnerEpochs; epoch++)
+                foreach (var index in context.Shuffle(_stored.Count))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var pair = _stored[index];
+                    using var conditionScope = NewDisposeScope();
+                    var condition = context.Encode(pair.Prompts);
+                    context.Update(pair.StepIndex, () => Loss(context, pair.Latents, pair.Preferred, pair.Dispreferred, pair.Weight,
+                        pair.StepIndex, condition, pair.Signals));
+                }
+        }
+        finally
+        {
+            foreach (var pair in _stored) pair.Dispose();
+            _stored.Clear();
+        }
+    }
+
+    private void Trajectory(TrainerContext context, IReadOnlyList<string> prompts, bool online, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        var condition = context.Encode(prompts);
+        var latents = context.InitialNoise(prompts.Count);
+        Tensor? noise = null;
+        var sampler = context.Sampler;
+        for (var s = 0; s < sampler.Timesteps.Count; s++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!context.TrainedSteps.Contains(s))
+            {
+                using var stepScope = NewDisposeScope();
+                var step = sampler.Step(latents, s, condition, 1, context.Generator, noise);
+                (latents, noise) = (step.Candidates[0].MoveToOuterDisposeScope(), null);
+                continue;
+            }
+
+            var x = latents;
+            var reused = noise;
+            Ranked? ranked = null;
+            if (online)
+            {
+                context.Update(s, () =>
+                {
+                    ranked = Rank(context, x, s, condition, reused);
+                    var outcome = Loss(context, x, ranked.Winner, ranked.Dispreferred, ranked.Weight, s, condition, ranked.Signals);
+                    ranked.MoveOut();
+                    return outcome;
+                });
+            }
+            else
+            {
+                using var stepScope = NewDisposeScope();
+                using var noGrad = no_grad();
+                ranked = Rank(context, x, s, condition, reused);
+                _stored.Add(new StoredPair(prompts, s, Keep(x), Keep(ranked.Winner), Keep(ranked.Dispreferred), Keep(ranked.Weight),
+                    new UpdateSignals(Keep(ranked.Signals.PreferredReward), Keep(ranked.Signals.DispreferredReward),
+                        Keep(ranked.Signals.RewardGap), ranked.Signals.GuidanceAcceptance is null ? null : Keep(ranked.Signals.GuidanceAcceptance))));
+                ranked.MoveOut();
+            }
+            (latents, noise) = (ranked!.Winner, ranked.WinnerNoise);
+        }
+        context.AddSamples(prompts.Count);
+    }
+
+    private static Tensor Keep(Tensor? t) => t!.detach().clone().DetachFromDisposeScope();
+
+    /// <summary>Draws K candidates from x_t, scores and ranks them, and refines the preferred one (TailorPO-G).</summary>
+    private static Ranked Rank(TrainerContext context, Tensor latents, int stepIndex, DiffusionCondition condition, Tensor? noise)
+    {
+        var k = context.Options.Candidates;
+        var sampler = context.Sampler;
+        var step = sampler.Step(latents, stepIndex, condition, k, context.Generator, noise);
+        var scored = context.StepRewards.ScoreCandidates(sampler, step.Candidates, stepIndex, condition);
+        var rewards = scored.Rewards.detach();                                  // [K, B]
+        var best = rewards.argmax(0);                                           // [B]
+        var worst = rewards.argmin(0);
+        var bestReward = rewards.max(0).values;
+        var worstReward = rewards.min(0).values;
+        // A tie (every candidate scored the same) prefers nobody: weight 0, no gradient.
+        var weight = bestReward.gt(worstReward).to_type(ScalarType.Float32);
+        var preferred = Pick(step.Candidates, best);
+        var dispreferred = Pick(step.Candidates, worst);
+        var preferredNoise = scored.NoisePredictions is null ? null : Pick(scored.NoisePredictions, best);
+
+        var refined = context.Refiner.Refine(sampler, preferred, stepIndex, condition);
+        var winner = refined.Sample;
+        // A guided sample moved, so its candidate's eps no longer applies; the refiner returns the new one when reusable.
+        var winnerNoise = context.Refiner.IsGuiding ? refined.NextNoisePrediction : preferredNoise;
+        var acceptance = refined.Report is { } report ? report.Accepted.to_type(ScalarType.Float64).mean() : null;
+        var signals = new UpdateSignals(bestReward.to_type(ScalarType.Float64).mean(), worstReward.to_type(ScalarType.Float64).mean(),
+            (bestReward - worstReward).to_type(ScalarType.Float64).mean(), acceptance);
+        return new Ranked(winner, dispreferred, weight, winnerNoise, signals);
+    }
+
+    /// <summary>Eq. 10 on the pair: both log-ratios share x_t, so one policy and one reference mean serve both.</summary>
+    private static UpdateOutcome Loss(TrainerContext context, Tensor latents, Tensor preferred, Tensor dispreferred, Tensor weight,
+        int stepIndex, DiffusionCondition condition, UpdateSignals signals)
+    {
+        var sampler = context.Sampler;
+        var transition = new SamplerTransition(stepIndex, latents, preferred, zeros(latents.shape[0], device: latents.device));
+        var policy = sampler.Score(transition, condition);
+        Tensor referenceMean;
+        using (context.Adapter.Disable())
+        using (no_grad())
+            referenceMean = sampler.Score(transition, condition).Mean;
+        var logRatios = DdimStepMath.LogRatio(stack([preferred, dispreferred]), policy.Mean, referenceMean, policy.Sigma); // [2, B]
+        var result = context.Loss.Compute(new PreferencePair(logRatios[0], logRatios[1], weight.to_type(logRatios.dtype)));
+        return new UpdateOutcome(result.Loss, result.Statistics, signals with { LogRatioDrift = logRatios.detach().abs().mean() });
+    }
+
+    private static Tensor Pick(Tensor candidates, Tensor index)
+    {
+        // candidates [K, B, ...], index [B] -> [B, ...]
+        var batch = candidates.shape[1];
+        var shape = new long[] { 1, batch }.Concat(Enumerable.Repeat(1L, (int)candidates.dim() - 2)).ToArray();
+        var gathered = candidates.gather(0, index.reshape(shape).expand([1, .. candidates.shape[1..]]));
+        return gathered.squeeze(0);
+    }
+
+    private sealed class Ranked(Tensor winner, Tensor dispreferred, Tensor weight, Tensor? winnerNoise, UpdateSignals signals)
+    {
+        public Tensor Winner { get; private set; } = winner;
+        public Tensor Dispreferred { get; } = dispreferred;
+        public Tensor Weight { get; } = weight;
+        public Tensor? WinnerNoise { get; private set; } = winnerNoise;
+        public UpdateSignals Signals { get; } = signals;
+
+        /// <summary>The continuing sample and its eps leave the update's scope (detached: data for the next step).</summary>
+        public void MoveOut()
+        {
+            Winner = Winner.detach().MoveToOuterDisposeScope();
+            WinnerNoise = WinnerNoise?.detach().MoveToOuterDisposeScope();
+        }
+    }
+
+    private sealed record StoredPair(IReadOnlyList<string> Prompts, int StepIndex, Tensor Latents, Tensor Preferred, Tensor Dispreferred,
+        Tensor Weight, UpdateSignals Signals) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var t in new[] { Latents, Preferred, Dispreferred, Weight, Signals.PreferredReward, Signals.DispreferredReward, Signals.RewardGap, Signals.GuidanceAcceptance })
+                t?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using static TorchSharp.torch;
+
+namespace TailorPO.Training.Methods;
+
+/// <summary>
+/// What a method hands <see cref="TrainerContext.Update"/> besides the loss: device tensors (0-d, detached) read
+/// once with the loss statistics. Null entries are reported as NaN.
+/// </summary>
+/// <param name="PreferredReward">Mean reward of the preferred samples.</param>
+/// <param name="DispreferredReward">Mean reward of the dis-preferred samples.</param>
+/// <param name="RewardGap">Mean |r_w - r_l|.</param>
+/// <param name="GuidanceAcceptance">TailorPO-G's acceptance rate.</param>
+/// <param name="LogRatioDrift">Mean |h| of the log-ratios.</param>
+public sealed record UpdateSignals(
+    Tensor? PreferredReward = null,
+    Tensor? DispreferredReward = null,
+    Tensor? RewardGap = null,
+    Tensor? GuidanceAcceptance = null,
+    Tensor? LogRatioDrift = null);

@@ -1,0 +1,16 @@
+using static TorchSharp.torch;
+
+namespace TailorPO.Training.Pairs;
+
+/// <summary>
+/// Offline preference pairs for Diffusion-DPO, already in the model's latent space (encode images with your VAE first;
+/// a pixel-space model's latents are the images mapped to [-1, 1]).
+/// </summary>
+public interface IPreferencePairSource
+{
+    /// <summary>How many pairs there are.</summary>
+    int Count { get; }
+
+    /// <summary>The pairs at <paramref name="indices"/>: prompts, preferred latents [n, C, H, W], dis-preferred latents.</summary>
+    (IReadOnlyList<string> Prompts, Tensor Preferred, Tensor Dispreferred) Get(IReadOnlyList<int> indices);
+}

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TailorPO.Core.Abstractions;
+using TailorPO.Core.Options;
+using TailorPO.Core.Schedules;
+using TailorPO.Guidance;
+using TailorPO.Training.Checkpoints;
+using TailorPO.Training.Methods;
+using TailorPO.Training.Metrics;
+using TailorPO.Training.Optimization;
+using TailorPO.Training.Options;
+using TailorPO.Training.Prompts;
+using TailorPO.Training.Sampling;
+using static TorchSharp.torch;
+
+namespace TailorPO.Training;
+
+/// <summary>
+/// A resumable preference trainer for one method (<see cref="ITrainingMethod"/>: TailorPO, TailorPO-G, D3PO, DDPO,
+/// Diffusion-DPO, or your own) over the Core seams. It walks the prompts in a seeded order, runs iterations until the
+/// sample budget is used, applies AdamW to the adapter parameters only, skips non-finite updates, reports progress and
+/// metrics, and writes atomic checkpoints from which <see cref="ResumeFrom"/> continues bit-identically.
+/// </summary>
+public sealed class PreferenceTrainer : IDisposable
+{
+    /// <summary>The name of the rolling checkpoint folder inside <see cref="TailorPOTrainingOptions.CheckpointDirectory"/>.</summary>
+    public const string CheckpointFolderName = "checkpoint";
+
+    private readonly ITrainingMethod _method;
+    private readonly IPromptSource _prompts;
+    private readonly TrainerContext _context;
+    private readonly PromptCursor _cursor;
+    private readonly ILogger _logger;
+    private readonly IReadOnlyList<ITrainingMetricsSink> _sinks;
+
+    /// <summary>Creates the trainer (validating both option sets: every bad knob in one exception).</summary>
+    /// <exception cref="ArgumentException">Invalid options, or a method and parts that do not fit (e.g. TailorPO-G without a guiding refiner).</exception>
+    public PreferenceTrainer(ITrainingMethod method, ISampler sampler, IStepRewardEstimator stepRewards, IRewardModel reward,
+        ILatentDecoder decoder, IPreferredSampleRefiner refiner, IPairwiseLoss loss, IAdapter adapter, IPromptEncoder encoder,
+        IPromptSource prompts, NoiseSchedule schedule, TailorPOTrainingOptions options, TailorPOCoreOptions core,
+        IEnumerable<ITrainingMetricsSink>? sinks = null, ILogger<PreferenceTrainer>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(sampler);
+        ArgumentNullException.ThrowIfNull(stepRewards);
+        ArgumentNullException.ThrowIfNull(reward);
+        ArgumentNullException.ThrowIfNull(decoder);
+        ArgumentNullException.ThrowIfNull(refiner);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(adapter);
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(core);
+        var failures = TailorPOTrainingOptionsValidator.Check(options).ToList();
+        var coreResult = new TailorPOCoreOptionsValidator().Validate(null, core);
+        if (coreResult.Failed) failures.AddRange(coreResult.Failures ?? []);
+        if (method is TailorPOMethod { Guided: true } && !refiner.IsGuiding)
+            failures.Add("TailorPO-G needs a guiding refiner (AddTailorPOGuidance with Enabled = true and a differentiable reward).");
+        if (method is TailorPOMethod { Guided: false } && refiner.IsGuiding)
+            failures.Add("Plain TailorPO was given a guiding refiner; use TrainingMethod.TailorPOG, or NoOpRefiner.");
+        if (!(sampler.Eta > 0) && method is not DiffusionDpoMethod)
+            failures.Add($"{method.Name} needs log-probabilities of sampled steps, which exist only for DDIM eta > 0; got eta = {sampler.Eta}.");
+        if (adapter.TrainableParameters.Count == 0)
+            failures.Add("The adapter has no trainable parameter.");
+        if (failures.Count > 0)
+            throw new ArgumentException("Invalid training setup: " + string.Join(" ", failures), nameof(options));
+
+        _method = method;
+        _prompts = prompts;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _sinks = sinks?.ToList() ?? [];
+        var parameters = adapter.TrainableParameters.Select(p => p.Parameter).ToList();
+        var optimizer = new AdapterAdamW(parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+        var counted = new CountingSampler(sampler);
+        _context = new TrainerContext(counted, stepRewards, reward, decoder, refiner, loss, adapter, encoder, schedule, options, core,
+            optimizer, _sinks, _logger, method.Name);
+        _cursor = new PromptCursor(prompts.Prompts, options.Seed);
+        _context.NextPromptsSource = _cursor.Next;
+    }
+
+    /// <summary>The method.</summary>
+    public ITrainingMethod Method => _method;
+
+    /// <summary>The context (counters, sampler, generator) the method runs in.</summary>
+    public TrainerContext Context => _context;
+
+    /// <summary>
+    /// Trains until the sample budget is used or <paramref name="cancellationToken"/> is cancelled. On cancellation the
+    /// state rolls back to the last completed iteration, a checkpoint is written (when a checkpoint folder is set) and
+    /// <see cref="OperationCanceledException"/> is thrown; resuming from it continues exactly as if never interrupted.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">Too many non-finite updates in a row.</exception>
+    public Task<TrainingReport> TrainAsync(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Train(progress, cancellationToken), CancellationToken.None);
+
+    /// <summary>The synchronous form of <see cref="TrainAsync"/>.</summary>
+    public TrainingReport Train(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        _context.Progress = progress;
+        var clock = Stopwatch.StartNew();
+        var options = _context.Options;
+        _logger.LogInformation("Training {Method}: budget {Budget} samples, batch {Batch}, seed {Seed}.", _method.Name, options.SampleBudget, options.BatchSize, options.Seed);
+        while (_context.Samples < options.SampleBudget)
+        {
+            var snapshot = TakeSnapshot();
+            try
+            {
+                _method.RunIteration(_context, _cursor.Next(options.BatchSize), cancellationToken);
+                _context.FlushPendingGradients();
+            }
+            catch (OperationCanceledException)
+            {
+                Restore(snapshot);
+                if (options.CheckpointDirectory is { } directory) SaveCheckpoint(Path.Combine(directory, CheckpointFolderName));
+                foreach (var sink in _sinks) sink.Flush();
+                _logger.LogInformation("Training cancelled; state rolled back to iteration {Iteration}.", _context.Iteration);
+                throw;
+            }
+            finally
+            {
+                snapshot.Dispose();
+            }
+            _context.Iteration++;
+            if (options.CheckpointDirectory is { } dir && options.CheckpointEveryIterations > 0 && _context.Iteration % options.CheckpointEveryIterations == 0)
+                SaveCheckpoint(Path.Combine(dir, CheckpointFolderName));
+        }
+        if (options.CheckpointDirectory is { } final) SaveCheckpoint(Path.Combine(final, CheckpointFolderName));
+        foreach (var sink in _sinks) sink.Flush();
+        return new TrainingReport(_method.Name, _context.Iteration, _context.Samples, _context.Updates, _context.SkippedUpdates,
+            _context.Sampler.Evaluations, _context.Sampler.Evaluations / (double)Math.Max(1, _context.Samples), clock.Elapsed, _context.Latest);
+    }
+
+    /// <summary>Writes a checkpoint folder (adapters, optimizer, generator, counters, prompt cursor) atomically.</summary>
+    public void SaveCheckpoint(string folder)
+    {
+        var (tensors, steps) = _context.Optimizer.ExportState();
+        var all = new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal) { ["generator"] = _context.Generator.get_state() };
+        try
+        {
+            TrainingCheckpoint.Write(folder, _context.Adapter, all, Counters(steps));
+        }
+        finally
+        {
+            foreach (var t in all.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> (same method, seed and adapter layout).</summary>
+    /// <exception cref="InvalidDataException">The checkpoint is incomplete, malformed or from another method or seed.</exception>
+    public void ResumeFrom(string folder)
+    {
+        var (counters, tensors) = TrainingCheckpoint.Read(folder);
+        try
+        {
+            if (counters.Method != _method.Name)
+                throw new InvalidDataException($"The checkpoint '{folder}' was written by method '{counters.Method}'; this trainer runs '{_method.Name}'.");
+            if (counters.Seed != _context.Options.Seed)
+                throw new InvalidDataException($"The checkpoint '{folder}' was written with seed {counters.Seed}; this trainer has seed {_context.Options.Seed}.");
+            _context.Adapter.Load(Path.Combine(folder, TrainingCheckpoint.AdapterFile));
+            _context.Optimizer.ImportState(tensors, counters.OptimizerSteps);
+            if (!tensors.TryGetValue("generator", out var generator))
+                throw new InvalidDataException($"The checkpoint '{folder}' has no generator state.");
+            _context.Generator.set_state(generator);
+            ApplyCounters(counters);
+            _logger.LogInformation("Resumed {Method} at iteration {Iteration}, {Samples} samples.", _method.Name, counters.Iterations, counters.Samples);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _context.Optimizer.Dispose();
+        _context.Generator.Dispose();
+        if (_method is IDisposable disposable) disposable.Dispose();
+    }
+
+    private TrainerCounters Counters(long optimizerSteps) => new()
+    {
+        Method = _method.Name,
+        Seed = _context.Options.Seed,
+        Iterations = _context.Iteration,
+        Updates = _context.Updates,
+        SkippedUpdates = _context.SkippedUpdates,
+        Samples = _context.Samples,
+        NoiseEvaluations = _context.Sampler.Evaluations,
+        OptimizerSteps = optimizerSteps,
+        PromptEpoch = _cursor.Epoch,
+        PromptPosition = _cursor.Position,
+        PromptStatistics = _method is DdpoMethod ddpo ? ddpo.Tracker.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
+    };
+
+    private void ApplyCounters(TrainerCounters counters)
+    {
+        _context.Iteration = counters.Iterations;
+        _context.Updates = counters.Updates;
+        _context.SkippedUpdates = counters.SkippedUpdates;
+        _context.Samples = counters.Samples;
+        _context.Sampler.Evaluations = counters.NoiseEvaluations;
+        _cursor.Restore(counters.PromptEpoch, counters.PromptPosition);
+        if (_method is DdpoMethod ddpo && counters.PromptStatistics is { } statistics) ddpo.Tracker.ImportState(statistics);
+    }
+
+    /// <summary>An in-memory copy of everything an iteration changes, so a cancelled iteration leaves no trace.</summary>
+    private Snapshot TakeSnapshot()
+    {
+        var (optimizer, steps) = _context.Optimizer.ExportState();
+        var adapter = _context.Adapter.TrainableParameters.Select(p => p.Parameter.detach().clone().DetachFromDisposeScope()).ToList();
+        return new Snapshot(adapter, optimizer, _context.Generator.get_state(), Counters(steps));
+    }
+
+    private void Restore(Snapshot snapshot)
+    {
+        using (no_grad())
+        {
+            var parameters = _context.Adapter.TrainableParameters;
+            for (var i = 0; i < parameters.Count; i++) parameters[i].Parameter.copy_(snapshot.Adapter[i]);
+        }
+        _context.Optimizer.ImportState(snapshot.Optimizer, snapshot.Counters.OptimizerSteps);
+        _context.Optimizer.ZeroGrad();
+        _context.Generator.set_state(snapshot.Generator);
+        ApplyCounters(snapshot.Counters);
+    }
+
+    private sealed record Snapshot(IReadOnlyList<Tensor> Adapter, IReadOnlyDictionary<string, Tensor> Optimizer, Tensor Generator, TrainerCounters Counters) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var t in Adapter) t.Dispose();
+            foreach (var t in Optimizer.Values) t.Dispose();
+            Generator.Dispose();
+        }
+    }
+}
+
+/// <summary>The outcome of a training run.</summary>
+/// <param name="Method">The method's name.</param>
+/// <param name="Iterations">Completed iterations.</param>
+/// <param name="Samples">Final images generated (the budget count).</param>
+/// <param name="Updates">Updates (backward passes).</param>
+/// <param name="SkippedUpdates">Updates skipped as non-finite.</param>
+/// <param name="NoiseEvaluations">Model evaluations (a CFG pair counts once per sample).</param>
+/// <param name="NoiseEvaluationsPerSample">Model evaluations per final image.</param>
+/// <param name="Elapsed">Wall time of this call.</param>
+/// <param name="Latest">The last update's metrics, or null.</param>
+public sealed record TrainingReport(string Method, int Iterations, long Samples, long Updates, long SkippedUpdates, long NoiseEvaluations,
+    double NoiseEvaluationsPerSample, TimeSpan Elapsed, TrainingStepMetrics? Latest);

@@ -1,0 +1,62 @@
+using TailorPO.Training.Metrics;
+using TailorPO.Training.Options;
+
+namespace TailorPO.Training.Tests;
+
+/// <summary>Every method raises an analytic differentiable reward on held-out seeds of a tiny model.</summary>
+public class TrainerLearningTests
+{
+    public static TheoryData<TrainingMethod> Methods => new()
+    {
+        TrainingMethod.TailorPO, TrainingMethod.TailorPOG, TrainingMethod.Ddpo,
+    };
+
+    // D3PO raises the reward here too, but its mean implicit accuracy stays below 0.5 (0.39-0.46 measured): its pairs
+    // come from different x_t and the clamp stalls pairs that left the trust region. Diffusion-DPO on base-model pairs
+    // does not raise the reward of this tiny model yet. Both are open work, reported rather than asserted away.
+    [Fact]
+    public void D3PO_raises_the_evaluated_reward_on_held_out_seeds()
+    {
+        using var setup = new TrainerSetup(TrainingMethod.D3PO, o => (o.SampleBudget, o.LearningRate) = (48, 0.005));
+        using var trainer = setup.CreateTrainer();
+        trainer.Train();
+        var evaluation = setup.Evaluator.Evaluate(["held-out zebra", "held-out kettle"], [1001, 1002, 1003, 1004], [3, 4, 4],
+            setup.Core.Sampling.GuidanceScale);
+        Assert.True(evaluation.PolicySummary.Mean > evaluation.ReferenceSummary.Mean + evaluation.ImprovementStandardError,
+            $"D3PO: {evaluation.PolicySummary.Mean:F4} vs reference {evaluation.ReferenceSummary.Mean:F4}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void Each_method_raises_the_evaluated_reward_on_held_out_seeds(TrainingMethod method)
+    {
+        using var setup = new TrainerSetup(method, o =>
+        {
+            o.SampleBudget = 48;
+        });
+        var rows = new List<TrainingStepMetrics>();
+        using var trainer = setup.CreateTrainer();
+        var report = trainer.Train(new SynchronousProgress(p => rows.Add(p.Latest)));
+
+        Assert.True(report.Samples >= 48);
+        Assert.Equal(0, report.SkippedUpdates);
+        Assert.True(report.NoiseEvaluations > 0);
+        var evaluation = setup.Evaluator.Evaluate(["held-out zebra", "held-out kettle"], [1001, 1002, 1003, 1004], [3, 4, 4],
+            setup.Core.Sampling.GuidanceScale);
+        var (reference, _) = evaluation.ReferenceSummary;
+        var (policy, _) = evaluation.PolicySummary;
+        Assert.True(policy > reference + evaluation.ImprovementStandardError,
+            $"{method}: evaluated reward {policy:F4} vs reference {reference:F4} (s.e. {evaluation.ImprovementStandardError:F4})");
+        if (method != TrainingMethod.Ddpo) // DDPO is not pairwise: no implicit accuracy
+        {
+            var accuracy = rows.Where(r => double.IsFinite(r.ImplicitAccuracy)).Average(r => r.ImplicitAccuracy);
+            Assert.True(accuracy > 0.5, $"{method}: mean implicit accuracy {accuracy:F3} over {rows.Count} updates");
+        }
+    }
+}
+
+/// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+internal sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value) => report(value);
+}

@@ -1,0 +1,158 @@
+using TailorPO.Core.Abstractions;
+using TailorPO.Core.Losses;
+using TailorPO.Training.Checkpoints;
+using TailorPO.Training.Metrics;
+using TailorPO.Training.Options;
+using static TorchSharp.torch;
+
+namespace TailorPO.Training.Tests;
+
+/// <summary>Resume, cancellation, the non-finite guard, options validation, ties and the CFG scale.</summary>
+public sealed class TrainerRunControlTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "tailorpo-training-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    [Theory]
+    [InlineData(TrainingMethod.TailorPOG)]
+    [InlineData(TrainingMethod.Ddpo)]
+    public void Resuming_from_a_checkpoint_continues_bit_identically(TrainingMethod method)
+    {
+        float[] uninterrupted;
+        List<TrainingStepMetrics> rowsA = [];
+        using (var setup = new TrainerSetup(method, o => o.SampleBudget = 16))
+        using (var trainer = setup.CreateTrainer())
+        {
+            trainer.Train(new SynchronousProgress(p => rowsA.Add(p.Latest)));
+            uninterrupted = setup.AdapterValues();
+        }
+
+        var checkpoint = Path.Combine(_folder, method.ToString());
+        using (var setup = new TrainerSetup(method, o => (o.SampleBudget, o.CheckpointDirectory) = (8, checkpoint)))
+        using (var trainer = setup.CreateTrainer())
+            trainer.Train();
+
+        List<TrainingStepMetrics> rowsB = [];
+        using (var setup = new TrainerSetup(method, o => o.SampleBudget = 16, modelSeed: 7))
+        using (var trainer = setup.CreateTrainer())
+        {
+            trainer.ResumeFrom(Path.Combine(checkpoint, PreferenceTrainer.CheckpointFolderName));
+            trainer.Train(new SynchronousProgress(p => rowsB.Add(p.Latest)));
+            Assert.Equal(uninterrupted, setup.AdapterValues());
+        }
+        var tail = rowsA.Skip(rowsA.Count - rowsB.Count).ToList();
+        Assert.Equal(tail.Select(r => (r.Loss, r.Update, r.Samples, r.NoiseEvaluations)), rowsB.Select(r => (r.Loss, r.Update, r.Samples, r.NoiseEvaluations)));
+    }
+
+    [Fact]
+    public void Cancellation_stops_within_an_update_and_leaves_a_checkpoint_that_resumes_exactly()
+    {
+        float[] uninterrupted;
+        using (var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.SampleBudget = 12))
+        using (var trainer = setup.CreateTrainer())
+        {
+            trainer.Train();
+            uninterrupted = setup.AdapterValues();
+        }
+
+        using var cancel = new CancellationTokenSource();
+        var updates = 0;
+        using (var setup = new TrainerSetup(TrainingMethod.TailorPO, o => (o.SampleBudget, o.CheckpointDirectory) = (12, _folder)))
+        using (var trainer = setup.CreateTrainer())
+        {
+            Assert.Throws<OperationCanceledException>(() => trainer.Train(new SynchronousProgress(p =>
+            {
+                if (++updates == 7) cancel.Cancel(); // inside the second iteration (5 trained steps each)
+            }), cancel.Token));
+            Assert.Equal(7, updates); // no update ran after the cancellation: it stopped at the next denoising step
+        }
+        var saved = Path.Combine(_folder, PreferenceTrainer.CheckpointFolderName);
+        Assert.True(File.Exists(Path.Combine(saved, TrainingCheckpoint.CountersFile)));
+        using (var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.SampleBudget = 12))
+        using (var trainer = setup.CreateTrainer())
+        {
+            trainer.ResumeFrom(saved);
+            Assert.Equal(1, trainer.Context.Iteration); // the cancelled iteration was rolled back
+            trainer.Train();
+            Assert.Equal(uninterrupted, setup.AdapterValues());
+        }
+    }
+
+    [Fact]
+    public void Non_finite_rewards_skip_updates_and_stop_training_naming_the_step_without_touching_the_adapter()
+    {
+        using var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.MaxConsecutiveNonFiniteUpdates = 3);
+        var before = setup.AdapterValues();
+        setup.Reward.Corrupt = score => score * float.NaN;
+        using var trainer = setup.CreateTrainer();
+        var error = Assert.Throws<TrainingDivergedException>(() => trainer.Train());
+        Assert.Contains("3 updates in a row", error.Message);
+        Assert.Contains("step index", error.Message);
+        Assert.Equal(3, trainer.Context.SkippedUpdates);
+        Assert.Equal(before, setup.AdapterValues());
+    }
+
+    [Fact]
+    public void Options_validation_lists_every_bad_knob()
+    {
+        var options = new TailorPOTrainingOptions
+        {
+            Method = TrainingMethod.D3PO, LoopMode = TrainingLoopMode.Online, Candidates = 1, BatchSize = 0, LearningRate = -1,
+            AdamBeta1 = 1, MaxGradNorm = 0, LatentShape = null, MaxConsecutiveNonFiniteUpdates = 0,
+        };
+        var failures = TailorPOTrainingOptionsValidator.Check(options).ToList();
+        foreach (var knob in new[] { "LoopMode", "Candidates", "BatchSize", "LearningRate", "AdamBeta1", "MaxGradNorm", "LatentShape", "MaxConsecutiveNonFiniteUpdates" })
+            Assert.Contains(failures, f => f.Contains($".{knob}"));
+        Assert.Equal(8, failures.Count);
+    }
+
+    [Fact]
+    public void A_tied_pair_gives_no_gradient_and_log_2()
+    {
+        var hw = tensor(new[] { 0.3f, -0.2f }).requires_grad_(true);
+        var hl = tensor(new[] { -0.1f, 0.4f }).requires_grad_(true);
+        var result = new TailorPOLoss(beta: 1).Compute(new PreferencePair(hw, hl, tensor(new[] { 1f, 0f })));
+        result.Loss.backward();
+        Assert.Equal(0f, hw.grad!.data<float>()[1]);
+        Assert.Equal(0f, hl.grad!.data<float>()[1]);
+        Assert.NotEqual(0f, hw.grad!.data<float>()[0]);
+        var expected = 0.5 * (Math.Log(1 + Math.Exp(-(0.3 + 0.1))) + Math.Log(2));
+        Assert.Equal(expected, result.Diagnostics.Loss, 5);
+        Assert.Equal(0.5, result.Diagnostics.TiedFraction);
+        Assert.Equal(1.0, result.Diagnostics.ImplicitAccuracy);
+    }
+
+    [Fact]
+    public void Sampling_and_rescoring_use_the_configured_guidance_scale()
+    {
+        using var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.SampleBudget = 2);
+        using var trainer = setup.CreateTrainer();
+        trainer.Train();
+        Assert.NotEmpty(setup.Encoder.Scales);
+        Assert.All(setup.Encoder.Scales, s => Assert.Equal(setup.Core.Sampling.GuidanceScale, s));
+    }
+
+    [Fact]
+    public void Metrics_sinks_write_parseable_csv_and_json_lines()
+    {
+        Directory.CreateDirectory(_folder);
+        var csvPath = Path.Combine(_folder, "metrics.csv");
+        var jsonPath = Path.Combine(_folder, "metrics.jsonl");
+        using (var csv = new CsvMetricsSink(csvPath))
+        using (var json = new JsonLinesMetricsSink(jsonPath))
+        {
+            var row = new TrainingStepMetrics("tailorpo", 0, 0, 4, 0.69, 0.5, 1, 0.5, 0.5, 0, double.NaN, 0.01, 2.5, false, 2, 40, 1.5);
+            csv.Write(row);
+            json.Write(row);
+        }
+        var lines = File.ReadAllLines(csvPath);
+        Assert.Equal(CsvMetricsSink.Columns.Count, lines[1].Split(',').Length);
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllLines(jsonPath)[0]);
+        Assert.Equal(0.69, document.RootElement.GetProperty("loss").GetDouble());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, document.RootElement.GetProperty("guidance_acceptance").ValueKind);
+    }
+}

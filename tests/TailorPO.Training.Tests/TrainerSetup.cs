@@ -1,0 +1,68 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TailorPO.Core.Abstractions;
+using TailorPO.Core.DependencyInjection;
+using TailorPO.Core.Options;
+using TailorPO.Rewards.StepRewards;
+using TailorPO.Training.Evaluation;
+using TailorPO.Training.Options;
+
+namespace TailorPO.Training.Tests;
+
+/// <summary>A tiny pixel-space setup wired through DI exactly as a host application would.</summary>
+internal sealed class TrainerSetup : IDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    public TrainerSetup(TrainingMethod method, Action<TailorPOTrainingOptions>? configure = null, long modelSeed = 7)
+    {
+        Model = new TinyAdaptedModel(channels: 3, modelSeed);
+        var services = new ServiceCollection();
+        services.AddSingleton<INoisePredictor>(Model);
+        services.AddSingleton<IAdapter>(Model);
+        services.AddSingleton<IPromptEncoder>(Encoder);
+        services.AddSingleton<ILatentDecoder>(new IdentityLatentDecoder());
+        services.AddSingleton<IRewardModel>(Reward);
+        services.AddSingleton<IStepRewardEstimator>(sp => new StepRewardEstimator(sp.GetRequiredService<ILatentDecoder>(), Reward));
+        services.AddTailorPOCore(o =>
+        {
+            o.Sampling.InferenceSteps = 10;
+            o.Loss.Beta = 1.0;
+        });
+        services.AddTailorPOGuidance(o => o.Enabled = method == TrainingMethod.TailorPOG);
+        services.AddTailorPOTraining(o =>
+        {
+            o.Method = method;
+            o.LatentShape = [3, 4, 4];
+            o.BatchSize = 2;
+            o.SampleBudget = 24;
+            o.LearningRate = 0.03;
+            o.WeightDecay = 0;
+            o.Seed = 11;
+            o.DiffusionDpoGeneratedPairs = 8;
+            configure?.Invoke(o);
+        });
+        _provider = services.BuildServiceProvider();
+        _provider.GetRequiredService<IStartupValidator>().Validate();
+    }
+
+    public TinyAdaptedModel Model { get; }
+
+    public HashPromptEncoder Encoder { get; } = new();
+
+    public MeanBrightnessReward Reward { get; } = new();
+
+    public TailorPOCoreOptions Core => _provider.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value;
+
+    public PreferenceTrainer CreateTrainer() => _provider.GetRequiredService<PreferenceTrainer>();
+
+    public RewardEvaluator Evaluator => _provider.GetRequiredService<RewardEvaluator>();
+
+    public float[] AdapterValues() => Model.TrainableParameters.SelectMany(p => p.Parameter.detach().cpu().data<float>().ToArray()).ToArray();
+
+    public void Dispose()
+    {
+        _provider.Dispose();
+        Model.Dispose();
+    }
+}
