@@ -20,7 +20,7 @@ public static class DiffusionServiceCollectionExtensions
     /// resolve (the container disposes it), with the configured LoRA adapter attached to its UNet.</item>
     /// <item><see cref="INoisePredictor"/> = the pipeline's <see cref="TailorPO.Diffusion.UNet.UNetNoisePredictor"/> (adapted
     /// when LoRA is configured), <see cref="ILatentDecoder"/> = its <see cref="TailorPO.Diffusion.Vae.VaeLatentDecoder"/>,
-    /// and its <see cref="ClipTokenizer"/>.</item>
+    /// its <see cref="ClipTokenizer"/>, and <see cref="IPromptEncoder"/> = a <see cref="PipelinePromptEncoder"/> (what the trainers encode prompts with).</item>
     /// <item><see cref="IAdapter"/> and <see cref="LoraAdapter"/>: the UNet's adapter when
     /// <see cref="TailorPODiffusionOptions.Lora"/> or <see cref="TailorPODiffusionOptions.LoraAdapterPath"/> is set;
     /// otherwise <c>GetService</c> returns null for them.</item>
@@ -76,6 +76,7 @@ public static class DiffusionServiceCollectionExtensions
             return sp.GetRequiredService<StableDiffusionPipeline>().NoisePredictor;
         });
         services.TryAddSingleton<ILatentDecoder>(sp => sp.GetRequiredService<StableDiffusionPipeline>().Decoder);
+        services.TryAddSingleton<IPromptEncoder>(sp => new PipelinePromptEncoder(sp.GetRequiredService<StableDiffusionPipeline>()));
         services.TryAddSingleton<ClipTokenizer>(sp => sp.GetRequiredService<StableDiffusionPipeline>().Tokenizer);
         return builder;
     }

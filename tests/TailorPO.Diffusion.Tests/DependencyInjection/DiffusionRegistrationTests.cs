@@ -69,6 +69,22 @@ public class DiffusionRegistrationTests
     }
 
     [Fact]
+    public void The_prompt_encoder_is_the_pipelines_and_passes_the_callers_guidance_scale()
+    {
+        using var folder = new TinyPipelineFolder();
+        using var provider = Started(o => o.ModelFolder = folder.Path);
+        var encoder = provider.GetRequiredService<IPromptEncoder>();
+        var pipeline = provider.GetRequiredService<TailorPO.Diffusion.Pipelines.StableDiffusionPipeline>();
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var condition = encoder.Encode(["a red circle"], guidanceScale: 3.5);
+        var expected = pipeline.EncodePrompts(["a red circle"], guidanceScale: 3.5);
+        Assert.Equal(3.5, condition.GuidanceScale);
+        Assert.True(condition.PromptEmbeddings.allclose(expected.PromptEmbeddings, 0, 0));
+        Assert.NotNull(condition.NegativeEmbeddings);
+        Assert.True(condition.NegativeEmbeddings!.allclose(expected.NegativeEmbeddings!, 0, 0));
+    }
+
+    [Fact]
     public void The_model_is_loaded_on_first_resolve_not_at_start()
     {
         // Start-up validation reads no weights: a corrupt UNet file passes it and fails when the pipeline is first needed.
