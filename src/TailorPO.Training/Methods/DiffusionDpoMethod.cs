@@ -14,7 +14,8 @@ namespace TailorPO.Training.Methods;
 /// <remarks>
 /// Budget rule: every pair used in an update counts as two images (as D3PO's two trajectories); the base model's
 /// generation of the offline set is reported in the NFE count. One timestep per update (drawn from the seed and the
-/// update index, so a resume reproduces it); training runs without classifier-free guidance, as the Diffusion-DPO code.
+/// update index, so a resume reproduces it) and T_finetune updates per batch of pairs, as many as the other methods make per
+/// batch; training runs without classifier-free guidance, as the Diffusion-DPO code.
 /// </remarks>
 public sealed class DiffusionDpoMethod(IPreferencePairSource? pairs) : ITrainingMethod, IDisposable
 {
@@ -41,27 +42,31 @@ public sealed class DiffusionDpoMethod(IPreferencePairSource? pairs) : ITraining
             if (_cursor >= _order.Length) (_order, _cursor) = (context.Shuffle(_pairs.Count), 0);
             indices[i] = _order[_cursor++];
         }
-        cancellationToken.ThrowIfCancellationRequested();
         using var scope = NewDisposeScope();
         var (pairPrompts, preferred, dispreferred) = _pairs.Get(indices);
         var condition = context.Encoder.Encode(pairPrompts, guidanceScale: 1.0).RepeatBatch(2);
-        var timestep = new Random(unchecked((int)(context.Options.Seed * 31 + context.Updates))).Next(0, context.Schedule.Config.NumTrainTimesteps);
-        context.Update(-1, () =>
+        // As many updates per pair batch as the other methods make per batch (T_finetune), each at its own timestep.
+        foreach (var stepIndex in context.TrainedSteps.Order())
         {
-            var noise = randn(preferred.shape, preferred.dtype, preferred.device, generator: context.Generator);
-            var abar = context.Schedule.AlphaCumprod(timestep);
-            var clean = cat([preferred, dispreferred]);
-            var noisy = Math.Sqrt(abar) * clean + Math.Sqrt(1 - abar) * cat([noise, noise]);
-            var target = cat([noise, noise]);
-            var policyError = DiffusionDpoLoss.DenoisingError(context.Sampler.PredictNoiseAt(noisy, timestep, condition), target);
-            Tensor referenceError;
-            using (context.Adapter.Disable())
-            using (no_grad())
-                referenceError = DiffusionDpoLoss.DenoisingError(context.Sampler.PredictNoiseAt(noisy, timestep, condition), target);
-            var h = DiffusionDpoLoss.ImplicitLogRatio(policyError, referenceError);
-            var result = context.Loss.Compute(new PreferencePair(h[..batch], h[batch..]));
-            return new UpdateOutcome(result.Loss, result.Statistics, new UpdateSignals(LogRatioDrift: h.detach().abs().mean()));
-        });
+            cancellationToken.ThrowIfCancellationRequested();
+            var timestep = new Random(unchecked((int)(context.Options.Seed * 31 + context.Updates))).Next(0, context.Schedule.Config.NumTrainTimesteps);
+            context.Update(-1, () =>
+            {
+                var noise = randn(preferred.shape, preferred.dtype, preferred.device, generator: context.Generator);
+                var abar = context.Schedule.AlphaCumprod(timestep);
+                var clean = cat([preferred, dispreferred]);
+                var target = cat([noise, noise]);
+                var noisy = Math.Sqrt(abar) * clean + Math.Sqrt(1 - abar) * target;
+                var policyError = DiffusionDpoLoss.DenoisingError(context.Sampler.PredictNoiseAt(noisy, timestep, condition), target);
+                Tensor referenceError;
+                using (context.Adapter.Disable())
+                using (no_grad())
+                    referenceError = DiffusionDpoLoss.DenoisingError(context.Sampler.PredictNoiseAt(noisy, timestep, condition), target);
+                var h = DiffusionDpoLoss.ImplicitLogRatio(policyError, referenceError);
+                var result = context.Loss.Compute(new PreferencePair(h[..batch], h[batch..]));
+                return new UpdateOutcome(result.Loss, result.Statistics, new UpdateSignals(LogRatioDrift: h.detach().abs().mean()));
+            });
+        }
         context.AddSamples(2 * batch);
     }
 

@@ -7,7 +7,6 @@ using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Guidance;
 using TailorPO.Rewards.DependencyInjection;
-using TailorPO.Rewards.StepRewards;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -61,11 +60,14 @@ public sealed class TailorPOStepTrainer : IDisposable
         // 1. Two candidates x^0_{t-1}, x^1_{t-1} from the same posterior of x_t (sampled without autograd).
         var step = _sampler.Step(latents, stepIndex, condition, candidates: 2, generator, noisePrediction);
 
-        // 2. Step rewards r(c, D(x0_hat(x^k_{t-1}))), [2, B], and each candidate's eps at the next step.
-        var (rewards, candidateNoise) = ScoreCandidates(step.Candidates, stepIndex, condition);
+        // 2. Step rewards r(c, D(x0_hat(x^k_{t-1}))), [2, B], with ONE batched model call at the candidates'
+        //    noise level, and each candidate's eps for the next step (null when it cannot be reused).
+        var scored = _stepRewards.ScoreCandidates(_sampler, step.Candidates, stepIndex, condition);
+        var (rewards, candidateNoise) = (scored.Rewards, scored.NoisePredictions);
 
-        // 3. Rank per batch element (a tie prefers candidate 0).
+        // 3. Rank per batch element. A tie prefers nobody: weight 0 gives that pair no gradient (candidate 0 continues).
         var firstWins = rewards[0] >= rewards[1];
+        var weight = rewards[0].ne(rewards[1]).to_type(latents.dtype);
         var mask = firstWins.reshape([latents.shape[0], .. Enumerable.Repeat(1L, (int)latents.dim() - 1)]);
         var preferred = where(mask, step.Candidates[0], step.Candidates[1]);
         var dispreferred = where(mask, step.Candidates[1], step.Candidates[0]);
@@ -75,7 +77,7 @@ public sealed class TailorPOStepTrainer : IDisposable
         //    The NoOpRefiner (plain TailorPO) returns x^w unchanged.
         var refined = _refiner.Refine(_sampler, preferred, stepIndex, condition);
         var winner = refined.Sample;
-        var winnerNoise = refined.NextNoisePrediction ?? preferredNoise;
+        var winnerNoise = _refiner.IsGuiding ? refined.NextNoisePrediction : preferredNoise; // a guided sample moved
 
         // 5. Log-ratios h = log pi_theta / pi_ref. Both candidates share x_t, so one posterior mean under
         //    the policy (adapters on, with autograd) and one under the reference (adapters off) serve both.
@@ -89,7 +91,7 @@ public sealed class TailorPOStepTrainer : IDisposable
         var logRatios = DdimStepMath.LogRatio(stack([winner, dispreferred]), policy.Mean, referenceMean, policy.Sigma);
 
         // 6. The loss (TailorPO's Eq. 10 unless the options choose another), backward, clip, AdamW.
-        var result = _loss.Compute(new PreferencePair(logRatios[0], logRatios[1]));
+        var result = _loss.Compute(new PreferencePair(logRatios[0], logRatios[1], weight));
         _optimizer.zero_grad();
         result.Loss.backward();
         nn.utils.clip_grad_norm_(_trainable, max_norm: 1.0);
@@ -137,26 +139,6 @@ public sealed class TailorPOStepTrainer : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _optimizer.Dispose();
-
-    /// <summary>
-    /// r_t of K candidates drawn at <paramref name="stepIndex"/>: x0_hat at the NEXT step with one batched
-    /// model call (same CFG as sampling), decoded and scored in one call. At the last step the candidates
-    /// are x_0 and are scored directly.
-    /// </summary>
-    private (Tensor Rewards, Tensor? Noise) ScoreCandidates(Tensor candidates, int stepIndex, DiffusionCondition condition)
-    {
-        using var noGrad = no_grad(); // ranking needs no graph through the adapters
-        var (k, batch) = ((int)candidates.shape[0], candidates.shape[1]);
-        var flat = candidates.flatten(0, 1); // [K*B, C, h, w], candidate-major
-        var repeated = StepRewardEstimator.RepeatCondition(condition, k);
-        var next = stepIndex + 1;
-        if (next == _sampler.Timesteps.Count)
-            return (_stepRewards.Estimate(flat, repeated.Prompts).reshape(k, batch), null);
-        var noise = _sampler.PredictNoise(flat, next, repeated);
-        var predictedOriginal = _sampler.PredictOriginal(flat, next, noise);
-        var rewards = _stepRewards.Estimate(predictedOriginal, repeated.Prompts).reshape(k, batch);
-        return (rewards, noise.reshape(candidates.shape));
-    }
 }
 
 /// <summary>The x_{t-1} that continues (caller-owned), its eps at the next step (null after the last), and metrics.</summary>
