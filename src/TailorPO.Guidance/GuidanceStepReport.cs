@@ -13,8 +13,7 @@ namespace TailorPO.Guidance;
 /// <param name="PreferredReward">r_t(c, x^w), [B].</param>
 /// <param name="ProposalReward">r_t(c, x^+), [B].</param>
 /// <param name="OppositeReward">r_t(c, x^-), [B], or null.</param>
-/// <param name="Accepted">Per element, whether x^+ replaced x^w (bool, [B]).</param>
-/// <param name="AcceptedCount">How many elements accepted x^+.</param>
+/// <param name="Accepted">Per element, whether x^+ replaced x^w (bool, [B]). Trainers average it on the device.</param>
 public sealed record GuidanceStepReport(
     double Eta,
     double Delta,
@@ -23,9 +22,13 @@ public sealed record GuidanceStepReport(
     Tensor PreferredReward,
     Tensor ProposalReward,
     Tensor? OppositeReward,
-    Tensor Accepted,
-    int AcceptedCount)
+    Tensor Accepted)
 {
-    /// <summary>The fraction of elements that accepted x^+.</summary>
+    private int? _acceptedCount;
+
+    /// <summary>How many elements accepted x^+ (a host read on first access: the refinement itself makes none).</summary>
+    public int AcceptedCount => _acceptedCount ??= (int)Accepted.sum().item<long>();
+
+    /// <summary>The fraction of elements that accepted x^+ (a host read on first access).</summary>
     public double AcceptanceRate => AcceptedCount / (double)Accepted.shape[0];
 }

@@ -211,7 +211,9 @@ public sealed class PreferenceTrainer : IDisposable
     private Snapshot TakeSnapshot()
     {
         var (optimizer, steps) = _context.Optimizer.ExportState();
-        var adapter = _context.Adapter.TrainableParameters.Select(p => p.Parameter.detach().clone().DetachFromDisposeScope()).ToList();
+        List<Tensor> adapter;
+        using (var scope = NewDisposeScope()) // the detach() handles die here; the copies leave it
+            adapter = _context.Adapter.TrainableParameters.Select(p => p.Parameter.detach().clone().MoveToOuterDisposeScope()).ToList();
         return new Snapshot(adapter, optimizer, _context.Generator.get_state(), Counters(steps));
     }
 

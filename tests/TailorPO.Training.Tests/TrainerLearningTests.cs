@@ -11,21 +11,6 @@ public class TrainerLearningTests
         TrainingMethod.TailorPO, TrainingMethod.TailorPOG, TrainingMethod.Ddpo, TrainingMethod.DiffusionDpo,
     };
 
-    // D3PO raises the reward here too, but its mean implicit accuracy stays below 0.5 (0.39-0.48 measured, also with two
-    // inner epochs): its two log-ratios are conditioned on DIFFERENT x_t, so an update on one pair says little about the
-    // next - the weakness the paper's Eq. 9 analyses. Reported, not asserted away.
-    [Fact]
-    public void D3PO_raises_the_evaluated_reward_on_held_out_seeds()
-    {
-        using var setup = new TrainerSetup(TrainingMethod.D3PO, o => (o.SampleBudget, o.LearningRate) = (48, 0.005));
-        using var trainer = setup.CreateTrainer();
-        trainer.Train();
-        var evaluation = setup.Evaluator.Evaluate(["held-out zebra", "held-out kettle"], [1001, 1002, 1003, 1004], [3, 4, 4],
-            setup.Core.Sampling.GuidanceScale);
-        Assert.True(evaluation.PolicySummary.Mean > evaluation.ReferenceSummary.Mean + evaluation.ImprovementStandardError,
-            $"D3PO: {evaluation.PolicySummary.Mean:F4} vs reference {evaluation.ReferenceSummary.Mean:F4}");
-    }
-
     [Theory]
     [MemberData(nameof(Methods))]
     public void Each_method_raises_the_evaluated_reward_on_held_out_seeds(TrainingMethod method)
@@ -52,6 +37,26 @@ public class TrainerLearningTests
             var accuracy = rows.Where(r => double.IsFinite(r.ImplicitAccuracy)).Average(r => r.ImplicitAccuracy);
             Assert.True(accuracy > 0.5, $"{method}: mean implicit accuracy {accuracy:F3} over {rows.Count} updates");
         }
+    }
+
+    // D3PO's two log-ratios are conditioned on DIFFERENT x_t, so an update on one pair says little about the next (the
+    // weakness the paper's Eq. 9 analyses): the implicit accuracy at a pair's FIRST visit stays below 0.5 here (0.28-0.46
+    // measured). It learns the pairs it trains on, though: over four inner epochs the accuracy of the last pass exceeds the first's.
+    [Fact]
+    public void D3PO_raises_the_reward_and_learns_its_pairs_over_inner_epochs()
+    {
+        const int epochs = 4, trainedSteps = 5;
+        using var setup = new TrainerSetup(TrainingMethod.D3PO, o => (o.SampleBudget, o.LearningRate, o.InnerEpochs, o.CollectBatches) = (48, 0.005, epochs, 1));
+        var rows = new List<TrainingStepMetrics>();
+        using var trainer = setup.CreateTrainer();
+        trainer.Train(new SynchronousProgress(p => rows.Add(p.Latest)));
+
+        double Pass(int epoch) => rows.Where((_, i) => i % (epochs * trainedSteps) / trainedSteps == epoch).Average(r => r.ImplicitAccuracy);
+        Assert.True(Pass(epochs - 1) > Pass(0), $"D3PO: implicit accuracy {Pass(0):F3} at the first pass, {Pass(epochs - 1):F3} at the last");
+        var evaluation = setup.Evaluator.Evaluate(["held-out zebra", "held-out kettle"], [1001, 1002, 1003, 1004], [3, 4, 4],
+            setup.Core.Sampling.GuidanceScale);
+        Assert.True(evaluation.PolicySummary.Mean > evaluation.ReferenceSummary.Mean + evaluation.ImprovementStandardError,
+            $"D3PO: {evaluation.PolicySummary.Mean:F4} vs reference {evaluation.ReferenceSummary.Mean:F4}");
     }
 }
 

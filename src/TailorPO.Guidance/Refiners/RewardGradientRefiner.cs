@@ -126,7 +126,6 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
             nextNoise = where(mask, perCopy[1], perCopy[0]).MoveToOuterDisposeScope();
         }
 
-        var acceptedCount = (int)accepted.sum().item<long>();
         var report = new GuidanceStepReport(
             eta,
             Delta,
@@ -135,8 +134,7 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
             preferredReward.MoveToOuterDisposeScope(),
             proposalReward.MoveToOuterDisposeScope(),
             opposite is null ? null : rewards[2].MoveToOuterDisposeScope(),
-            accepted.MoveToOuterDisposeScope(),
-            acceptedCount);
+            accepted.MoveToOuterDisposeScope());
         return new PreferredSampleRefinement(sample.MoveToOuterDisposeScope(), nextNoise, report);
     }
 

@@ -76,10 +76,11 @@ public sealed class AdapterAdamW : IDisposable
     public (IReadOnlyDictionary<string, Tensor> Tensors, long Steps) ExportState()
     {
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var scope = NewDisposeScope(); // the detach() handles die here; the copies leave it
         for (var i = 0; i < _parameters.Count; i++)
         {
-            tensors[$"exp_avg.{i}"] = _exponentialAverage[i].detach().clone();
-            tensors[$"exp_avg_sq.{i}"] = _exponentialAverageSquare[i].detach().clone();
+            tensors[$"exp_avg.{i}"] = _exponentialAverage[i].detach().clone().MoveToOuterDisposeScope();
+            tensors[$"exp_avg_sq.{i}"] = _exponentialAverageSquare[i].detach().clone().MoveToOuterDisposeScope();
         }
         return (tensors, Steps);
     }

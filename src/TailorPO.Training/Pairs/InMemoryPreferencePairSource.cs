@@ -20,6 +20,7 @@ public sealed class InMemoryPreferencePairSource : IPreferencePairSource, IDispo
         if (preferred.dim() != 4 || !preferred.shape.SequenceEqual(dispreferred.shape) || preferred.shape[0] != prompts.Count)
             throw new ArgumentException($"Expected preferred and dis-preferred latents [{prompts.Count}, C, H, W]; got [{string.Join(", ", preferred.shape)}] and [{string.Join(", ", dispreferred.shape)}].");
         _prompts = prompts.ToArray();
+        using var scope = NewDisposeScope();
         _preferred = preferred.detach().clone().DetachFromDisposeScope();
         _dispreferred = dispreferred.detach().clone().DetachFromDisposeScope();
     }
