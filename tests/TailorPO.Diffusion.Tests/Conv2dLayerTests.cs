@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.Tests;
 
 /// <summary>
-/// Conv2dLayer's float32 gradients equal float64 ones for the shapes where libtorch's native CPU
-/// backward was wrong (fewer outputs than inputs, stride 2), and bf16 forward matches float32.
+/// Conv2dLayer's float32 gradients equal float64 ones on the shapes once suspected of a wrong native
+/// CPU backward (fewer outputs than inputs, stride 2; see NativeConvolutionCanaryTests), and its
+/// bfloat16 forward matches float32.
 /// </summary>
 public class Conv2dLayerTests
 {

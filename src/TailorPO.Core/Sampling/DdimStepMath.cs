@@ -15,11 +15,18 @@ namespace TailorPO.Core.Sampling;
 /// diffusers' <c>DDIMScheduler.step</c> and ddpo-pytorch's <c>ddim_step_with_logprob</c> do, or in
 /// float64 when the sample is float64. Outputs keep the sample's dtype; log-probabilities of
 /// float16 / bfloat16 samples are computed in float32.
+/// <para>Timesteps stay on their device: abar_t and abar_t' are gathered from a table kept on that
+/// device, so a step reads nothing back to the host (on a GPU, a device-to-host copy would wait for
+/// the whole UNet). Timesteps outside [0, N-1] are refused with an exception for CPU tensors, where
+/// reading them costs nothing; on other devices an out-of-range index fails inside libtorch.</para>
 /// </remarks>
 public sealed class DdimStepMath
 {
     /// <summary>0.5 * log(2 pi) = log(sqrt(2 pi)).</summary>
     private static readonly double HalfLogTwoPi = 0.5 * Math.Log(2 * Math.PI);
+
+    /// <summary><see cref="AlphaTable"/> per device (its string form); also the lock.</summary>
+    private readonly Dictionary<string, Tensor> _alphaTables = [];
 
     /// <summary>Creates the step arithmetic for a schedule and an inference timestep layout.</summary>
     /// <param name="schedule">The training noise schedule.</param>
@@ -51,9 +58,7 @@ public sealed class DdimStepMath
     {
         CheckSampleAndNoise(sample, noisePrediction);
         using var scope = NewDisposeScope();
-        var (t, _) = ReadTimesteps(timesteps, sample.shape[0], nameof(timesteps));
-        var computeType = ComputeType(sample);
-        var alpha = AlphaTensor(t.Select(Schedule.AlphaCumprod), computeType, sample.device);
+        var (_, _, alpha, _) = Coefficients(timesteps, sample.shape[0], nameof(timesteps), ComputeType(sample), sample.device);
         return PredictOriginalCore(sample, noisePrediction, alpha).MoveToOuterDisposeScope();
     }
 
@@ -68,9 +73,7 @@ public sealed class DdimStepMath
         TensorGuard.NotNull(timesteps, nameof(timesteps));
         using var scope = NewDisposeScope();
         var batch = timesteps.dim() == 0 ? batchSize : timesteps.shape[0];
-        var (t, tPrev) = ReadTimesteps(timesteps, batch, nameof(timesteps));
-        var alpha = AlphaTensor(t.Select(Schedule.AlphaCumprod), ScalarType.Float32, timesteps.device);
-        var alphaPrev = AlphaTensor(tPrev.Select(Schedule.PreviousAlphaCumprod), ScalarType.Float32, timesteps.device);
+        var (_, _, alpha, alphaPrev) = Coefficients(timesteps, batch, nameof(timesteps), ScalarType.Float32, timesteps.device);
         return SigmaCore(alpha, alphaPrev, eta).MoveToOuterDisposeScope();
     }
 
@@ -85,12 +88,7 @@ public sealed class DdimStepMath
         CheckEta(eta, requirePositive: false);
         using var scope = NewDisposeScope();
         var batch = sample.shape[0];
-        var (t, tPrev) = ReadTimesteps(timesteps, batch, nameof(timesteps));
-        var computeType = ComputeType(sample);
-        var device = sample.device;
-
-        var alpha = AlphaTensor(t.Select(Schedule.AlphaCumprod), computeType, device);
-        var alphaPrev = AlphaTensor(tPrev.Select(Schedule.PreviousAlphaCumprod), computeType, device);
+        var (t, tPrev, alpha, alphaPrev) = Coefficients(timesteps, batch, nameof(timesteps), ComputeType(sample), sample.device);
         var x0 = PredictOriginalCore(sample, noisePrediction, alpha);
         var sigma = SigmaCore(alpha, alphaPrev, eta);
 
@@ -100,8 +98,8 @@ public sealed class DdimStepMath
         var mean = Broadcast(alphaPrev.sqrt(), sample) * x0 + Broadcast(direction, sample) * noisePrediction;
 
         return new DdimPosterior(
-            tensor(t, ScalarType.Int64, device).MoveToOuterDisposeScope(),
-            tensor(tPrev, ScalarType.Int64, device).MoveToOuterDisposeScope(),
+            t.MoveToOuterDisposeScope(),
+            tPrev.MoveToOuterDisposeScope(),
             alpha.MoveToOuterDisposeScope(),
             alphaPrev.MoveToOuterDisposeScope(),
             x0.MoveToOuterDisposeScope(),
@@ -250,8 +248,24 @@ public sealed class DdimStepMath
         return perElement.to_type(like.dtype).reshape(shape);
     }
 
-    private static Tensor AlphaTensor(IEnumerable<float> values, ScalarType type, Device device) =>
-        tensor(values.ToArray(), ScalarType.Float32, device).to_type(type);
+    /// <summary>
+    /// [N + 1] float32 on <paramref name="device"/>: index t + 1 holds abar_t, index 0 the final abar
+    /// (used when t' &lt; 0). Made once per device and kept outside every dispose scope.
+    /// </summary>
+    private Tensor AlphaTable(Device device)
+    {
+        var key = device.ToString();
+        lock (_alphaTables)
+        {
+            if (_alphaTables.TryGetValue(key, out var table)) return table;
+            var values = new float[Schedule.NumTrainTimesteps + 1];
+            values[0] = Schedule.FinalAlphaCumprod;
+            for (var i = 0; i < Schedule.NumTrainTimesteps; i++) values[i + 1] = Schedule.AlphaCumprod(i);
+            table = tensor(values, ScalarType.Float32, device).DetachFromDisposeScope();
+            _alphaTables[key] = table;
+            return table;
+        }
+    }
 
     private static ScalarType ComputeType(Tensor sample) =>
         sample.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
@@ -259,21 +273,35 @@ public sealed class DdimStepMath
     private static ScalarType DensityType(Tensor sample, Tensor mean) =>
         sample.dtype == ScalarType.Float64 || mean.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 
-    private (long[] Timesteps, long[] Previous) ReadTimesteps(Tensor timesteps, long batch, string name)
+    /// <summary>
+    /// t and t' as int64 [B] and abar_t, abar_t' as [B] of <paramref name="type"/>, all on
+    /// <paramref name="device"/>, computed there (no device-to-host copy).
+    /// </summary>
+    private (Tensor T, Tensor TPrevious, Tensor Alpha, Tensor AlphaPrevious) Coefficients(
+        Tensor timesteps, long batch, string name, ScalarType type, Device device)
     {
         TensorGuard.Integral(timesteps, name);
         if (timesteps.dim() > 1 || (timesteps.dim() == 1 && timesteps.shape[0] != batch))
             throw new ArgumentException(
                 $"Argument '{name}' has shape {TensorGuard.Shape(timesteps)}; expected [{batch}] (one timestep per batch element) or a 0-d tensor.", name);
-        var host = timesteps.detach().cpu().to_type(ScalarType.Int64).data<long>().ToArray();
-        var t = host.Length == 1 && timesteps.dim() == 0 ? Enumerable.Repeat(host[0], (int)batch).ToArray() : host;
-        var n = Schedule.NumTrainTimesteps;
-        foreach (var value in t)
+        if (timesteps.device.type == TorchSharp.DeviceType.CPU)
         {
-            if (value < 0 || value >= n)
-                throw new ArgumentOutOfRangeException(name, value, $"Argument '{name}' holds timestep {value}; expected values in [0, {n - 1}].");
+            // Reading a CPU tensor is a memory read, not a synchronisation: keep the friendly error there.
+            var n = Schedule.NumTrainTimesteps;
+            foreach (var value in timesteps.detach().to_type(ScalarType.Int64).contiguous().data<long>())
+            {
+                if (value < 0 || value >= n)
+                    throw new ArgumentOutOfRangeException(name, value, $"Argument '{name}' holds timestep {value}; expected values in [0, {n - 1}].");
+            }
         }
-        return (t, t.Select(Timesteps.PreviousTimestep).ToArray());
+        // A copy, so that the posterior's timesteps never alias the caller's tensor.
+        var t = timesteps.detach().to(ScalarType.Int64, device, copy: true).reshape(-1);
+        if (timesteps.dim() == 0) t = t.expand(batch).contiguous();
+        var previous = t - Timesteps.StepRatio;
+        var table = AlphaTable(device);
+        var alpha = table.index_select(0, t + 1).to_type(type);
+        var alphaPrevious = table.index_select(0, previous.clamp_min(-1) + 1).to_type(type);
+        return (t, previous, alpha, alphaPrevious);
     }
 
     private static void CheckSampleAndNoise(Tensor sample, Tensor noisePrediction)

@@ -122,11 +122,17 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
     /// <exception cref="NonFiniteValueException">The latents hold NaN or infinity.</exception>
     public Tensor Decode(Tensor latents) => DecodeWithDiagnostics(latents, null);
 
+    /// <summary>
+    /// <see cref="Decode"/> without the finiteness check, which reads a flag back to the host (a GPU
+    /// synchronisation): for <see cref="VaeLatentDecoder"/>, which runs on every training step.
+    /// </summary>
+    internal Tensor DecodeUnchecked(Tensor latents) => DecodeWithDiagnostics(latents, null, checkFinite: false);
+
     /// <summary><see cref="Decode"/> that also hands out intermediate outputs for diagnostics.</summary>
-    internal Tensor DecodeWithDiagnostics(Tensor latents, Dictionary<string, Tensor>? debug)
+    internal Tensor DecodeWithDiagnostics(Tensor latents, Dictionary<string, Tensor>? debug, bool checkFinite = true)
     {
         using var scope = NewDisposeScope();
-        var z = Prepare(latents, Config.LatentChannels, nameof(latents), "latent");
+        var z = Prepare(latents, Config.LatentChannels, nameof(latents), "latent", checkFinite);
         if (post_quant_conv is not null) z = post_quant_conv.call(z);
         var mid = debug is null ? null : new List<Tensor>();
         var image = decoder.Forward(z, mid);
@@ -145,7 +151,7 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
         return Decode(posterior.Mean);
     }
 
-    private Tensor Prepare(Tensor input, long channels, string argument, string what)
+    private Tensor Prepare(Tensor input, long channels, string argument, string what, bool checkFinite = true)
     {
         ArgumentNullException.ThrowIfNull(input, argument);
         if (input.dim() != 4 || input.shape[1] != channels || input.shape[0] < 1 || input.shape[2] < 1 || input.shape[3] < 1)
@@ -153,7 +159,7 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
                 $"{argument} must be {what}s of shape [batch, {channels}, height, width]; got [{string.Join(", ", input.shape)}].", argument);
         if (!input.is_floating_point())
             throw new ArgumentException($"{argument} must be a floating-point tensor; got {input.dtype}.", argument);
-        NonFiniteValueException.ThrowIfNonFinite(input, $"argument '{argument}'");
+        if (checkFinite) NonFiniteValueException.ThrowIfNonFinite(input, $"argument '{argument}'");
         return input.to(DType, Device);
     }
 }

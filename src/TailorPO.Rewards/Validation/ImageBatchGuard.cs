@@ -62,17 +62,25 @@ internal static class ImageBatchGuard
                 imagesName);
     }
 
-    /// <summary>Rejects NaN/infinity and values outside [-tolerance, 1 + tolerance], with libtorch reductions.</summary>
+    /// <summary>
+    /// Rejects NaN/infinity and values outside [-tolerance, 1 + tolerance], with libtorch reductions.
+    /// The non-finite count, minimum and maximum are reduced on the images' device and read back
+    /// together: one host read (one GPU synchronisation) per call instead of three.
+    /// </summary>
     internal static void ValidateValues(Tensor images, string imagesName, double rangeTolerance)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var values = images.detach();
-        var nonFinite = values.isfinite().logical_not().sum().item<long>();
+        // float64 holds every count below 2^53 exactly and every floating pixel value as it is.
+        var summary = stack([
+            values.isfinite().logical_not().sum().to(ScalarType.Float64),
+            values.min().to(ScalarType.Float64),
+            values.max().to(ScalarType.Float64)]).cpu().data<double>().ToArray();
+        var nonFinite = (long)summary[0];
         if (nonFinite > 0)
             throw NonFinite(nonFinite, imagesName);
-        var min = values.min().to(ScalarType.Float64).item<double>();
-        var max = values.max().to(ScalarType.Float64).item<double>();
+        double min = summary[1], max = summary[2];
         if (min < -rangeTolerance || max > 1 + rangeTolerance)
             throw OutOfRange(min, max, imagesName, rangeTolerance);
     }

@@ -48,9 +48,9 @@ public class UNetNoisePredictorTests(UNetFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
-    public void Non_finite_predictions_are_refused()
+    public void Non_finite_predictions_are_refused_when_the_check_is_requested()
     {
-        var predictor = new UNetNoisePredictor(fixture.Model);
+        var predictor = new UNetNoisePredictor(fixture.Model, checkFinite: true);
         var name = fixture.CaseNames[0];
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -58,5 +58,27 @@ public class UNetNoisePredictorTests(UNetFixture fixture, ITestOutputHelper outp
         sample[0, 0, 0, 0] = tensor(float.NaN);
         Assert.Throws<NonFiniteValueException>(() => predictor.PredictNoise(sample, fixture.Cases.Get(name, "timestep"), fixture.Cases.Get(name, "encoder_hidden_states")));
         Assert.Throws<ArgumentException>(() => predictor.PredictNoise(sample.to(ScalarType.Int64), fixture.Cases.Get(name, "timestep"), fixture.Cases.Get(name, "encoder_hidden_states")));
+    }
+
+    [Fact]
+    public void The_default_predictor_reads_nothing_back_and_one_fused_check_finds_the_non_finite_prediction()
+    {
+        // Per-call checks cost a host read (a GPU synchronisation) per UNet call; by default the caller
+        // checks a whole step once with ThrowIfAnyNonFinite, which names the offending tensor.
+        var predictor = new UNetNoisePredictor(fixture.Model);
+        Assert.False(predictor.CheckFinite);
+        var name = fixture.CaseNames[0];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var timestep = fixture.Cases.Get(name, "timestep");
+        var text = fixture.Cases.Get(name, "encoder_hidden_states");
+        var finite = predictor.PredictNoise(fixture.Cases.Get(name, "sample"), timestep, text);
+        var sample = fixture.Cases.Get(name, "sample").clone();
+        sample[0, 0, 0, 0] = tensor(float.NaN);
+        var eps = predictor.PredictNoise(sample, timestep, text);
+        NonFiniteValueException.ThrowIfAnyNonFinite((finite, "the first prediction"));
+        var ex = Assert.Throws<NonFiniteValueException>(() =>
+            NonFiniteValueException.ThrowIfAnyNonFinite((finite, "the first prediction"), (eps, "the second prediction")));
+        Assert.Equal("the second prediction", ex.What);
     }
 }

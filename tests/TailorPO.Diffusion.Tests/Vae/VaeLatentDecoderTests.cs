@@ -131,13 +131,34 @@ public sealed class VaeLatentDecoderTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
-    public void Non_finite_latents_are_refused()
+    public void Non_finite_latents_are_refused_when_the_check_is_requested()
     {
         using var scope = NewDisposeScope();
         var latents = zeros(1, _vae.Config.LatentChannels, 4, 4);
         latents[0, 0, 1, 1] = tensor(float.NaN);
-        Assert.Throws<NonFiniteValueException>(() => new VaeLatentDecoder(_vae).DecodeToImages(latents));
+        Assert.Throws<NonFiniteValueException>(() => new VaeLatentDecoder(_vae, checkFinite: true).DecodeToImages(latents));
+        Assert.Throws<NonFiniteValueException>(() => new VaeLatentDecoder(_vae, sliceBatch: true, checkFinite: true).DecodeToImages(latents));
+        Assert.Throws<NonFiniteValueException>(() => _vae.Decode(latents));
         Assert.Throws<NonFiniteValueException>(() => _vae.Encode(full(1, _vae.Config.InChannels, 8, 8, float.PositiveInfinity)));
+    }
+
+    [Fact]
+    public void The_default_decoder_reads_nothing_back_and_one_fused_check_finds_the_non_finite_images()
+    {
+        // The step-reward decoder runs every training step: by default it leaves the check to the caller's
+        // single per-step NonFiniteValueException.ThrowIfAnyNonFinite, which names the offending tensor.
+        using var scope = NewDisposeScope();
+        var finite = zeros(1, _vae.Config.LatentChannels, 4, 4);
+        var latents = finite.clone();
+        latents[0, 0, 1, 1] = tensor(float.NaN);
+        var decoder = new VaeLatentDecoder(_vae);
+        Assert.False(decoder.CheckFinite);
+        var good = decoder.DecodeToImages(finite);
+        var images = decoder.DecodeToImages(latents);
+        var ex = Assert.Throws<NonFiniteValueException>(() =>
+            NonFiniteValueException.ThrowIfAnyNonFinite((good, "the finite images"), (null, "an absent tensor"), (images, "the decoded images")));
+        Assert.Equal("the decoded images", ex.What);
+        NonFiniteValueException.ThrowIfAnyNonFinite((good, "the finite images"), (finite, "the finite latents"));
     }
 
     [Fact]
