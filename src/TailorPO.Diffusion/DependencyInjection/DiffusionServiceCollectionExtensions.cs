@@ -20,7 +20,8 @@ public static class DiffusionServiceCollectionExtensions
     /// <item><see cref="StableDiffusionPipeline"/>, loaded from <see cref="TailorPODiffusionOptions.ModelFolder"/> on first
     /// resolve (the container disposes it), with the configured LoRA adapter attached to its UNet.</item>
     /// <item><see cref="INoisePredictor"/> = the pipeline's <see cref="TailorPO.Diffusion.UNet.UNetNoisePredictor"/> (adapted
-    /// when LoRA is configured), <see cref="ILatentDecoder"/> = its <see cref="TailorPO.Diffusion.Vae.VaeLatentDecoder"/>,
+    /// when LoRA is configured), <see cref="ILatentDecoder"/> = its <see cref="TailorPO.Diffusion.Vae.VaeLatentDecoder"/> (the
+    /// <see cref="PixelSpaceDecoder"/> for a pixel-space folder without a VAE),
     /// and its <see cref="ClipTokenizer"/>.</item>
     /// <item><see cref="IAdapter"/> and <see cref="LoraAdapter"/>: the UNet's adapter when
     /// <see cref="TailorPODiffusionOptions.Lora"/> or <see cref="TailorPODiffusionOptions.LoraAdapterPath"/> is set;
