@@ -1,6 +1,3 @@
-// The samples CLI (pretrain / align / compare / generate / evaluate) is built in a later issue.
-// Until then it only reports the TorchSharp backend it runs on.
-using TorchSharp;
-
-Console.WriteLine($"TailorPO.NET samples. TorchSharp backend ready: {torch.TryInitializeDeviceType(DeviceType.CPU)}; CUDA available: {torch.cuda.is_available()}.");
-return 0;
+// The samples CLI: pretrain / generate / evaluate (align and compare join later).
+// Run `dotnet run --project samples/TailorPO.Samples -c Release -- --help` for the commands.
+return await TailorPO.Samples.Cli.CliApplication.RunAsync(args).ConfigureAwait(false);

@@ -15,7 +15,10 @@ namespace TailorPO.Core.Sampling;
 /// <remarks>
 /// <see cref="Step"/> runs without autograd (it samples); <see cref="Score"/> and
 /// <see cref="PredictNoise"/> keep the graph so losses can back-propagate into the network.
-/// eta must be &gt; 0 because every step reports log-probabilities.
+/// A sampler built from <see cref="SamplingOptions"/> needs eta &gt; 0 because every step reports
+/// log-probabilities. Plain generation (<see cref="ForGeneration"/>, <see cref="Advance"/>,
+/// <see cref="Denoise"/>) also takes eta = 0, deterministic DDIM: sigma is 0 and no noise is drawn;
+/// such a sampler refuses <see cref="Step"/> and <see cref="Score"/>, whose log-probabilities would be undefined.
 /// </remarks>
 public sealed class DdimSampler : ISampler
 {
@@ -41,6 +44,40 @@ public sealed class DdimSampler : ISampler
         StepMath = new DdimStepMath(schedule, DdimTimesteps);
         Eta = options.Eta;
     }
+
+    private DdimSampler(INoisePredictor predictor, NoiseSchedule schedule, DdimTimesteps timesteps, double eta)
+    {
+        _predictor = predictor;
+        Schedule = schedule;
+        DdimTimesteps = timesteps;
+        StepMath = new DdimStepMath(schedule, timesteps);
+        Eta = eta;
+    }
+
+    /// <summary>
+    /// A sampler for plain generation (no log-probabilities needed): any eta in [0, 1], eta = 0 being
+    /// deterministic DDIM (diffusers' default). With eta = 0, <see cref="Step"/> and <see cref="Score"/>
+    /// refuse to run; <see cref="Advance"/> and <see cref="Denoise"/> work for every eta.
+    /// </summary>
+    /// <param name="predictor">The noise network.</param>
+    /// <param name="schedule">The training noise schedule.</param>
+    /// <param name="inferenceSteps">Number of DDIM steps (&gt;= 1).</param>
+    /// <param name="eta">DDIM eta in [0, 1].</param>
+    /// <param name="timestepSpacing">Overrides the scheduler config's <c>timestep_spacing</c>; null keeps it.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inferenceSteps"/> &lt; 1 or eta outside [0, 1].</exception>
+    public static DdimSampler ForGeneration(INoisePredictor predictor, NoiseSchedule schedule, int inferenceSteps, double eta = 0,
+        TimestepSpacing? timestepSpacing = null)
+    {
+        ArgumentNullException.ThrowIfNull(predictor);
+        ArgumentNullException.ThrowIfNull(schedule);
+        if (inferenceSteps < 1)
+            throw new ArgumentOutOfRangeException(nameof(inferenceSteps), inferenceSteps, $"Argument 'inferenceSteps' must be >= 1; got {inferenceSteps}.");
+        DdimStepMath.CheckEta(eta, requirePositive: false);
+        return new DdimSampler(predictor, schedule, new DdimTimesteps(schedule.Config, inferenceSteps, timestepSpacing), eta);
+    }
+
+    /// <summary>True when steps have log-probabilities (eta &gt; 0), so <see cref="Step"/> and <see cref="Score"/> can run.</summary>
+    public bool ProvidesLogProbabilities => Eta > 0;
 
     /// <summary>The training noise schedule.</summary>
     public NoiseSchedule Schedule { get; }
@@ -116,6 +153,7 @@ public sealed class DdimSampler : ISampler
         ArgumentNullException.ThrowIfNull(condition);
         if (candidates < 1)
             throw new ArgumentOutOfRangeException(nameof(candidates), candidates, $"Argument 'candidates' must be >= 1; got {candidates}.");
+        RequireLogProbabilities(nameof(Step));
         if (noisePrediction is not null)
         {
             TensorGuard.Floating(noisePrediction, nameof(noisePrediction));
@@ -151,6 +189,7 @@ public sealed class DdimSampler : ISampler
     {
         ArgumentNullException.ThrowIfNull(transition);
         ArgumentNullException.ThrowIfNull(condition);
+        RequireLogProbabilities(nameof(Score));
         CheckLatents(transition.Latents, $"{nameof(transition)}.{nameof(SamplerTransition.Latents)}");
         TensorGuard.Floating(transition.NextLatents, $"{nameof(transition)}.{nameof(SamplerTransition.NextLatents)}");
         TensorGuard.SameShape(transition.NextLatents, $"{nameof(transition)}.{nameof(SamplerTransition.NextLatents)}",
@@ -165,6 +204,74 @@ public sealed class DdimSampler : ISampler
             posterior.Mean.MoveToOuterDisposeScope(),
             posterior.Sigma.MoveToOuterDisposeScope(),
             logProbability.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// One DDIM step for plain generation, without log-probabilities: x_{t-1} = mu + sigma z with z from
+    /// <paramref name="generator"/> when eta &gt; 0 (the same draw as <see cref="Step"/> with one candidate),
+    /// or the posterior mean when eta = 0 (no draw). No autograd.
+    /// </summary>
+    /// <param name="latents">x_t, [B, C, H, W].</param>
+    /// <param name="stepIndex">Index into <see cref="Timesteps"/>.</param>
+    /// <param name="condition">Prompts and embeddings.</param>
+    /// <param name="generator">The run's generator (used only when eta &gt; 0); null uses torch's global generator.</param>
+    /// <param name="noisePrediction">A CFG-combined eps already computed for x_t; null calls the model.</param>
+    /// <returns>x_{t-1}, [B, C, H, W], in the caller's dispose scope.</returns>
+    public Tensor Advance(Tensor latents, int stepIndex, DiffusionCondition condition, Generator? generator = null, Tensor? noisePrediction = null)
+    {
+        CheckLatents(latents, nameof(latents));
+        ArgumentNullException.ThrowIfNull(condition);
+        if (noisePrediction is not null)
+        {
+            TensorGuard.Floating(noisePrediction, nameof(noisePrediction));
+            TensorGuard.SameShape(noisePrediction, nameof(noisePrediction), latents, nameof(latents));
+        }
+
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var t = TimestepTensor(stepIndex, latents);
+        var eps = noisePrediction ?? ClassifierFreeGuidance.Predict(_predictor, latents, t, condition);
+        var posterior = StepMath.Posterior(latents, t, eps, Eta);
+        var next = Eta > 0 ? DdimStepMath.Draw(posterior, 1, generator)[0] : posterior.Mean;
+        return next.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs every step from x_T to x_0 with <see cref="Advance"/> (one dispose scope per step, no autograd),
+    /// checking <paramref name="cancellationToken"/> before each step.
+    /// </summary>
+    /// <param name="initialLatents">x_T, [B, C, H, W] (not disposed).</param>
+    /// <param name="condition">Prompts and embeddings.</param>
+    /// <param name="generator">The run's generator (used only when eta &gt; 0).</param>
+    /// <param name="stepCompleted">Called after each step with (step index, timestep).</param>
+    /// <param name="cancellationToken">Stops between steps.</param>
+    /// <returns>x_0, in the caller's dispose scope.</returns>
+    /// <exception cref="OperationCanceledException">Cancelled between steps.</exception>
+    public Tensor Denoise(Tensor initialLatents, DiffusionCondition condition, Generator? generator = null,
+        Action<int, long>? stepCompleted = null, CancellationToken cancellationToken = default)
+    {
+        CheckLatents(initialLatents, nameof(initialLatents));
+        ArgumentNullException.ThrowIfNull(condition);
+        using var scope = NewDisposeScope();
+        var latents = initialLatents.alias();
+        for (var i = 0; i < Timesteps.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var stepScope = NewDisposeScope();
+            var next = Advance(latents, i, condition, generator).MoveToOuterDisposeScope();
+            latents.Dispose(); // memory stays flat over the steps
+            latents = next;
+            stepCompleted?.Invoke(i, Timesteps[i]);
+        }
+        return latents.MoveToOuterDisposeScope();
+    }
+
+    private void RequireLogProbabilities(string operation)
+    {
+        if (!ProvidesLogProbabilities)
+            throw new InvalidOperationException(
+                $"DdimSampler.{operation} reports log-probabilities, which are undefined at eta = 0 (sigma_t = 0, deterministic DDIM). " +
+                "Use Advance or Denoise for plain generation, or build the sampler with eta > 0 (the paper, DDPO and D3PO use 1.0).");
     }
 
     private Tensor TimestepTensor(int stepIndex, Tensor latents)

@@ -70,6 +70,52 @@ public sealed class NoiseSchedule
     public float PreviousAlphaCumprod(long previousTimestep) =>
         previousTimestep < 0 ? FinalAlphaCumprod : AlphaCumprod(previousTimestep);
 
+    /// <summary>
+    /// The forward process q(x_t | x_0): <c>x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise</c>, with one
+    /// timestep per batch element, computed as diffusers' <c>add_noise</c> does (abar cast to the
+    /// sample's dtype, then square roots). Used by noise-prediction training (pretraining, Diffusion-DPO).
+    /// </summary>
+    /// <param name="originalSamples">x0, [B, ...] floating point.</param>
+    /// <param name="noise">eps ~ N(0, I), the shape, dtype and device of <paramref name="originalSamples"/>.</param>
+    /// <param name="timesteps">t per batch element, integer [B] (or 0-d for the whole batch), values in [0, N-1].</param>
+    /// <returns>x_t, the shape and dtype of <paramref name="originalSamples"/>, on its device.</returns>
+    /// <exception cref="ArgumentException">Shapes, dtypes or devices do not fit (the argument is named).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A timestep lies outside [0, N-1].</exception>
+    public Tensor AddNoise(Tensor originalSamples, Tensor noise, Tensor timesteps)
+    {
+        Internal.TensorGuard.Floating(originalSamples, nameof(originalSamples));
+        if (originalSamples.dim() < 1 || originalSamples.shape[0] < 1)
+            throw new ArgumentException(
+                $"Argument 'originalSamples' has shape {Internal.TensorGuard.Shape(originalSamples)}; expected [B, ...] with B >= 1.", nameof(originalSamples));
+        Internal.TensorGuard.Floating(noise, nameof(noise));
+        Internal.TensorGuard.SameShape(noise, nameof(noise), originalSamples, nameof(originalSamples));
+        Internal.TensorGuard.SameDevice(noise, nameof(noise), originalSamples, nameof(originalSamples));
+        if (noise.dtype != originalSamples.dtype)
+            throw new ArgumentException($"Argument 'noise' has dtype {noise.dtype}; expected the samples' {originalSamples.dtype}.", nameof(noise));
+        Internal.TensorGuard.Integral(timesteps, nameof(timesteps));
+        var batch = originalSamples.shape[0];
+        if (timesteps.dim() > 1 || (timesteps.dim() == 1 && timesteps.shape[0] != batch))
+            throw new ArgumentException(
+                $"Argument 'timesteps' has shape {Internal.TensorGuard.Shape(timesteps)}; expected [{batch}] (one per batch element) or a 0-d tensor.",
+                nameof(timesteps));
+
+        using var scope = NewDisposeScope();
+        var t = timesteps.to(originalSamples.device).to_type(ScalarType.Int64);
+        if (t.dim() == 0) t = t.expand(batch);
+        if ((t.lt(0) | t.ge(NumTrainTimesteps)).any().item<bool>())
+        {
+            var bad = t.cpu().data<long>().ToArray().First(v => v < 0 || v >= NumTrainTimesteps);
+            throw new ArgumentOutOfRangeException(nameof(timesteps), bad,
+                $"Argument 'timesteps' holds timestep {bad}; expected values in [0, {NumTrainTimesteps - 1}].");
+        }
+
+        var alphas = tensor(_alphasCumprod, ScalarType.Float32, originalSamples.device).to_type(originalSamples.dtype).index_select(0, t);
+        long[] shape = [batch, .. Enumerable.Repeat(1L, (int)originalSamples.dim() - 1)];
+        var signal = alphas.sqrt().reshape(shape);
+        var noiseScale = (1.0 - alphas).sqrt().reshape(shape);
+        return (signal * originalSamples + noiseScale * noise).MoveToOuterDisposeScope();
+    }
+
     private static float[] ComputeBetas(SchedulerConfig config)
     {
         var n = config.NumTrainTimesteps;

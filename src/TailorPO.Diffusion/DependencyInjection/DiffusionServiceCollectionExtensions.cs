@@ -19,8 +19,9 @@ public static class DiffusionServiceCollectionExtensions
     /// <item><see cref="StableDiffusionPipeline"/>, loaded from <see cref="TailorPODiffusionOptions.ModelFolder"/> on first
     /// resolve (the container disposes it), with the configured LoRA adapter attached to its UNet.</item>
     /// <item><see cref="INoisePredictor"/> = the pipeline's <see cref="TailorPO.Diffusion.UNet.UNetNoisePredictor"/> (adapted
-    /// when LoRA is configured), <see cref="ILatentDecoder"/> = its <see cref="TailorPO.Diffusion.Vae.VaeLatentDecoder"/>,
-    /// its <see cref="ClipTokenizer"/>, and <see cref="IPromptEncoder"/> = a <see cref="PipelinePromptEncoder"/> (what the trainers encode prompts with).</item>
+    /// when LoRA is configured), <see cref="ILatentDecoder"/> = its <see cref="TailorPO.Diffusion.Vae.VaeLatentDecoder"/> (the
+    /// <see cref="PixelSpaceDecoder"/> for a pixel-space folder without a VAE), its <see cref="ClipTokenizer"/>, and
+    /// <see cref="IPromptEncoder"/> = a <see cref="PipelinePromptEncoder"/> (what the trainers encode prompts with).</item>
     /// <item><see cref="IAdapter"/> and <see cref="LoraAdapter"/>: the UNet's adapter when
     /// <see cref="TailorPODiffusionOptions.Lora"/> or <see cref="TailorPODiffusionOptions.LoraAdapterPath"/> is set;
     /// otherwise <c>GetService</c> returns null for them.</item>

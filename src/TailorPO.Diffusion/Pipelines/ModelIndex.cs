@@ -8,8 +8,14 @@ namespace TailorPO.Diffusion.Pipelines;
 /// </summary>
 public sealed class ModelIndex
 {
-    /// <summary>The components a Stable Diffusion text-to-image pipeline needs.</summary>
-    public static readonly IReadOnlyList<string> RequiredComponents = ["unet", "vae", "text_encoder", "tokenizer", "scheduler"];
+    /// <summary>
+    /// The components a Stable Diffusion text-to-image pipeline needs. The <c>vae</c> is optional: a folder
+    /// whose index lacks it (or sets it to <c>[null, null]</c>) holds a pixel-space model.
+    /// </summary>
+    public static readonly IReadOnlyList<string> RequiredComponents = ["unet", "text_encoder", "tokenizer", "scheduler"];
+
+    /// <summary>The optional VAE component's name.</summary>
+    public const string VaeComponent = "vae";
 
     private ModelIndex(string source, string className, IReadOnlyDictionary<string, (string Library, string ClassName)> components)
     {
@@ -26,6 +32,9 @@ public sealed class ModelIndex
 
     /// <summary>Components by folder name: (library, class), e.g. unet: (diffusers, UNet2DConditionModel).</summary>
     public IReadOnlyDictionary<string, (string Library, string ClassName)> Components { get; }
+
+    /// <summary>True when the index names a VAE (latent diffusion); false for a pixel-space model.</summary>
+    public bool HasVae => Components.ContainsKey(VaeComponent);
 
     /// <summary>Reads <c>model_index.json</c> from a diffusers folder.</summary>
     /// <exception cref="FileNotFoundException">The folder has no model_index.json.</exception>
@@ -69,7 +78,12 @@ public sealed class ModelIndex
 
             var missing = RequiredComponents.Where(c => !components.ContainsKey(c)).ToList();
             if (missing.Count > 0)
-                throw new ModelConfigException(source, missing.Select(m => $"the required component '{m}' is missing (expected \"{m}\": [\"library\", \"ClassName\"]).").ToList());
+            {
+                var problems = missing.Select(m => $"the required component '{m}' is missing (expected \"{m}\": [\"library\", \"ClassName\"]).").ToList();
+                if (!components.ContainsKey(VaeComponent))
+                    problems.Add($"there is no '{VaeComponent}' either: once complete, the folder loads as a pixel-space model (add \"{VaeComponent}\": [\"diffusers\", \"AutoencoderKL\"] for latent diffusion).");
+                throw new ModelConfigException(source, problems);
+            }
             return new ModelIndex(source, className, components);
         }
     }

@@ -16,15 +16,25 @@ namespace TailorPO.Diffusion.Pipelines;
 /// trainers the parts they compose: <see cref="NoisePredictor"/> for a sampler, <see cref="Decoder"/>
 /// for step rewards, <see cref="EncodePrompts"/> for conditions.
 /// </summary>
+/// <remarks>
+/// A folder without a VAE (model_index.json has no "vae", or <c>"vae": [null, null]</c>) holds a
+/// pixel-space model: the UNet denoises RGB images in [-1, 1] directly (in_channels 3),
+/// <see cref="Vae"/> is null, <see cref="VaeScaleFactor"/> is 1 and <see cref="Decoder"/> is the
+/// <see cref="PixelSpaceDecoder"/>. The samples CLI's embedded tiny model is such a folder.
+/// </remarks>
 public sealed class StableDiffusionPipeline : IDisposable
 {
     /// <summary>Assembles a pipeline from loaded parts (owned by the pipeline from now on).</summary>
     /// <exception cref="ModelConfigException">The parts do not fit together (names both configs and keys).</exception>
-    public StableDiffusionPipeline(UNet2DConditionModel unet, AutoencoderKL vae, CLIPTextModel textEncoder,
+    /// <param name="unet">The denoising UNet.</param>
+    /// <param name="vae">The VAE, or null for a pixel-space model (the UNet then works on RGB, in_channels 3).</param>
+    /// <param name="textEncoder">The CLIP text encoder.</param>
+    /// <param name="tokenizer">The CLIP tokenizer.</param>
+    /// <param name="scheduler">The scheduler config.</param>
+    public StableDiffusionPipeline(UNet2DConditionModel unet, AutoencoderKL? vae, CLIPTextModel textEncoder,
         ClipTokenizer tokenizer, SchedulerConfig scheduler)
     {
         ArgumentNullException.ThrowIfNull(unet);
-        ArgumentNullException.ThrowIfNull(vae);
         ArgumentNullException.ThrowIfNull(textEncoder);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(scheduler);
@@ -37,14 +47,14 @@ public sealed class StableDiffusionPipeline : IDisposable
         SchedulerConfig = scheduler;
         Schedule = new NoiseSchedule(scheduler);
         NoisePredictor = new UNetNoisePredictor(unet);
-        Decoder = new VaeLatentDecoder(vae);
+        Decoder = vae is null ? new PixelSpaceDecoder() : new VaeLatentDecoder(vae);
     }
 
     /// <summary>The denoising UNet (LoRA adapters attach here).</summary>
     public UNet2DConditionModel Unet { get; }
 
-    /// <summary>The VAE.</summary>
-    public AutoencoderKL Vae { get; }
+    /// <summary>The VAE; null for a pixel-space model (a folder without a <c>vae</c> component).</summary>
+    public AutoencoderKL? Vae { get; }
 
     /// <summary>The CLIP text encoder.</summary>
     public CLIPTextModel TextEncoder { get; }
@@ -61,18 +71,19 @@ public sealed class StableDiffusionPipeline : IDisposable
     /// <summary>eps_theta over the UNet, for <see cref="DdimSampler"/> and trainers.</summary>
     public INoisePredictor NoisePredictor { get; }
 
-    /// <summary>D: latents to images in [0, 1], for step rewards.</summary>
+    /// <summary>D: latents to images in [0, 1], for step rewards (the <see cref="PixelSpaceDecoder"/> without a VAE).</summary>
     public ILatentDecoder Decoder { get; }
 
-    /// <summary>Pixels per latent cell (8 for SD).</summary>
-    public int VaeScaleFactor => (int)Vae.Config.DownsamplingFactor;
+    /// <summary>Pixels per latent cell (8 for SD; 1 for a pixel-space model).</summary>
+    public int VaeScaleFactor => Vae is null ? 1 : (int)Vae.Config.DownsamplingFactor;
 
     /// <summary>Default image side: the UNet's sample_size times <see cref="VaeScaleFactor"/>.</summary>
     public int DefaultImageSize => (Unet.Config.SampleSize ?? 64) * VaeScaleFactor;
 
     /// <summary>
-    /// Loads a diffusers Stable Diffusion folder (<c>model_index.json</c> with unet, vae, text_encoder,
-    /// tokenizer and scheduler sub-folders).
+    /// Loads a diffusers Stable Diffusion folder (<c>model_index.json</c> with unet, text_encoder,
+    /// tokenizer and scheduler sub-folders, and a vae sub-folder unless the index names no VAE: a
+    /// pixel-space model).
     /// </summary>
     /// <exception cref="FileNotFoundException">model_index.json or a part's file is missing (named).</exception>
     /// <exception cref="DirectoryNotFoundException">A component's folder is missing (named).</exception>
@@ -83,7 +94,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         options ??= new StableDiffusionLoadOptions();
         var root = Path.GetFullPath(folder);
         var index = ModelIndex.Load(root);
-        foreach (var component in ModelIndex.RequiredComponents)
+        var components = index.HasVae ? ModelIndex.RequiredComponents.Append(ModelIndex.VaeComponent) : ModelIndex.RequiredComponents;
+        foreach (var component in components)
         {
             var path = Path.Combine(root, component);
             if (!Directory.Exists(path))
@@ -102,7 +114,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         try
         {
             unet = UNet2DConditionModel.FromPretrained(Path.Combine(root, "unet"), options.DType, options.Device);
-            vae = AutoencoderKL.FromPretrained(Path.Combine(root, "vae"), options.VaeDType, options.Device);
+            if (index.HasVae)
+                vae = AutoencoderKL.FromPretrained(Path.Combine(root, ModelIndex.VaeComponent), options.VaeDType, options.Device);
             textEncoder = CLIPTextModel.FromPretrained(Path.Combine(root, "text_encoder"), options.DType, options.Device);
             return new StableDiffusionPipeline(unet, vae, textEncoder, tokenizer, scheduler);
         }
@@ -139,7 +152,10 @@ public sealed class StableDiffusionPipeline : IDisposable
         return new DiffusionCondition(prompts, embeddings, negative, guidanceScale);
     }
 
-    /// <summary>Initial noise x_T ~ N(0, I), [batch, C, height / 8, width / 8], float32, from the generator.</summary>
+    /// <summary>
+    /// Initial noise x_T ~ N(0, I), [batch, in_channels, height / <see cref="VaeScaleFactor"/>, width / <see cref="VaeScaleFactor"/>]
+    /// (a pixel-space model: [batch, 3, height, width]), float32, from the generator.
+    /// </summary>
     public Tensor InitialLatents(int batch, int height, int width, Generator generator)
     {
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "The batch must hold at least one image.");
@@ -163,25 +179,17 @@ public sealed class StableDiffusionPipeline : IDisposable
             throw new ArgumentOutOfRangeException(nameof(request), request.Eta, "TextToImageRequest.Eta must lie in [0, 1].");
         int height = request.Height ?? DefaultImageSize, width = request.Width ?? DefaultImageSize;
 
-        var timesteps = new DdimTimesteps(SchedulerConfig, request.Steps);
-        var math = new DdimStepMath(Schedule, timesteps);
+        // Core's sampler runs the loop: eta > 0 draws from the run's generator, eta = 0 is deterministic DDIM.
+        var sampler = DdimSampler.ForGeneration(NoisePredictor, Schedule, request.Steps, request.Eta);
         var generator = new Generator((ulong)request.Seed, Unet.Device);
 
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var condition = EncodePrompts(request.Prompts, request.NegativePrompts, request.GuidanceScale);
-        var latents = InitialLatents(request.Prompts.Count, height, width, generator);
-        for (int i = 0; i < timesteps.Values.Count; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var stepScope = NewDisposeScope();
-            var t = full(latents.shape[0], timesteps.Values[i], ScalarType.Int64, latents.device);
-            var eps = ClassifierFreeGuidance.Predict(NoisePredictor, latents, t, condition);
-            var posterior = math.Posterior(latents, t, eps, request.Eta);
-            var next = request.Eta > 0 ? DdimStepMath.Draw(posterior, 1, generator)[0] : posterior.Mean;
-            latents = next.MoveToOuterDisposeScope();
-            progress?.Report(new GenerationProgress(i + 1, timesteps.Values.Count, timesteps.Values[i]));
-        }
+        var initial = InitialLatents(request.Prompts.Count, height, width, generator);
+        var steps = sampler.Timesteps.Count;
+        var latents = sampler.Denoise(initial, condition, generator,
+            (index, timestep) => progress?.Report(new GenerationProgress(index + 1, steps, timestep)), cancellationToken);
 
         var images = Decoder.DecodeToImages(latents).cpu();
         return new TextToImageResult(images.MoveToOuterDisposeScope(), latents.MoveToOuterDisposeScope(), request.Prompts, request.Seed);
@@ -199,7 +207,7 @@ public sealed class StableDiffusionPipeline : IDisposable
     public void Dispose()
     {
         Unet.Dispose();
-        Vae.Dispose();
+        Vae?.Dispose();
         TextEncoder.Dispose();
     }
 
@@ -214,16 +222,20 @@ public sealed class StableDiffusionPipeline : IDisposable
     private void CheckImageSide(int pixels, string name)
     {
         if (pixels < VaeScaleFactor || pixels % VaeScaleFactor != 0)
-            throw new ArgumentOutOfRangeException(name, pixels, $"Image {name} must be a positive multiple of {VaeScaleFactor} (the VAE's downsampling factor).");
+            throw new ArgumentOutOfRangeException(name, pixels, Vae is null
+                ? $"Image {name} must be a positive number of pixels."
+                : $"Image {name} must be a positive multiple of {VaeScaleFactor} (the VAE's downsampling factor).");
     }
 
-    private static void CheckCompatible(UNet2DConditionModel unet, AutoencoderKL vae, CLIPTextModel textEncoder, ClipTokenizer tokenizer)
+    private static void CheckCompatible(UNet2DConditionModel unet, AutoencoderKL? vae, CLIPTextModel textEncoder, ClipTokenizer tokenizer)
     {
         var problems = new List<string>();
         if (unet.Config.CrossAttentionDim.Count > 0 && unet.Config.CrossAttentionDim.Any(d => d != textEncoder.Config.HiddenSize))
             problems.Add($"unet/config.json 'cross_attention_dim' [{string.Join(", ", unet.Config.CrossAttentionDim)}] differs from text_encoder/config.json 'hidden_size' {textEncoder.Config.HiddenSize}.");
-        if (unet.Config.InChannels != vae.Config.LatentChannels)
+        if (vae is not null && unet.Config.InChannels != vae.Config.LatentChannels)
             problems.Add($"unet/config.json 'in_channels' {unet.Config.InChannels} differs from vae/config.json 'latent_channels' {vae.Config.LatentChannels}.");
+        if (vae is null && (unet.Config.InChannels != 3 || unet.Config.OutChannels != 3))
+            problems.Add($"without a VAE the model works on RGB pixels, so unet/config.json 'in_channels' and 'out_channels' must be 3; got {unet.Config.InChannels} and {unet.Config.OutChannels}.");
         if (tokenizer.VocabularySize > textEncoder.Config.VocabSize)
             problems.Add($"the tokenizer has {tokenizer.VocabularySize} tokens but text_encoder/config.json 'vocab_size' is {textEncoder.Config.VocabSize}.");
         if (problems.Count > 0)

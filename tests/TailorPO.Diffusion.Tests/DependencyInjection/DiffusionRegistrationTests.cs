@@ -110,7 +110,7 @@ public class DiffusionRegistrationTests
         var pipeline = provider.GetRequiredService<StableDiffusionPipeline>();
         Assert.Equal(ScalarType.Float64, pipeline.Unet.DType);
         Assert.All(pipeline.TextEncoder.parameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
-        Assert.Equal(ScalarType.Float32, pipeline.Vae.DType);
+        Assert.Equal(ScalarType.Float32, pipeline.Vae!.DType);
     }
 
     [Fact]
@@ -297,6 +297,15 @@ public class DiffusionRegistrationTests
         var failure = Assert.Single(StartFailures(o => o.ModelFolder = folder.Path));
         Assert.Contains("TailorPODiffusionOptions.ModelFolder", failure);
         Assert.Contains("vae", failure);
+    }
+
+    [Fact]
+    public void A_pixel_space_folder_without_vae_passes_start_validation_and_decodes_with_the_identity()
+    {
+        using var folder = new TinyPipelineFolder(pixelSpace: true);
+        using var provider = Started(o => o.ModelFolder = folder.Path);
+        Assert.IsType<PixelSpaceDecoder>(provider.GetRequiredService<ILatentDecoder>());
+        Assert.Null(provider.GetRequiredService<StableDiffusionPipeline>().Vae);
     }
 
     [Theory]

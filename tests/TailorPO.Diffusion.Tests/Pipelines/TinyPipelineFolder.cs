@@ -9,15 +9,24 @@ namespace TailorPO.Diffusion.Tests.Pipelines;
 /// unet/, vae/, tokenizer/, the ddim scheduler config, and clip_text/ as text_encoder/. The fixture
 /// text encoder has a reduced vocabulary, so its token embedding is widened to the tokenizer's
 /// vocabulary (the fixture rows kept, the new rows seeded random) - nothing else is changed.
+/// With <c>pixelSpace</c> the folder has no vae/ and model_index.json names none: the UNet is the fixture
+/// config with in/out_channels 3 and seeded random weights (a pixel-space model).
 /// </summary>
 internal sealed class TinyPipelineFolder : IDisposable
 {
-    public TinyPipelineFolder(Action<string>? edit = null)
+    public TinyPipelineFolder(Action<string>? edit = null, bool pixelSpace = false)
     {
         Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tailorpo-sd-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
-        CopyFolder(FixtureRoot.Combine("unet"), "unet", "config.json", "diffusion_pytorch_model.safetensors");
-        CopyFolder(FixtureRoot.Combine("vae"), "vae", "config.json", "diffusion_pytorch_model.safetensors");
+        if (pixelSpace)
+        {
+            WritePixelSpaceUNet();
+        }
+        else
+        {
+            CopyFolder(FixtureRoot.Combine("unet"), "unet", "config.json", "diffusion_pytorch_model.safetensors");
+            CopyFolder(FixtureRoot.Combine("vae"), "vae", "config.json", "diffusion_pytorch_model.safetensors");
+        }
         CopyFolder(FixtureRoot.Combine("tokenizer"), "tokenizer", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json");
         CopyFolder(FixtureRoot.Combine("ddim"), "scheduler", "scheduler_config.json");
         WriteTextEncoder();
@@ -34,7 +43,7 @@ internal sealed class TinyPipelineFolder : IDisposable
               "unet": ["diffusers", "UNet2DConditionModel"],
               "vae": ["diffusers", "AutoencoderKL"]
             }
-            """);
+            """.Replace("\"vae\": [\"diffusers\", \"AutoencoderKL\"]", pixelSpace ? "\"vae\": [null, null]" : "\"vae\": [\"diffusers\", \"AutoencoderKL\"]", StringComparison.Ordinal));
         edit?.Invoke(Path);
     }
 
@@ -54,6 +63,23 @@ internal sealed class TinyPipelineFolder : IDisposable
             var from = System.IO.Path.Combine(source, file);
             if (File.Exists(from)) File.Copy(from, System.IO.Path.Combine(folder, file));
         }
+    }
+
+    private void WritePixelSpaceUNet()
+    {
+        var folder = System.IO.Path.Combine(Path, "unet");
+        Directory.CreateDirectory(folder);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine("unet", "config.json")))!.AsObject();
+        config["in_channels"] = 3;
+        config["out_channels"] = 3;
+        var json = config.ToJsonString();
+        File.WriteAllText(System.IO.Path.Combine(folder, "config.json"), json);
+
+        using var scope = NewDisposeScope();
+        using var model = new TailorPO.Diffusion.UNet.UNet2DConditionModel(TailorPO.Diffusion.UNet.UNet2DConditionConfig.FromJson(json));
+        var generator = new Generator(4321);
+        var weights = model.state_dict().ToDictionary(p => p.Key, p => randn(p.Value.shape, generator: generator) * 0.05);
+        SafetensorsWriter.Save(System.IO.Path.Combine(folder, "diffusion_pytorch_model.safetensors"), weights, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
     private void WriteTextEncoder()

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TailorPO.Samples.Commands;
+
+namespace TailorPO.Samples.Cli;
+
+/// <summary>
+/// The composition root of the samples CLI: the services commands receive and the command table.
+/// A new command is one file under Commands/ (settings deriving from <see cref="GlobalSettings"/> plus
+/// a <c>Command&lt;TSettings&gt;</c>) and one <c>AddCommand</c> line in <see cref="ConfigureCommands"/>.
+/// </summary>
+public static class CliApplication
+{
+    /// <summary>The program name shown in help.</summary>
+    public const string Name = "tailorpo";
+
+    /// <summary>Builds the app.</summary>
+    /// <param name="console">Where commands write (tests pass a recording console); null for the terminal.</param>
+    public static CommandApp Create(IAnsiConsole? console = null)
+    {
+        console ??= AnsiConsole.Console;
+        var services = new ServiceCollection();
+        services.AddSingleton(console);
+        var app = new CommandApp(new TypeRegistrar(services));
+        app.Configure(config =>
+        {
+            config.SetApplicationName(Name);
+            config.Settings.Console = console;
+            config.Settings.StrictParsing = true;
+            config.SetExceptionHandler((exception, _) => HandleException(console, exception));
+            ConfigureCommands(config);
+        });
+        return app;
+    }
+
+    /// <summary>Runs the CLI with Ctrl+C wired to cancellation; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole? console = null)
+    {
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // The first Ctrl+C asks the command to stop after its current step; a second one kills the process.
+            if (cancellation.IsCancellationRequested) return;
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return await Create(console).RunAsync(args, cancellation.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>The command table.</summary>
+    public static void ConfigureCommands(IConfigurator config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.AddCommand<GenerateCommand>("generate")
+            .WithDescription("Prompts -> a PNG grid (optionally with a LoRA).")
+            .WithExample("generate", "\"a red circle on a plain white background\"");
+        config.AddCommand<EvaluateCommand>("evaluate")
+            .WithDescription("Caption fidelity on held-out captions: shape colour, shape and background agreement.");
+        config.AddCommand<PretrainCommand>("pretrain")
+            .WithDescription("Trains the tiny pixel-space text-to-image model on procedurally drawn captioned shapes.");
+    }
+
+    private static int HandleException(IAnsiConsole console, Exception exception)
+    {
+        switch (exception)
+        {
+            case CommandAppException app:
+                // Parsing and validation errors (Spectre's own and our settings' Validate): nothing ran.
+                console.MarkupLine("[red]Error:[/] " + Markup.Escape(app.Message));
+                return ExitCodes.BadInput;
+            case BadInputException bad:
+                console.MarkupLine("[red]Error:[/] " + Markup.Escape(bad.Message));
+                return ExitCodes.BadInput;
+            case OperationCanceledException:
+                console.MarkupLine("[yellow]Cancelled.[/]");
+                return ExitCodes.Cancelled;
+            default:
+                console.MarkupLine("[red]Failed:[/] " + Markup.Escape(exception.Message));
+                if (Environment.GetEnvironmentVariable("TAILORPO_DEBUG") == "1")
+                    console.WriteException(exception);
+                return ExitCodes.Failure;
+        }
+    }
+}

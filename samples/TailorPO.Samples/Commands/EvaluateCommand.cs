@@ -1,0 +1,179 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TailorPO.Samples.Cli;
+using TailorPO.Samples.Dataset;
+using TailorPO.Samples.Evaluation;
+using TailorPO.Samples.Imaging;
+using static TorchSharp.torch;
+
+namespace TailorPO.Samples.Commands;
+
+/// <summary>Settings of <c>evaluate</c>.</summary>
+public sealed class EvaluateSettings : ModelSettings
+{
+    /// <summary>Images to generate and measure.</summary>
+    [CommandOption("--samples <N>")]
+    [Description("Images to generate and measure (one caption each).")]
+    [DefaultValue(64)]
+    public int Samples { get; init; } = 64;
+
+    /// <summary>Which captions.</summary>
+    [CommandOption("--split <SPLIT>")]
+    [Description("heldout (combinations never trained on) or training.")]
+    [DefaultValue("heldout")]
+    public string Split { get; init; } = "heldout";
+
+    /// <summary>Images per pipeline call.</summary>
+    [CommandOption("--batch <N>")]
+    [Description("Images per pipeline call.")]
+    [DefaultValue(32)]
+    public int Batch { get; init; } = 32;
+
+    /// <summary>Optional grid of the evaluated images.</summary>
+    [CommandOption("--grid <FILE>")]
+    [Description("Also write the evaluated images as a PNG grid (caption and verdict under each).")]
+    public string? Grid { get; init; }
+
+    /// <summary>Optional JSON report.</summary>
+    [CommandOption("--report <FILE>")]
+    [Description("Also write the figures and every sample's measurement as JSON.")]
+    public string? Report { get; init; }
+
+    /// <summary>The parsed split.</summary>
+    public DatasetSplit ParsedSplit => Split.Equals("training", StringComparison.OrdinalIgnoreCase) ? DatasetSplit.Training : DatasetSplit.HeldOut;
+
+    /// <inheritdoc />
+    protected override IEnumerable<string> Problems()
+    {
+        foreach (var problem in base.Problems()) yield return problem;
+        if (Samples is < 1 or > 100_000) yield return $"--samples must lie in [1, 100000]; got {Samples}.";
+        if (Batch is < 1 or > 1024) yield return $"--batch must lie in [1, 1024]; got {Batch}.";
+        if (!Split.Equals("heldout", StringComparison.OrdinalIgnoreCase) && !Split.Equals("training", StringComparison.OrdinalIgnoreCase))
+            yield return $"--split must be heldout or training; got '{Split}'.";
+        if (Grid is not null && OutputFileProblem("--grid", Grid) is { } grid) yield return grid;
+        if (Report is not null && OutputFileProblem("--report", Report) is { } report) yield return report;
+    }
+}
+
+/// <summary>
+/// <c>evaluate</c>: caption fidelity - generates images for captions of the shape dataset (by default
+/// the held-out combinations) and reports how often the dominant foreground colour, the shape and the
+/// background agree with the caption.
+/// </summary>
+public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSettings>
+{
+    /// <inheritdoc />
+    public override int Execute(CommandContext context, EvaluateSettings settings, CancellationToken cancellationToken)
+    {
+        var device = TorchSetup.Apply(settings);
+        var options = new CaptionFidelityOptions
+        {
+            Samples = settings.Samples,
+            Split = settings.ParsedSplit,
+            Seed = settings.Seed ?? new CaptionFidelityOptions().Seed,
+            Steps = settings.Steps,
+            GuidanceScale = settings.GuidanceScale,
+            Eta = settings.Eta,
+            BatchSize = settings.Batch,
+        };
+        using var pipeline = ModelLoader.Load(settings, device);
+        var images = new List<Tensor>();
+        CaptionFidelityReport report = null!;
+        console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("evaluate", maxValue: options.Samples);
+                report = CaptionFidelityEvaluator.Evaluate(pipeline, options, (done, batch) =>
+                {
+                    task.Value = done;
+                    if (settings.Grid is not null) images.Add(batch.clone());
+                }, cancellationToken);
+            });
+
+        console.Write(FidelityTable(report, settings));
+        if (settings.Grid is not null)
+        {
+            using var all = cat(images, 0);
+            var captions = report.Samples.Select(s => $"{s.Caption} -> {Verdict(s)}").ToList();
+            CaptionedGrid.Save(settings.Grid, all, captions, columns: 8, scale: 4, maxCaptionLines: 5);
+            foreach (var image in images) image.Dispose();
+            console.MarkupLine("Grid: [blue]{0}[/]", Markup.Escape(Path.GetFullPath(settings.Grid)));
+        }
+        if (settings.Report is not null)
+        {
+            WriteReport(settings.Report, report, settings);
+            console.MarkupLine("Report: [blue]{0}[/]", Markup.Escape(Path.GetFullPath(settings.Report)));
+        }
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The Spectre table of a report.</summary>
+    public static Table FidelityTable(CaptionFidelityReport report, ModelSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(settings);
+        var table = new Table().Title(string.Create(CultureInfo.InvariantCulture,
+            $"Caption fidelity, {report.Count} {(report.Split == DatasetSplit.HeldOut ? "held-out" : "training")} captions ({report.Steps} steps, CFG {report.GuidanceScale}, eta {report.Eta})"));
+        table.AddColumn("measure");
+        table.AddColumn(new TableColumn("agreement").RightAligned());
+        table.AddColumn(new TableColumn("+- s.e.").RightAligned());
+        void Row(string name, double share) => table.AddRow(name,
+            share.ToString("P1", CultureInfo.InvariantCulture), report.StandardError(share).ToString("P1", CultureInfo.InvariantCulture));
+        Row("shape colour (dominant foreground)", report.ColorAgreement);
+        Row("shape", report.ShapeAgreement);
+        Row("background colour", report.BackgroundColorAgreement);
+        Row("background pattern", report.TextureAgreement);
+        Row("background (colour and pattern)", report.BackgroundAgreement);
+        Row("everything", report.AllAgreement);
+        table.Caption(Markup.Escape($"model: {settings.ModelFolder}{(settings.Lora is null ? "" : $", LoRA: {settings.Lora}")}"));
+        return table;
+    }
+
+    private static string Verdict(FidelitySample sample)
+    {
+        var m = sample.Measured;
+        return $"{m.ShapeColor ?? "none"} {(m.Shape?.ToString().ToLowerInvariant() ?? "none")}, {m.Texture.ToString().ToLowerInvariant()} {m.BackgroundColor}"
+            + (sample.ColorMatches && sample.ShapeMatches && sample.BackgroundMatches ? " ok" : "");
+    }
+
+    private static void WriteReport(string path, CaptionFidelityReport report, ModelSettings settings)
+    {
+        var document = new
+        {
+            model = Path.GetFullPath(settings.ModelFolder),
+            lora = settings.Lora is null ? null : Path.GetFullPath(settings.Lora),
+            split = report.Split.ToString(),
+            steps = report.Steps,
+            guidance_scale = report.GuidanceScale,
+            eta = report.Eta,
+            count = report.Count,
+            color_agreement = report.ColorAgreement,
+            shape_agreement = report.ShapeAgreement,
+            background_color_agreement = report.BackgroundColorAgreement,
+            texture_agreement = report.TextureAgreement,
+            background_agreement = report.BackgroundAgreement,
+            all_agreement = report.AllAgreement,
+            samples = report.Samples.Select(s => new
+            {
+                caption = s.Caption,
+                seed = s.Seed,
+                measured_color = s.Measured.ShapeColor,
+                measured_shape = s.Measured.Shape?.ToString().ToLowerInvariant(),
+                measured_background = s.Measured.BackgroundColor,
+                measured_texture = s.Measured.Texture.ToString().ToLowerInvariant(),
+                object_pixels = s.Measured.ObjectPixels,
+                fill_ratio = s.Measured.FillRatio,
+                centroid_height = s.Measured.CentroidHeight,
+            }),
+        };
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temporary = full + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temporary, full, overwrite: true);
+    }
+}
