@@ -51,9 +51,10 @@ internal sealed class TailorPODiffusionOptionsValidator : IValidateOptions<Tailo
             return;
         }
 
+        ModelIndex index;
         try
         {
-            ModelIndex.Load(full);
+            index = ModelIndex.Load(full);
         }
         catch (Exception e) when (e is ModelConfigException or IOException or UnauthorizedAccessException)
         {
@@ -61,7 +62,7 @@ internal sealed class TailorPODiffusionOptionsValidator : IValidateOptions<Tailo
             return;
         }
 
-        var missing = ModelIndex.RequiredComponents.Where(c => !Directory.Exists(Path.Combine(full, c))).ToList();
+        var missing = index.LoadedComponents.Where(c => !Directory.Exists(Path.Combine(full, c))).ToList();
         if (missing.Count > 0)
             failures.Add($"{knob} '{full}' lacks the component folder(s) {string.Join(", ", missing)}.");
         else if (!File.Exists(Path.Combine(full, "scheduler", "scheduler_config.json")))

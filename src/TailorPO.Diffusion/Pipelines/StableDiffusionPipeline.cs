@@ -83,7 +83,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         options ??= new StableDiffusionLoadOptions();
         var root = Path.GetFullPath(folder);
         var index = ModelIndex.Load(root);
-        foreach (var component in ModelIndex.RequiredComponents)
+        foreach (var component in index.LoadedComponents)
         {
             var path = Path.Combine(root, component);
             if (!Directory.Exists(path))
@@ -93,7 +93,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         var schedulerPath = Path.Combine(root, "scheduler", "scheduler_config.json");
         if (!File.Exists(schedulerPath))
             throw new FileNotFoundException($"The scheduler config '{schedulerPath}' does not exist.", schedulerPath);
-        var scheduler = SchedulerConfig.FromFile(schedulerPath);
+        var scheduler = SchedulerConfig.FromFile(schedulerPath, options.Limits.MaxTrainTimesteps);
         var tokenizer = ClipTokenizer.FromFolder(Path.Combine(root, "tokenizer"));
 
         UNet2DConditionModel? unet = null;
@@ -101,9 +101,9 @@ public sealed class StableDiffusionPipeline : IDisposable
         CLIPTextModel? textEncoder = null;
         try
         {
-            unet = UNet2DConditionModel.FromPretrained(Path.Combine(root, "unet"), options.DType, options.Device);
-            vae = AutoencoderKL.FromPretrained(Path.Combine(root, "vae"), options.VaeDType, options.Device);
-            textEncoder = CLIPTextModel.FromPretrained(Path.Combine(root, "text_encoder"), options.DType, options.Device);
+            unet = UNet2DConditionModel.FromPretrained(Path.Combine(root, "unet"), options.ForPart(options.DType));
+            vae = AutoencoderKL.FromPretrained(Path.Combine(root, "vae"), options.ForPart(options.VaeDType));
+            textEncoder = CLIPTextModel.FromPretrained(Path.Combine(root, "text_encoder"), options.ForPart(options.DType));
             return new StableDiffusionPipeline(unet, vae, textEncoder, tokenizer, scheduler);
         }
         catch
