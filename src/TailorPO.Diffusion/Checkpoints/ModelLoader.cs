@@ -7,13 +7,13 @@ namespace TailorPO.Diffusion.Checkpoints;
 /// <typeparam name="TModel">The model type.</typeparam>
 /// <param name="Kind">The model's name in messages, e.g. "UNet".</param>
 /// <param name="WeightsBaseName">The weight file without variant, e.g. <c>diffusion_pytorch_model.safetensors</c>.</param>
-/// <param name="Build">Builds the model from its config file within the limits (the config is checked first).</param>
-/// <param name="Normalize">Renames legacy keys of a file (null: none).</param>
+/// <param name="Prepare">Reads and checks the config file within the limits, and returns how to build the model from it.</param>
+/// <param name="Adapt">A renamed view of the weights (legacy keys); null: the file as it is.</param>
 /// <param name="IgnoreKey">Checkpoint keys that may be left over (buffers, other towers); null: none.</param>
 /// <param name="PickleTwin">The pickle file read instead through an opt-in loader (e.g. <c>diffusion_pytorch_model.bin</c>); null: never.</param>
 internal sealed record ModelRecipe<TModel>(
-    string Kind, string WeightsBaseName, Func<string, ModelSizeLimits, TModel> Build,
-    Func<Dictionary<string, Tensor>, string, Dictionary<string, Tensor>>? Normalize = null,
+    string Kind, string WeightsBaseName, Func<string, ModelSizeLimits, Func<TModel>> Prepare,
+    Func<TensorSource, TensorSource>? Adapt = null,
     Func<string, bool>? IgnoreKey = null, string? PickleTwin = null)
     where TModel : nn.Module;
 
@@ -33,49 +33,57 @@ internal static class ModelLoader
         var configFile = Path.Combine(full, "config.json");
         if (!File.Exists(configFile))
             throw new FileNotFoundException($"{recipe.Kind} folder '{full}' has no config.json.", configFile);
+        // Cheap checks first: the config (bounded), then the weight files' headers; the model is built last.
+        var build = recipe.Prepare(configFile, options.Limits);
         var weightsFile = FindWeights(full, recipe.WeightsBaseName, recipe.PickleTwin, options);
-
-        var model = recipe.Build(configFile, options.Limits);
+        var source = TensorSource.Open(weightsFile, options.ReadOptions);
         try
         {
-            var read = CheckpointFiles.Read(weightsFile, options.ReadOptions);
-            var weights = read as Dictionary<string, Tensor> ?? new Dictionary<string, Tensor>(read, StringComparer.Ordinal);
+            if (recipe.Adapt is not null) source = recipe.Adapt(source);
+            var model = build();
             try
             {
-                if (recipe.Normalize is not null) weights = recipe.Normalize(weights, weightsFile);
-                StateDictLoader.Load(model, weights, weightsFile, recipe.IgnoreKey, CheckpointFiles.IsAdapterKey);
+                LoadInto(model, source, options, recipe.IgnoreKey);
+                return model;
             }
-            finally
+            catch
             {
-                foreach (var tensor in weights.Values) tensor.Dispose();
+                model.Dispose();
+                throw;
             }
-            Place(model, options);
-            return model;
         }
-        catch
+        finally
         {
-            model.Dispose();
-            throw;
+            source.Dispose();
         }
     }
 
-    /// <summary>Moves a loaded model to the options' dtype and device and switches it to eval mode.</summary>
-    public static void Place(nn.Module model, ModelLoadOptions options)
+    /// <summary>
+    /// Places the freshly built model in the target dtype and device, then streams the weights into it:
+    /// names and shapes are checked from the headers first, then each tensor is read and copied (converted
+    /// on copy), so peak memory is the model plus one tensor. Ends in eval mode.
+    /// </summary>
+    public static void LoadInto(nn.Module model, TensorSource source, ModelLoadOptions options, Func<string, bool>? ignoreKey)
     {
         if (options.DType is { } dtype) model.to(dtype);
         if (options.Device is { } device) model.to(device);
+        StateDictLoader.Load(model, source, ignoreKey, CheckpointFiles.IsAdapterKey);
         model.eval();
     }
 
     /// <summary>
-    /// The weight file of the requested variant: the safetensors file, else its pickle twin only with an
-    /// opt-in loader. No other variant is ever substituted; a missing file names what the folder holds.
+    /// The weight file of the requested variant: the safetensors file, else the index of its shards
+    /// (<c>&lt;name&gt;.index.json</c>, the variant before <c>.json</c> as diffusers names it), else its pickle twin
+    /// only with an opt-in loader. No other variant is ever substituted; a missing file names what the
+    /// folder holds.
     /// </summary>
     public static string FindWeights(string folder, string baseName, string? pickleTwin, ModelLoadOptions options)
     {
         var name = options.WeightFileName(baseName);
         var path = Path.Combine(folder, name);
         if (File.Exists(path)) return path;
+        var index = Path.Combine(folder, options.WeightFileName(baseName + ".index.json"));
+        if (File.Exists(index)) return index;
         if (pickleTwin is not null)
         {
             var pickle = Path.Combine(folder, options.WeightFileName(pickleTwin));

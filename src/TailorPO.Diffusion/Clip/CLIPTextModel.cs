@@ -58,7 +58,11 @@ public sealed class CLIPTextModel : nn.Module<Tensor, Tensor>
         Checkpoints.ModelLoader.FromFolder(folder, options, Recipe);
 
     internal static Checkpoints.ModelRecipe<CLIPTextModel> Recipe { get; } = new("CLIP text encoder", "model.safetensors",
-        (configFile, limits) => new CLIPTextModel(CLIPTextConfig.FromFile(configFile, limits), limits), IgnoreKey: key => CLIPCheckpoint.IsForeignToText(key, withProjection: false));
+        (configFile, limits) =>
+        {
+            var config = CLIPTextConfig.FromFile(configFile, limits);
+            return () => new CLIPTextModel(config, limits);
+        }, IgnoreKey: key => CLIPCheckpoint.IsForeignToText(key, withProjection: false));
 
     /// <summary>The last hidden state [B, S, C] for token ids [B, S]: SD's text conditioning.</summary>
     public override Tensor forward(Tensor inputIds)

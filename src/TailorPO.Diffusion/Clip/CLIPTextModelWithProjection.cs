@@ -52,7 +52,11 @@ public sealed class CLIPTextModelWithProjection : nn.Module<Tensor, Tensor>
         Checkpoints.ModelLoader.FromFolder(folder, options, Recipe);
 
     internal static Checkpoints.ModelRecipe<CLIPTextModelWithProjection> Recipe { get; } = new("CLIP text encoder", "model.safetensors",
-        (configFile, limits) => new CLIPTextModelWithProjection(CLIPTextConfig.FromFile(configFile, limits), limits), IgnoreKey: key => CLIPCheckpoint.IsForeignToText(key, withProjection: true));
+        (configFile, limits) =>
+        {
+            var config = CLIPTextConfig.FromFile(configFile, limits);
+            return () => new CLIPTextModelWithProjection(config, limits);
+        }, IgnoreKey: key => CLIPCheckpoint.IsForeignToText(key, withProjection: true));
 
     /// <summary>The projected text embeddings [B, projection_dim] for token ids [B, S].</summary>
     public override Tensor forward(Tensor inputIds)

@@ -62,7 +62,11 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
         Checkpoints.ModelLoader.FromFolder(folder, options, Recipe);
 
     internal static Checkpoints.ModelRecipe<CLIPVisionModelWithProjection> Recipe { get; } = new("CLIP vision encoder", "model.safetensors",
-        (configFile, limits) => new CLIPVisionModelWithProjection(CLIPVisionConfig.FromFile(configFile, limits), limits), IgnoreKey: CLIPCheckpoint.IsForeignToVision);
+        (configFile, limits) =>
+        {
+            var config = CLIPVisionConfig.FromFile(configFile, limits);
+            return () => new CLIPVisionModelWithProjection(config, limits);
+        }, IgnoreKey: CLIPCheckpoint.IsForeignToVision);
 
     /// <summary>The image embeddings [B, projection_dim] for normalised pixel values [B, C, H, W].</summary>
     public override Tensor forward(Tensor pixelValues)

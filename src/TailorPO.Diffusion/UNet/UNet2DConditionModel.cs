@@ -158,7 +158,11 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         ModelLoader.FromFolder(folder, options, Recipe);
 
     internal static ModelRecipe<UNet2DConditionModel> Recipe { get; } = new("UNet", WeightFileName,
-        (configFile, limits) => new UNet2DConditionModel(UNet2DConditionConfig.FromFile(configFile, limits), limits),
+        (configFile, limits) =>
+        {
+            var config = UNet2DConditionConfig.FromFile(configFile, limits);
+            return () => new UNet2DConditionModel(config, limits);
+        },
         PickleTwin: "diffusion_pytorch_model.bin");
 
     /// <summary>Predicts the noise: <c>unet(sample, timestep, encoder_hidden_states).sample</c>.</summary>

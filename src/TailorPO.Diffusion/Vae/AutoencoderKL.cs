@@ -82,8 +82,12 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
         ModelLoader.FromFolder(folder, options, Recipe);
 
     internal static ModelRecipe<AutoencoderKL> Recipe { get; } = new("VAE", "diffusion_pytorch_model.safetensors",
-        (configFile, limits) => new AutoencoderKL(AutoencoderKLConfig.FromFile(configFile, limits), limits),
-        AutoencoderKLCheckpoint.Normalize, PickleTwin: "diffusion_pytorch_model.bin");
+        (configFile, limits) =>
+        {
+            var config = AutoencoderKLConfig.FromFile(configFile, limits);
+            return () => new AutoencoderKL(config, limits);
+        },
+        AutoencoderKLCheckpoint.Adapt, PickleTwin: "diffusion_pytorch_model.bin");
 
     /// <summary>Encodes images to the latent posterior (unscaled latents).</summary>
     /// <param name="images">RGB images in [-1, 1], [B, in_channels, H, W]; cast to the weights' dtype.</param>
