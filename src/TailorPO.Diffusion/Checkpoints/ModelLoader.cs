@@ -11,10 +11,14 @@ namespace TailorPO.Diffusion.Checkpoints;
 /// <param name="Adapt">A renamed view of the weights (legacy keys); null: the file as it is.</param>
 /// <param name="IgnoreKey">Checkpoint keys that may be left over (buffers, other towers); null: none.</param>
 /// <param name="PickleTwin">The pickle file read instead through an opt-in loader (e.g. <c>diffusion_pytorch_model.bin</c>); null: never.</param>
+/// <param name="PickleWithoutLoaderIsNotFound">
+/// Without an opt-in loader, a folder holding only the pickle twin is reported as missing its weights (with the
+/// conversion advice) instead of raising <see cref="UnsafeCheckpointException"/> (the CLIP loaders' long-standing behaviour).
+/// </param>
 internal sealed record ModelRecipe<TModel>(
     string Kind, string WeightsBaseName, Func<string, ModelSizeLimits, Func<TModel>> Prepare,
     Func<TensorSource, TensorSource>? Adapt = null,
-    Func<string, bool>? IgnoreKey = null, string? PickleTwin = null)
+    Func<string, bool>? IgnoreKey = null, string? PickleTwin = null, bool PickleWithoutLoaderIsNotFound = false)
     where TModel : nn.Module;
 
 /// <summary>The one loading path of every model folder: config first (bounded), then weights, then placement.</summary>
@@ -35,12 +39,13 @@ internal static class ModelLoader
             throw new FileNotFoundException($"{recipe.Kind} folder '{full}' has no config.json.", configFile);
         // Cheap checks first: the config (bounded), then the weight files' headers; the model is built last.
         var build = recipe.Prepare(configFile, options.Limits);
-        var weightsFile = FindWeights(full, recipe.WeightsBaseName, recipe.PickleTwin, options);
+        var weightsFile = FindWeights(full, recipe.WeightsBaseName, recipe.PickleTwin, options, recipe.PickleWithoutLoaderIsNotFound);
         var source = TensorSource.Open(weightsFile, options.ReadOptions);
         try
         {
             if (recipe.Adapt is not null) source = recipe.Adapt(source);
             var model = build();
+            UNet.UNet2DConditionModel.ReleaseConstructionGarbage(); // the template tensors of the build, before the weights stream in
             try
             {
                 LoadInto(model, source, options, recipe.IgnoreKey);
@@ -77,7 +82,7 @@ internal static class ModelLoader
     /// only with an opt-in loader. No other variant is ever substituted; a missing file names what the
     /// folder holds.
     /// </summary>
-    public static string FindWeights(string folder, string baseName, string? pickleTwin, ModelLoadOptions options)
+    public static string FindWeights(string folder, string baseName, string? pickleTwin, ModelLoadOptions options, bool pickleWithoutLoaderIsNotFound = false)
     {
         var name = options.WeightFileName(baseName);
         var path = Path.Combine(folder, name);
@@ -89,8 +94,8 @@ internal static class ModelLoader
             var pickle = Path.Combine(folder, options.WeightFileName(pickleTwin));
             if (File.Exists(pickle))
             {
-                if (options.ReadOptions?.PickleLoader is null) throw new UnsafeCheckpointException(pickle, "extension '.bin'");
-                return pickle;
+                if (options.ReadOptions?.PickleLoader is not null) return pickle;
+                if (!pickleWithoutLoaderIsNotFound) throw new UnsafeCheckpointException(pickle, "extension '.bin'");
             }
         }
         var present = Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();

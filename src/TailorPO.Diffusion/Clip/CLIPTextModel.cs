@@ -50,7 +50,7 @@ public sealed class CLIPTextModel : nn.Module<Tensor, Tensor>
 
     /// <summary>Loads a transformers folder with the options every model loader takes (config checked against the size limits first).</summary>
     /// <param name="folder">The model folder.</param>
-    /// <param name="options">dtype, device, variant and size limits (pickle weights are not read for CLIP folders).</param>
+    /// <param name="options">dtype, device, variant, pickle opt-in (<c>pytorch_model.bin</c>) and size limits.</param>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="Checkpoints.ModelConfigException">The config is malformed, unsupported or too big.</exception>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
@@ -62,7 +62,8 @@ public sealed class CLIPTextModel : nn.Module<Tensor, Tensor>
         {
             var config = CLIPTextConfig.FromFile(configFile, limits);
             return () => new CLIPTextModel(config, limits);
-        }, IgnoreKey: key => CLIPCheckpoint.IsForeignToText(key, withProjection: false));
+        }, IgnoreKey: key => CLIPCheckpoint.IsForeignToText(key, withProjection: false),
+        PickleTwin: "pytorch_model.bin", PickleWithoutLoaderIsNotFound: true);
 
     /// <summary>The last hidden state [B, S, C] for token ids [B, S]: SD's text conditioning.</summary>
     public override Tensor forward(Tensor inputIds)

@@ -54,7 +54,7 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
 
     /// <summary>Loads a transformers folder with the options every model loader takes (config checked against the size limits first).</summary>
     /// <param name="folder">The model folder.</param>
-    /// <param name="options">dtype, device, variant and size limits (pickle weights are not read for CLIP folders).</param>
+    /// <param name="options">dtype, device, variant, pickle opt-in (<c>pytorch_model.bin</c>) and size limits.</param>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="Checkpoints.ModelConfigException">The config is malformed, unsupported or too big.</exception>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
@@ -66,7 +66,8 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
         {
             var config = CLIPVisionConfig.FromFile(configFile, limits);
             return () => new CLIPVisionModelWithProjection(config, limits);
-        }, IgnoreKey: CLIPCheckpoint.IsForeignToVision);
+        }, IgnoreKey: CLIPCheckpoint.IsForeignToVision,
+        PickleTwin: "pytorch_model.bin", PickleWithoutLoaderIsNotFound: true);
 
     /// <summary>The image embeddings [B, projection_dim] for normalised pixel values [B, C, H, W].</summary>
     public override Tensor forward(Tensor pixelValues)

@@ -67,6 +67,7 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
             downs.Add(config.DownBlockTypes[i] == "CrossAttnDownBlock2D"
                 ? new CrossAttnDownBlock2D(s, input, output, addDownsample: !final)
                 : new DownBlock2D(s, input, output, addDownsample: !final));
+            ReleaseConstructionGarbage();
         }
         down_blocks = new ModuleList<UNetDownBlock>(downs.ToArray());
 
@@ -87,6 +88,7 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
             ups.Add(config.UpBlockTypes[i] == "CrossAttnUpBlock2D"
                 ? new CrossAttnUpBlock2D(s, input, previous, output, addUpsample: !final)
                 : new UpBlock2D(s, input, previous, output, addUpsample: !final));
+            ReleaseConstructionGarbage();
         }
         up_blocks = new ModuleList<UNetUpBlock>(ups.ToArray());
         UpsamplerCount = ups.Count(u => u.Upsamples);
@@ -98,6 +100,17 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
 
     /// <summary>The configuration the model was built from.</summary>
     public UNet2DConditionConfig Config { get; }
+
+    /// <summary>
+    /// The blocks' layers take PyTorch's initial values from throwaway TorchSharp modules whose tensors are
+    /// freed only by their finalizers; without a collection between blocks, building SD v1.5's UNet peaked
+    /// at 6.2 GB for 3.4 GB of weights (measured), with one per block at 3.8 GB.
+    /// </summary>
+    internal static void ReleaseConstructionGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
 
     /// <summary>Number of up-sampling stages; latents not divisible by 2^this get explicit upsample sizes.</summary>
     public int UpsamplerCount { get; }
