@@ -88,8 +88,8 @@ public sealed class CheckpointLoadingTests : IDisposable
         File.Copy(FixtureRoot.Combine("unet", "config.json"), Path.Combine(_folder, "config.json"));
         SafetensorsWriter.Save(Path.Combine(_folder, "diffusion_pytorch_model.fp16.safetensors"), halfWeights);
 
-        // Half file -> float32 module: exactly the half values, widened.
-        using (var model = UNet2DConditionModel.FromPretrained(_folder))
+        // Half file (asked for by its variant: no loader substitutes one) -> float32 module: exactly the half values, widened.
+        using (var model = UNet2DConditionModel.FromPretrained(_folder, variant: "fp16"))
         {
             Assert.Equal(ScalarType.Float32, model.DType);
             foreach (var (key, value) in model.state_dict())

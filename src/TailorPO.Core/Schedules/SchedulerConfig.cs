@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using TailorPO.Core.Errors;
+using TailorPO.Core.Json;
 
 namespace TailorPO.Core.Schedules;
 
@@ -71,48 +72,81 @@ public sealed record SchedulerConfig
         Source = "(built-in Stable Diffusion v1.5)",
     };
 
-    /// <summary>Reads a diffusers <c>scheduler_config.json</c>.</summary>
+    /// <summary>
+    /// The default upper bound of <c>num_train_timesteps</c> accepted from a file (100,000; SD uses 1000).
+    /// The schedule holds several tensors of that length, so a bigger value is refused before anything
+    /// is allocated; pass another bound to <see cref="FromFile(string, int)"/> or <see cref="Parse(string, string, int)"/>.
+    /// </summary>
+    public const int DefaultMaxTrainTimesteps = 100_000;
+
+    /// <summary>Reads a diffusers <c>scheduler_config.json</c> (at most <see cref="DefaultMaxTrainTimesteps"/> training timesteps).</summary>
     /// <param name="path">The file path.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="SchedulerConfigException">The file is not valid JSON or holds an unusable value.</exception>
-    public static SchedulerConfig FromFile(string path)
+    /// <exception cref="SchedulerConfigException">The file is not valid UTF-8 JSON, gives a key twice, or holds an unusable value.</exception>
+    public static SchedulerConfig FromFile(string path) => FromFile(path, DefaultMaxTrainTimesteps);
+
+    /// <summary>Reads a diffusers <c>scheduler_config.json</c> with an explicit bound on <c>num_train_timesteps</c>.</summary>
+    /// <param name="path">The file path.</param>
+    /// <param name="maxTrainTimesteps">The largest <c>num_train_timesteps</c> accepted.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="SchedulerConfigException">The file is not valid UTF-8 JSON, gives a key twice, or holds an unusable value.</exception>
+    public static SchedulerConfig FromFile(string path, int maxTrainTimesteps)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new FileNotFoundException($"Scheduler config '{full}' does not exist.", full);
-        return Parse(File.ReadAllText(full), full);
+        if (!StrictJson.TryParseFile(full, default, out var document, out var problem))
+            throw new SchedulerConfigException(DuplicateKeyOf(problem), full, problem);
+        using (document) return Parse(document.RootElement, full, maxTrainTimesteps);
     }
 
-    /// <summary>Parses the JSON text of a diffusers scheduler config.</summary>
+    /// <summary>Parses the JSON text of a diffusers scheduler config (at most <see cref="DefaultMaxTrainTimesteps"/> training timesteps).</summary>
     /// <param name="json">The JSON object.</param>
     /// <param name="source">Where the text came from, for error messages.</param>
-    /// <exception cref="SchedulerConfigException">The text is not a JSON object or holds an unusable value.</exception>
-    public static SchedulerConfig Parse(string json, string source = "(in-memory)")
+    /// <exception cref="SchedulerConfigException">The text is not a JSON object, gives a key twice, or holds an unusable value.</exception>
+    public static SchedulerConfig Parse(string json, string source = "(in-memory)") => Parse(json, source, DefaultMaxTrainTimesteps);
+
+    /// <summary>Parses the JSON text of a diffusers scheduler config with an explicit bound on <c>num_train_timesteps</c>.</summary>
+    /// <param name="json">The JSON object.</param>
+    /// <param name="source">Where the text came from, for error messages.</param>
+    /// <param name="maxTrainTimesteps">The largest <c>num_train_timesteps</c> accepted.</param>
+    /// <exception cref="SchedulerConfigException">The text is not a JSON object, gives a key twice, or holds an unusable value.</exception>
+    public static SchedulerConfig Parse(string json, string source, int maxTrainTimesteps)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new SchedulerConfigException("(file)", source, $"not valid JSON: {e.Message}");
-        }
+        if (!StrictJson.TryParse(json, default, out var document, out var problem))
+            throw new SchedulerConfigException(DuplicateKeyOf(problem), source, problem);
+        using (document) return Parse(document.RootElement, source, maxTrainTimesteps);
+    }
 
-        using (document)
+    // The key a StrictJson problem names ("the key 'x' appears twice"), or "(file)".
+    private static string DuplicateKeyOf(string problem)
+    {
+        const string marker = "the key '";
+        int start = problem.IndexOf(marker, StringComparison.Ordinal);
+        if (start < 0) return "(file)";
+        start += marker.Length;
+        int end = problem.IndexOf('\'', start);
+        return end > start ? problem[start..end] : "(file)";
+    }
+
+    private static SchedulerConfig Parse(JsonElement root, string source, int maxTrainTimesteps)
+    {
+        if (maxTrainTimesteps < 2)
+            throw new ArgumentOutOfRangeException(nameof(maxTrainTimesteps), maxTrainTimesteps, "The bound on num_train_timesteps must be at least 2.");
         {
-            var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw new SchedulerConfigException("(file)", source, $"expected a JSON object, got {root.ValueKind}.");
 
             var reader = new Reader(root, source);
             var defaults = new SchedulerConfig();
+            // Bounded first: the schedule allocates tensors of this length.
+            var trainTimesteps = reader.Int("num_train_timesteps", defaults.NumTrainTimesteps, 2, maxTrainTimesteps);
             var config = new SchedulerConfig
             {
                 Source = source,
-                NumTrainTimesteps = reader.Int("num_train_timesteps", defaults.NumTrainTimesteps),
+                NumTrainTimesteps = trainTimesteps,
                 BetaStart = reader.Double("beta_start", defaults.BetaStart),
                 BetaEnd = reader.Double("beta_end", defaults.BetaEnd),
                 BetaSchedule = ParseBetaSchedule(reader.String("beta_schedule", "linear"), source),
@@ -120,7 +154,7 @@ public sealed record SchedulerConfig
                 ClipSample = reader.Bool("clip_sample", defaults.ClipSample),
                 ClipSampleRange = reader.Double("clip_sample_range", defaults.ClipSampleRange),
                 SetAlphaToOne = reader.Bool("set_alpha_to_one", defaults.SetAlphaToOne),
-                StepsOffset = reader.Int("steps_offset", defaults.StepsOffset),
+                StepsOffset = reader.Int("steps_offset", defaults.StepsOffset, 0, maxTrainTimesteps),
                 PredictionType = reader.String("prediction_type", defaults.PredictionType),
                 TimestepSpacing = ParseSpacing(reader.String("timestep_spacing", "leading"), source),
             };
@@ -138,7 +172,7 @@ public sealed record SchedulerConfig
     }
 
     /// <summary>
-    /// Checks every value the library uses; called by <see cref="Parse"/> and by <see cref="NoiseSchedule"/>
+    /// Checks every value the library uses; called by <see cref="Parse(string, string)"/> and by <see cref="NoiseSchedule"/>
     /// (so configs built in code are checked too).
     /// </summary>
     /// <exception cref="SchedulerConfigException">A value is out of range or unsupported.</exception>
@@ -198,12 +232,15 @@ public sealed record SchedulerConfig
         private bool TryGet(string key, out JsonElement value) =>
             root.TryGetProperty(key, out value) && value.ValueKind != JsonValueKind.Null;
 
-        public int Int(string key, int fallback)
+        public int Int(string key, int fallback, int min, int max)
         {
             if (!TryGet(key, out var v)) return fallback;
-            if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i)) return i;
-            if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && d == Math.Floor(d) && Math.Abs(d) <= int.MaxValue)
+            if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && double.IsFinite(d) && d == Math.Floor(d))
+            {
+                if (d < min || d > max)
+                    throw new SchedulerConfigException(key, source, string.Create(CultureInfo.InvariantCulture, $"{v.GetRawText()} is out of range [{min}, {max}]."));
                 return (int)d;
+            }
             throw Wrong(key, "an integer", v);
         }
 

@@ -79,22 +79,18 @@ public static class CheckpointFiles
     }
 
     /// <summary>
-    /// Reads <paramref name="path"/> and copies it into <paramref name="module"/> with full name and
-    /// shape checks (LoRA adapter keys of the module may be absent), converting dtypes on copy.
+    /// Streams <paramref name="path"/> (a safetensors file, a sharded <c>*.safetensors.index.json</c>, or
+    /// pickle through the opt-in loader) into <paramref name="module"/> with full name and shape checks made
+    /// from the headers before anything is read (LoRA adapter keys of the module may be absent), one tensor
+    /// at a time, converting dtypes on copy.
     /// </summary>
     public static void LoadInto(nn.Module module, string path, CheckpointReadOptions? options = null,
         Func<string, bool>? ignoreKey = null)
     {
         ArgumentNullException.ThrowIfNull(module);
-        var weights = Read(path, options);
-        try
-        {
-            StateDictLoader.Load(module, weights, path, ignoreKey, IsAdapterKey);
-        }
-        finally
-        {
-            foreach (var tensor in weights.Values) tensor.Dispose();
-        }
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var source = TensorSource.Open(path, options);
+        StateDictLoader.Load(module, source, ignoreKey, IsAdapterKey);
     }
 
     /// <summary>True for the keys of LoRA adapters inside a module (never part of base checkpoints).</summary>

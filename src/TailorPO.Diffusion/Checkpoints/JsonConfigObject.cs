@@ -1,11 +1,14 @@
 using System.Text.Json;
+using TailorPO.Core.Json;
 
 namespace TailorPO.Diffusion.Checkpoints;
 
 /// <summary>
 /// Typed, defaulting reads from one JSON object of a transformers/diffusers <c>config.json</c>.
 /// A key that is absent or JSON null takes the library default (as the reference libraries do);
-/// a key of the wrong type fails with a message naming the file and the key.
+/// a key of the wrong type fails with a message naming the file and the key. The text is read by
+/// <see cref="StrictJson"/>'s rule (valid UTF-8, no key given twice); integers are read with a range
+/// and one out of it fails with "out of range [min, max]".
 /// </summary>
 internal sealed class JsonConfigObject
 {
@@ -27,18 +30,9 @@ internal sealed class JsonConfigObject
     /// <summary>Parses a whole config text; the root must be an object.</summary>
     public static JsonConfigObject Parse(string json, string source)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        }
-        catch (JsonException ex)
-        {
-            throw new ModelConfigException(source, $"not valid JSON ({ex.Message}).");
-        }
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-            throw new ModelConfigException(source, $"the root is a JSON {document.RootElement.ValueKind}, expected an object.");
-        return new JsonConfigObject(document.RootElement.Clone(), source, "");
+        if (!StrictJson.TryParse(json, Options, out var document, out var problem))
+            throw new ModelConfigException(source, problem);
+        return FromDocument(document, source);
     }
 
     /// <summary>Reads and parses a config file.</summary>
@@ -47,11 +41,28 @@ internal sealed class JsonConfigObject
         var full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new FileNotFoundException($"Config file '{full}' does not exist.", full);
-        return Parse(File.ReadAllText(full), full);
+        if (!StrictJson.TryParseFile(full, Options, out var document, out var problem))
+            throw new ModelConfigException(full, problem);
+        return FromDocument(document, full);
+    }
+
+    private static readonly JsonDocumentOptions Options = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
+
+    private static JsonConfigObject FromDocument(JsonDocument document, string source)
+    {
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new ModelConfigException(source, $"the root is a JSON {document.RootElement.ValueKind}, expected an object.");
+            return new JsonConfigObject(document.RootElement.Clone(), source, "");
+        }
     }
 
     /// <summary>True when the key is present and not JSON null.</summary>
     public bool Has(string key) => TryGet(key, out _);
+
+    /// <summary>True when the key holds a JSON array.</summary>
+    public bool IsArray(string key) => TryGet(key, out var value) && value.ValueKind == JsonValueKind.Array;
 
     /// <summary>A nested object, or null when absent.</summary>
     public JsonConfigObject? Object(string key)
@@ -69,23 +80,41 @@ internal sealed class JsonConfigObject
         return value.GetString()!;
     }
 
-    /// <summary>An integer value, or the default.</summary>
-    public long Int(string key, long defaultValue)
+    /// <summary>An integer value in [<paramref name="min"/>, <paramref name="max"/>], or the default.</summary>
+    public long Int(string key, long defaultValue, long min = long.MinValue, long max = long.MaxValue)
     {
         if (!TryGet(key, out var value)) return defaultValue;
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var result)) throw WrongType(key, value, "an integer");
-        return result;
+        return IntValue(key, value, min, max, "an integer");
     }
 
     /// <summary>An integer value that must be present.</summary>
-    public long RequiredInt(string key)
+    public long RequiredInt(string key, long min = long.MinValue, long max = long.MaxValue)
     {
         if (!Has(key)) throw new ModelConfigException(Source, $"the required key '{Qualified(key)}' is missing.");
-        return Int(key, 0);
+        return Int(key, 0, min, max);
     }
 
     /// <summary>An optional integer value.</summary>
-    public long? OptionalInt(string key) => Has(key) ? Int(key, 0) : null;
+    public long? OptionalInt(string key, long min = long.MinValue, long max = long.MaxValue) => Has(key) ? Int(key, 0, min, max) : null;
+
+    // An integral JSON number (written as 12, 1.2e1 or 12.0) in range; a fraction is a type error, an integer out of range says so.
+    private long IntValue(string key, JsonElement value, long min, long max, string expected)
+    {
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            if (value.TryGetInt64(out var exact))
+            {
+                if (exact >= min && exact <= max) return exact;
+                throw Invalid(key, $"is {exact}, out of range [{min}, {max}].");
+            }
+            if (value.TryGetDouble(out var number) && double.IsFinite(number) && number == Math.Floor(number))
+            {
+                if (number >= min && number <= max) return (long)number;
+                throw Invalid(key, $"is {value.GetRawText()}, out of range [{min}, {max}].");
+            }
+        }
+        throw WrongType(key, value, expected);
+    }
 
     /// <summary>A number, or the default.</summary>
     public double Double(string key, double defaultValue)
@@ -107,17 +136,17 @@ internal sealed class JsonConfigObject
         };
     }
 
-    /// <summary>A list of integers, or the default.</summary>
-    public IReadOnlyList<long> IntList(string key, IReadOnlyList<long> defaultValue)
+    /// <summary>A list of at most <paramref name="maxCount"/> integers, each in [<paramref name="min"/>, <paramref name="max"/>], or the default.</summary>
+    public IReadOnlyList<long> IntList(string key, IReadOnlyList<long> defaultValue, long min = long.MinValue, long max = long.MaxValue,
+        int maxCount = int.MaxValue)
     {
         if (!TryGet(key, out var value)) return defaultValue;
         if (value.ValueKind != JsonValueKind.Array) throw WrongType(key, value, "a list of integers");
+        if (value.GetArrayLength() > maxCount)
+            throw Invalid(key, $"has {value.GetArrayLength()} entries, out of range [0, {maxCount}].");
         var result = new List<long>();
         foreach (var item in value.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var number)) throw WrongType(key, value, "a list of integers");
-            result.Add(number);
-        }
+            result.Add(IntValue(key, item, min, max, "a list of integers"));
         return result;
     }
 

@@ -7,7 +7,8 @@ namespace TailorPO.Diffusion.Checkpoints;
 /// Loads a state dict into a module after checking names AND shapes of every key.
 /// (TorchSharp's own load_state_dict broadcasts silently on a shape mismatch and its strict
 /// mode names no keys.) Values are converted to each parameter's dtype and device on copy, so
-/// fp16/bf16 files load into fp32 modules and back.
+/// fp16/bf16 files load into fp32 modules and back. Files are streamed: shapes are checked from the
+/// headers, then one tensor at a time is read and copied.
 /// </summary>
 public static class StateDictLoader
 {
@@ -23,7 +24,18 @@ public static class StateDictLoader
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(weights);
+        using var tensors = new DictionarySource(weights, source, owns: false);
+        Load(module, tensors, ignoreKey, optionalKey);
+    }
 
+    /// <summary>
+    /// Checks every name and shape from <paramref name="source"/>'s headers first (nothing is read when
+    /// anything is missing, unexpected or mis-shaped), then streams the tensors one at a time into the
+    /// module's parameters (converted to each parameter's dtype and device on copy), so the weights are
+    /// never held twice.
+    /// </summary>
+    internal static void Load(nn.Module module, TensorSource source, Func<string, bool>? ignoreKey = null, Func<string, bool>? optionalKey = null)
+    {
         var target = module.state_dict();
         var missing = new List<string>();
         var unexpected = new List<string>();
@@ -31,15 +43,16 @@ public static class StateDictLoader
 
         foreach (var (key, parameter) in target)
         {
-            if (!weights.TryGetValue(key, out var value))
+            if (!source.Contains(key))
             {
                 if (optionalKey is null || !optionalKey(key)) missing.Add(key);
                 continue;
             }
-            if (!value.shape.SequenceEqual(parameter.shape))
-                misShaped.Add($"{key}: checkpoint [{string.Join(", ", value.shape)}] vs module [{string.Join(", ", parameter.shape)}]");
+            var shape = source.ShapeOf(key);
+            if (!shape.SequenceEqual(parameter.shape))
+                misShaped.Add($"{key}: checkpoint [{string.Join(", ", shape)}] vs module [{string.Join(", ", parameter.shape)}]");
         }
-        foreach (var key in weights.Keys)
+        foreach (var key in source.Keys)
         {
             if (!target.ContainsKey(key) && (ignoreKey is null || !ignoreKey(key))) unexpected.Add(key);
         }
@@ -49,13 +62,15 @@ public static class StateDictLoader
             missing.Sort(StringComparer.Ordinal);
             unexpected.Sort(StringComparer.Ordinal);
             misShaped.Sort(StringComparer.Ordinal);
-            throw new StateDictMismatchException(source, module.GetName(), missing, unexpected, misShaped);
+            throw new StateDictMismatchException(source.Description, module.GetName(), missing, unexpected, misShaped);
         }
 
         using var noGrad = no_grad();
         foreach (var (key, parameter) in target)
         {
-            if (weights.TryGetValue(key, out var value)) parameter.copy_(value);
+            if (!source.Contains(key)) continue;
+            using var value = source.Read(key);
+            parameter.copy_(value);
         }
     }
 }

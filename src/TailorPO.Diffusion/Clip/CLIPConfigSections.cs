@@ -27,13 +27,37 @@ internal static class CLIPConfigSections
         return root;
     }
 
-    public static void RequirePositive(string source, params (string Key, long Value)[] values)
+    /// <summary>The ranges of the integer keys both towers share.</summary>
+    public static readonly IReadOnlyDictionary<string, (long Min, long Max)> SharedRanges = new Dictionary<string, (long, long)>(StringComparer.Ordinal)
+    {
+        ["hidden_size"] = (1, 65_536),
+        ["intermediate_size"] = (1, 262_144),
+        ["projection_dim"] = (1, 65_536),
+        ["num_hidden_layers"] = (1, 256),
+        ["num_attention_heads"] = (1, 4_096),
+    };
+
+    /// <summary>Reads an integer key of <paramref name="section"/> within its range in <paramref name="ranges"/>.</summary>
+    public static long Int(JsonConfigObject section, IReadOnlyDictionary<string, (long Min, long Max)> ranges, string key, long fallback)
+    {
+        var (min, max) = ranges[key];
+        return section.Int(key, fallback, min, max);
+    }
+
+    /// <summary>Checks each value against its range in <paramref name="ranges"/>.</summary>
+    public static void RequireInRange(string source, IReadOnlyDictionary<string, (long Min, long Max)> ranges, params (string Key, long Value)[] values)
     {
         foreach (var (key, value) in values)
         {
-            if (value <= 0) throw new ModelConfigException(source, $"'{key}' is {value}, expected a positive integer.");
+            var (min, max) = ranges[key];
+            if (value < min || value > max) throw new ModelConfigException(source, ModelSizeLimits.OutOfRange(key, value, min, max) + ".");
         }
     }
+
+    /// <summary>One CLIP encoder layer: attention (4 linears), two LayerNorms, the MLP.</summary>
+    public static Int128 EncoderLayerParameters(Int128 hidden, Int128 intermediate) =>
+        4 * ParameterMath.Linear(hidden, hidden) + 2 * ParameterMath.Norm(hidden)
+        + ParameterMath.Linear(hidden, intermediate) + ParameterMath.Linear(intermediate, hidden);
 
     public static void RequireCommon(string source, long hiddenSize, long heads, string hiddenAct, double layerNormEps)
     {

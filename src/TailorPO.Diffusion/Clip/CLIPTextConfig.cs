@@ -69,46 +69,77 @@ public sealed record CLIPTextConfig
     /// <summary>True when <see cref="EosTokenId"/> selects transformers' legacy argmax pooling.</summary>
     public bool UsesLegacyArgmaxPooling => EosTokenId == 2;
 
+    /// <summary>
+    /// The range every integer key must lie in (checked on read and by <see cref="Validate"/>, before
+    /// anything is allocated).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (long Min, long Max)> IntegerRanges =
+        new Dictionary<string, (long, long)>(CLIPConfigSections.SharedRanges.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal)
+        {
+            ["vocab_size"] = (1, 16_777_216),
+            ["max_position_embeddings"] = (1, 65_536),
+            ["pad_token_id"] = (0, int.MaxValue),
+            ["bos_token_id"] = (0, int.MaxValue),
+            ["eos_token_id"] = (0, int.MaxValue),
+        };
+
     /// <summary>Reads a <c>config.json</c> file.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="ModelConfigException">The file is malformed or holds an unusable value.</exception>
-    public static CLIPTextConfig FromFile(string path) => From(JsonConfigObject.Load(path));
+    /// <exception cref="ModelConfigException">The file is malformed, gives a key twice, or holds an unusable or out-of-range value.</exception>
+    public static CLIPTextConfig FromFile(string path, ModelSizeLimits? limits = null) => From(JsonConfigObject.Load(path), limits);
 
     /// <summary>Parses config JSON text.</summary>
-    /// <exception cref="ModelConfigException">The text is malformed or holds an unusable value.</exception>
-    public static CLIPTextConfig FromJson(string json, string source = "in-memory config") =>
-        From(JsonConfigObject.Parse(json, source));
+    /// <param name="json">The JSON text.</param>
+    /// <param name="source">Where it came from, for messages.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
+    /// <exception cref="ModelConfigException">The text is malformed, gives a key twice, or holds an unusable or out-of-range value.</exception>
+    public static CLIPTextConfig FromJson(string json, string source = "in-memory config", ModelSizeLimits? limits = null) =>
+        From(JsonConfigObject.Parse(json, source), limits);
 
-    internal static CLIPTextConfig From(JsonConfigObject root)
+    internal static CLIPTextConfig From(JsonConfigObject root, ModelSizeLimits? limits = null)
     {
         var section = CLIPConfigSections.Select(root, "text_config", "text_config_dict", "clip_text_model", "clip_vision_model");
         var defaults = new CLIPTextConfig();
         var config = new CLIPTextConfig
         {
-            VocabSize = section.Int("vocab_size", defaults.VocabSize),
-            HiddenSize = section.Int("hidden_size", defaults.HiddenSize),
-            IntermediateSize = section.Int("intermediate_size", defaults.IntermediateSize),
-            ProjectionDim = section.Int("projection_dim", root.Int("projection_dim", defaults.ProjectionDim)),
-            NumHiddenLayers = section.Int("num_hidden_layers", defaults.NumHiddenLayers),
-            NumAttentionHeads = section.Int("num_attention_heads", defaults.NumAttentionHeads),
-            MaxPositionEmbeddings = section.Int("max_position_embeddings", defaults.MaxPositionEmbeddings),
+            VocabSize = CLIPConfigSections.Int(section, IntegerRanges, "vocab_size", defaults.VocabSize),
+            HiddenSize = CLIPConfigSections.Int(section, IntegerRanges, "hidden_size", defaults.HiddenSize),
+            IntermediateSize = CLIPConfigSections.Int(section, IntegerRanges, "intermediate_size", defaults.IntermediateSize),
+            ProjectionDim = CLIPConfigSections.Int(section, IntegerRanges, "projection_dim", CLIPConfigSections.Int(root, IntegerRanges, "projection_dim", defaults.ProjectionDim)),
+            NumHiddenLayers = CLIPConfigSections.Int(section, IntegerRanges, "num_hidden_layers", defaults.NumHiddenLayers),
+            NumAttentionHeads = CLIPConfigSections.Int(section, IntegerRanges, "num_attention_heads", defaults.NumAttentionHeads),
+            MaxPositionEmbeddings = CLIPConfigSections.Int(section, IntegerRanges, "max_position_embeddings", defaults.MaxPositionEmbeddings),
             HiddenAct = section.String("hidden_act", defaults.HiddenAct),
             LayerNormEps = section.Double("layer_norm_eps", defaults.LayerNormEps),
-            PadTokenId = section.Int("pad_token_id", defaults.PadTokenId),
-            BosTokenId = section.Int("bos_token_id", defaults.BosTokenId),
-            EosTokenId = section.Int("eos_token_id", defaults.EosTokenId),
+            PadTokenId = CLIPConfigSections.Int(section, IntegerRanges, "pad_token_id", defaults.PadTokenId),
+            BosTokenId = CLIPConfigSections.Int(section, IntegerRanges, "bos_token_id", defaults.BosTokenId),
+            EosTokenId = CLIPConfigSections.Int(section, IntegerRanges, "eos_token_id", defaults.EosTokenId),
         };
-        config.Validate(section.Source);
+        config.Validate(section.Source, limits);
         return config;
     }
 
-    /// <summary>Checks that the numbers describe a buildable model.</summary>
+    /// <summary>The exact number of parameters of <see cref="CLIPTextModel"/> (or, with the projection, <see cref="CLIPTextModelWithProjection"/>).</summary>
+    internal Int128 CountParameters(bool withProjection) =>
+        (Int128)VocabSize * HiddenSize + (Int128)MaxPositionEmbeddings * HiddenSize
+        + NumHiddenLayers * CLIPConfigSections.EncoderLayerParameters(HiddenSize, IntermediateSize)
+        + ParameterMath.Norm(HiddenSize) + (withProjection ? ParameterMath.Linear(HiddenSize, ProjectionDim, false) : 0);
+
+    /// <summary>Checks that the numbers describe a buildable model within <paramref name="limits"/> (counted with the projection).</summary>
+    /// <param name="source">The config's file, for the message.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
     /// <exception cref="ModelConfigException">A value is out of range; the message names it.</exception>
-    public void Validate(string source = "in-memory config")
+    public void Validate(string source = "in-memory config", ModelSizeLimits? limits = null)
     {
-        CLIPConfigSections.RequirePositive(source, ("vocab_size", VocabSize), ("hidden_size", HiddenSize),
+        CLIPConfigSections.RequireInRange(source, IntegerRanges, ("vocab_size", VocabSize), ("hidden_size", HiddenSize),
             ("intermediate_size", IntermediateSize), ("projection_dim", ProjectionDim), ("num_hidden_layers", NumHiddenLayers),
-            ("num_attention_heads", NumAttentionHeads), ("max_position_embeddings", MaxPositionEmbeddings));
+            ("num_attention_heads", NumAttentionHeads), ("max_position_embeddings", MaxPositionEmbeddings),
+            ("pad_token_id", PadTokenId), ("bos_token_id", BosTokenId), ("eos_token_id", EosTokenId));
         CLIPConfigSections.RequireCommon(source, HiddenSize, NumAttentionHeads, HiddenAct, LayerNormEps);
+        var tooBig = (limits ?? ModelSizeLimits.Default).ParameterProblem(CountParameters(withProjection: true), "CLIP text encoder",
+            $"vocab_size {VocabSize}, hidden_size {HiddenSize}, intermediate_size {IntermediateSize}, num_hidden_layers {NumHiddenLayers} and max_position_embeddings {MaxPositionEmbeddings}");
+        if (tooBig is not null) throw new ModelConfigException(source, tooBig + ".");
     }
 }

@@ -45,46 +45,74 @@ public sealed record CLIPVisionConfig
     /// <summary>Tokens per image: one per patch plus the class token.</summary>
     public long NumPositions => PatchesPerSide * PatchesPerSide + 1;
 
+    /// <summary>
+    /// The range every integer key must lie in (checked on read and by <see cref="Validate"/>, before
+    /// anything is allocated).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (long Min, long Max)> IntegerRanges =
+        new Dictionary<string, (long, long)>(CLIPConfigSections.SharedRanges.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal)
+        {
+            ["num_channels"] = (1, 64),
+            ["image_size"] = (1, 16_384),
+            ["patch_size"] = (1, 16_384),
+        };
+
     /// <summary>Reads a <c>config.json</c> file.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="ModelConfigException">The file is malformed or holds an unusable value.</exception>
-    public static CLIPVisionConfig FromFile(string path) => From(JsonConfigObject.Load(path));
+    /// <exception cref="ModelConfigException">The file is malformed, gives a key twice, or holds an unusable or out-of-range value.</exception>
+    public static CLIPVisionConfig FromFile(string path, ModelSizeLimits? limits = null) => From(JsonConfigObject.Load(path), limits);
 
     /// <summary>Parses config JSON text.</summary>
-    /// <exception cref="ModelConfigException">The text is malformed or holds an unusable value.</exception>
-    public static CLIPVisionConfig FromJson(string json, string source = "in-memory config") =>
-        From(JsonConfigObject.Parse(json, source));
+    /// <param name="json">The JSON text.</param>
+    /// <param name="source">Where it came from, for messages.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
+    /// <exception cref="ModelConfigException">The text is malformed, gives a key twice, or holds an unusable or out-of-range value.</exception>
+    public static CLIPVisionConfig FromJson(string json, string source = "in-memory config", ModelSizeLimits? limits = null) =>
+        From(JsonConfigObject.Parse(json, source), limits);
 
-    internal static CLIPVisionConfig From(JsonConfigObject root)
+    internal static CLIPVisionConfig From(JsonConfigObject root, ModelSizeLimits? limits = null)
     {
         var section = CLIPConfigSections.Select(root, "vision_config", "vision_config_dict", "clip_vision_model", "clip_text_model");
         var defaults = new CLIPVisionConfig();
         var config = new CLIPVisionConfig
         {
-            HiddenSize = section.Int("hidden_size", defaults.HiddenSize),
-            IntermediateSize = section.Int("intermediate_size", defaults.IntermediateSize),
-            ProjectionDim = section.Int("projection_dim", root.Int("projection_dim", defaults.ProjectionDim)),
-            NumHiddenLayers = section.Int("num_hidden_layers", defaults.NumHiddenLayers),
-            NumAttentionHeads = section.Int("num_attention_heads", defaults.NumAttentionHeads),
-            NumChannels = section.Int("num_channels", defaults.NumChannels),
-            ImageSize = section.Int("image_size", defaults.ImageSize),
-            PatchSize = section.Int("patch_size", defaults.PatchSize),
+            HiddenSize = CLIPConfigSections.Int(section, IntegerRanges, "hidden_size", defaults.HiddenSize),
+            IntermediateSize = CLIPConfigSections.Int(section, IntegerRanges, "intermediate_size", defaults.IntermediateSize),
+            ProjectionDim = CLIPConfigSections.Int(section, IntegerRanges, "projection_dim", CLIPConfigSections.Int(root, IntegerRanges, "projection_dim", defaults.ProjectionDim)),
+            NumHiddenLayers = CLIPConfigSections.Int(section, IntegerRanges, "num_hidden_layers", defaults.NumHiddenLayers),
+            NumAttentionHeads = CLIPConfigSections.Int(section, IntegerRanges, "num_attention_heads", defaults.NumAttentionHeads),
+            NumChannels = CLIPConfigSections.Int(section, IntegerRanges, "num_channels", defaults.NumChannels),
+            ImageSize = CLIPConfigSections.Int(section, IntegerRanges, "image_size", defaults.ImageSize),
+            PatchSize = CLIPConfigSections.Int(section, IntegerRanges, "patch_size", defaults.PatchSize),
             HiddenAct = section.String("hidden_act", defaults.HiddenAct),
             LayerNormEps = section.Double("layer_norm_eps", defaults.LayerNormEps),
         };
-        config.Validate(section.Source);
+        config.Validate(section.Source, limits);
         return config;
     }
 
-    /// <summary>Checks that the numbers describe a buildable model.</summary>
+    /// <summary>The exact number of parameters of <see cref="CLIPVisionModelWithProjection"/>.</summary>
+    internal Int128 CountParameters() =>
+        HiddenSize + ParameterMath.Conv(NumChannels, HiddenSize, PatchSize, bias: false) + (Int128)NumPositions * HiddenSize
+        + 2 * ParameterMath.Norm(HiddenSize) + NumHiddenLayers * CLIPConfigSections.EncoderLayerParameters(HiddenSize, IntermediateSize)
+        + ParameterMath.Linear(HiddenSize, ProjectionDim, false);
+
+    /// <summary>Checks that the numbers describe a buildable model within <paramref name="limits"/>.</summary>
+    /// <param name="source">The config's file, for the message.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
     /// <exception cref="ModelConfigException">A value is out of range; the message names it.</exception>
-    public void Validate(string source = "in-memory config")
+    public void Validate(string source = "in-memory config", ModelSizeLimits? limits = null)
     {
-        CLIPConfigSections.RequirePositive(source, ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
+        CLIPConfigSections.RequireInRange(source, IntegerRanges, ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
             ("projection_dim", ProjectionDim), ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads),
             ("num_channels", NumChannels), ("image_size", ImageSize), ("patch_size", PatchSize));
         if (ImageSize % PatchSize != 0)
             throw new ModelConfigException(source, $"'image_size' {ImageSize} is not a multiple of 'patch_size' {PatchSize}.");
         CLIPConfigSections.RequireCommon(source, HiddenSize, NumAttentionHeads, HiddenAct, LayerNormEps);
+        var tooBig = (limits ?? ModelSizeLimits.Default).ParameterProblem(CountParameters(), "CLIP vision encoder",
+            $"hidden_size {HiddenSize}, intermediate_size {IntermediateSize}, num_hidden_layers {NumHiddenLayers}, image_size {ImageSize} and patch_size {PatchSize}");
+        if (tooBig is not null) throw new ModelConfigException(source, tooBig + ".");
     }
 }

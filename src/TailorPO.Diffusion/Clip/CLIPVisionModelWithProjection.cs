@@ -18,11 +18,13 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
 
     /// <summary>Builds a randomly initialised model (float32, CPU).</summary>
-    /// <exception cref="Checkpoints.ModelConfigException">The config describes no buildable model.</exception>
-    public CLIPVisionModelWithProjection(CLIPVisionConfig config) : base(nameof(CLIPVisionModelWithProjection))
+    /// <param name="config">The configuration.</param>
+    /// <param name="limits">The size limits the config must respect (default <see cref="Checkpoints.ModelSizeLimits.Default"/>); checked before anything is allocated.</param>
+    /// <exception cref="Checkpoints.ModelConfigException">The config describes no buildable model, or one too big.</exception>
+    public CLIPVisionModelWithProjection(CLIPVisionConfig config, Checkpoints.ModelSizeLimits? limits = null) : base(nameof(CLIPVisionModelWithProjection))
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
+        config.Validate(limits: limits);
         Config = config;
         vision_model = new CLIPVisionTransformer(config);
         visual_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false);
@@ -44,10 +46,28 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="Checkpoints.ModelConfigException">The config is malformed or unsupported.</exception>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
-    public static CLIPVisionModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null) =>
-        CLIPCheckpoint.FromPretrained(folder, dtype, device, variant,
-            configFile => new CLIPVisionModelWithProjection(CLIPVisionConfig.FromFile(configFile)),
-            CLIPCheckpoint.IsForeignToVision);
+    public static CLIPVisionModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null)
+    {
+        CLIPInputs.WeightDType(dtype, nameof(dtype));
+        return FromPretrained(folder, new Checkpoints.ModelLoadOptions { DType = dtype, Device = device, Variant = variant });
+    }
+
+    /// <summary>Loads a transformers folder with the options every model loader takes (config checked against the size limits first).</summary>
+    /// <param name="folder">The model folder.</param>
+    /// <param name="options">dtype, device, variant, pickle opt-in (<c>pytorch_model.bin</c>) and size limits.</param>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    /// <exception cref="Checkpoints.ModelConfigException">The config is malformed, unsupported or too big.</exception>
+    /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
+    public static CLIPVisionModelWithProjection FromPretrained(string folder, Checkpoints.ModelLoadOptions? options) =>
+        Checkpoints.ModelLoader.FromFolder(folder, options, Recipe);
+
+    internal static Checkpoints.ModelRecipe<CLIPVisionModelWithProjection> Recipe { get; } = new("CLIP vision encoder", "model.safetensors",
+        (configFile, limits) =>
+        {
+            var config = CLIPVisionConfig.FromFile(configFile, limits);
+            return () => new CLIPVisionModelWithProjection(config, limits);
+        }, IgnoreKey: CLIPCheckpoint.IsForeignToVision,
+        PickleTwin: "pytorch_model.bin", PickleWithoutLoaderIsNotFound: true);
 
     /// <summary>The image embeddings [B, projection_dim] for normalised pixel values [B, C, H, W].</summary>
     public override Tensor forward(Tensor pixelValues)

@@ -62,8 +62,7 @@ internal sealed class TailorPODiffusionOptionsValidator : IValidateOptions<Tailo
             return;
         }
 
-        var components = index.HasVae ? ModelIndex.RequiredComponents.Append(ModelIndex.VaeComponent) : ModelIndex.RequiredComponents;
-        var missing = components.Where(c => !Directory.Exists(Path.Combine(full, c))).ToList();
+        var missing = index.LoadedComponents.Where(c => !Directory.Exists(Path.Combine(full, c))).ToList();
         if (missing.Count > 0)
             failures.Add($"{knob} '{full}' lacks the component folder(s) {string.Join(", ", missing)}.");
         else if (!File.Exists(Path.Combine(full, "scheduler", "scheduler_config.json")))

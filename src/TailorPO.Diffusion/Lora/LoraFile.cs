@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TailorPO.Core.Json;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Safetensors;
 using static TorchSharp.torch;
@@ -25,7 +26,11 @@ public static class LoraFile
     /// <param name="path">A .safetensors file.</param>
     /// <param name="layers">The model's adaptable layers by module path (their shapes are checked).</param>
     /// <param name="keyPrefix">The PEFT key prefix of this model, e.g. "unet." (also accepted without it).</param>
-    /// <exception cref="StateDictMismatchException">Keys that fit no layer, incomplete pairs or wrong shapes.</exception>
+    /// <exception cref="StateDictMismatchException">
+    /// Keys that fit no layer, incomplete pairs, wrong shapes, NaN or infinite weights, or an alpha that is
+    /// not a positive finite number - all listed in one exception.
+    /// </exception>
+    /// <exception cref="SafetensorsFormatException">The file, or the LoRA config in its metadata, is malformed (named).</exception>
     public static LoraFileContents Read(string path, IReadOnlyDictionary<string, LoraLinear> layers, string keyPrefix = "unet.")
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -71,7 +76,7 @@ public static class LoraFile
             if (name.EndsWith(".lora_A.weight", StringComparison.Ordinal)) a[name[..^".lora_A.weight".Length]] = tensor;
             else if (name.EndsWith(".lora_B.weight", StringComparison.Ordinal)) b[name[..^".lora_B.weight".Length]] = tensor;
             else if (name.EndsWith(".alpha", StringComparison.Ordinal) && tensor.numel() == 1)
-                layerAlphas[name[..^".alpha".Length]] = tensor.to(ScalarType.Float64).item<double>();
+                layerAlphas[name[..^".alpha".Length]] = AlphaOf(tensor);
             else unexpected.Add(key);
         }
         return Assemble(path, LoraFileFormat.Peft, a, b,
@@ -99,7 +104,7 @@ public static class LoraFile
                 case "lora_up.weight": b[layer] = tensor; break;
                 case "alpha":
                     if (tensor.numel() != 1) { unexpected.Add($"{key} (alpha must hold one value)"); break; }
-                    alphas[layer] = tensor.to(ScalarType.Float64).item<double>();
+                    alphas[layer] = AlphaOf(tensor);
                     break;
                 default: unexpected.Add(key); break;
             }
@@ -109,12 +114,16 @@ public static class LoraFile
             unexpected, ignored, metadata, l => KohyaName(l) + ".lora_down.weight", l => KohyaName(l) + ".lora_up.weight");
     }
 
+    // A per-layer alpha tensor's value (a non-float dtype such as bool reads as its number).
+    private static double AlphaOf(Tensor tensor) => tensor.to(ScalarType.Float64).item<double>();
+
     private static LoraFileContents Assemble(string path, LoraFileFormat format, Dictionary<string, Tensor> a, Dictionary<string, Tensor> b,
         Func<string, double> alphaOf, IReadOnlyDictionary<string, LoraLinear> layers, List<string> unexpected, List<string> ignored,
         IReadOnlyDictionary<string, string> metadata, Func<string, string> aKey, Func<string, string> bKey)
     {
         var missing = new List<string>();
         var misShaped = new List<string>();
+        var invalid = new List<string>();
         var result = new Dictionary<string, LoraLayerWeights>(StringComparer.Ordinal);
         foreach (var layerPath in a.Keys.Union(b.Keys).Order(StringComparer.Ordinal))
         {
@@ -128,51 +137,102 @@ public static class LoraFile
             if (!b.TryGetValue(layerPath, out var up)) { missing.Add(bKey(layerPath)); continue; }
             long rank = down.dim() == 2 ? down.shape[0] : -1;
             if (down.dim() != 2 || down.shape[1] != layer.InFeatures || rank < 1)
-                misShaped.Add($"{aKey(layerPath)}: file [{string.Join(", ", down.shape)}] vs layer [rank, {layer.InFeatures}]");
-            else if (up.dim() != 2 || up.shape[0] != layer.OutFeatures || up.shape[1] != rank)
-                misShaped.Add($"{bKey(layerPath)}: file [{string.Join(", ", up.shape)}] vs layer [{layer.OutFeatures}, {rank}]");
-            else
             {
-                var alpha = alphaOf(layerPath);
-                if (!double.IsFinite(alpha) || alpha <= 0) misShaped.Add($"{layerPath}: alpha {alpha} must be positive");
-                else result[layerPath] = new LoraLayerWeights(down, up, alpha);
+                misShaped.Add($"{aKey(layerPath)}: file [{string.Join(", ", down.shape)}] vs layer [rank, {layer.InFeatures}]");
+                continue;
             }
+            if (up.dim() != 2 || up.shape[0] != layer.OutFeatures || up.shape[1] != rank)
+            {
+                misShaped.Add($"{bKey(layerPath)}: file [{string.Join(", ", up.shape)}] vs layer [{layer.OutFeatures}, {rank}]");
+                continue;
+            }
+            // NaN or infinite weights would poison every output of the layer once merged or applied.
+            bool finite = true;
+            foreach (var (key, weights) in new[] { (aKey(layerPath), down), (bKey(layerPath), up) })
+            {
+                var problem = NonFiniteProblem(weights);
+                if (problem is null) continue;
+                invalid.Add($"{key}: {problem}");
+                finite = false;
+            }
+            var alpha = alphaOf(layerPath);
+            if (!double.IsFinite(alpha) || alpha <= 0)
+            {
+                invalid.Add($"{layerPath}: alpha {alpha.ToString("R", CultureInfo.InvariantCulture)} must be a positive finite number");
+                continue;
+            }
+            if (finite) result[layerPath] = new LoraLayerWeights(down, up, alpha);
         }
-        if (result.Count == 0 && missing.Count + unexpected.Count + misShaped.Count == 0)
+        if (result.Count == 0 && missing.Count + unexpected.Count + misShaped.Count + invalid.Count == 0)
             unexpected.Add("(the file holds no LoRA pairs for this model)");
-        if (missing.Count + unexpected.Count + misShaped.Count > 0)
+        if (missing.Count + unexpected.Count + misShaped.Count + invalid.Count > 0)
         {
             missing.Sort(StringComparer.Ordinal);
             unexpected.Sort(StringComparer.Ordinal);
             misShaped.Sort(StringComparer.Ordinal);
-            throw new StateDictMismatchException(path, "the model's LoRA layers", missing, unexpected, misShaped);
+            invalid.Sort(StringComparer.Ordinal);
+            throw new StateDictMismatchException(path, "the model's LoRA layers", missing, unexpected, misShaped, invalid);
         }
         return new LoraFileContents(path, format, result, ignored, metadata);
     }
 
-    /// <summary>The alpha recorded in PEFT/diffusers metadata, or null when the file records none (then alpha = rank).</summary>
+    // "3 of 16 values are NaN or infinite (first at flat index 5)", or null when every value is finite.
+    private static string? NonFiniteProblem(Tensor weights)
+    {
+        if (!weights.is_floating_point()) return $"dtype {weights.dtype} is not a floating-point type";
+        using var scope = NewDisposeScope();
+        var bad = weights.isfinite().logical_not().flatten();
+        long count = bad.sum().item<long>();
+        if (count == 0) return null;
+        long first = bad.nonzero()[0, 0].item<long>();
+        return $"{count} of {weights.numel()} values are NaN or infinite (first at flat index {first})";
+    }
+
+    /// <summary>
+    /// The alpha recorded in the metadata, or null when the file records none (then alpha = rank). The
+    /// top-level <c>lora_alpha</c> entry (a string, as safetensors metadata always is) and the PEFT config in
+    /// <c>lora_adapter_metadata</c> (where <c>lora_alpha</c> must be a JSON number, as PEFT's LoraConfig
+    /// needs) are both read; when both are present they must agree.
+    /// </summary>
     private static double? AlphaFromMetadata(string path, IReadOnlyDictionary<string, string> metadata)
     {
+        double? topLevel = null;
         if (metadata.TryGetValue("lora_alpha", out var text))
         {
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) return value;
-            throw new SafetensorsFormatException(path, $"__metadata__ lora_alpha '{text}' is not a number.");
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                throw new SafetensorsFormatException(path, $"__metadata__ lora_alpha '{text}' is not a number.");
+            topLevel = value;
         }
+        double? peft = null;
         if (metadata.TryGetValue("lora_adapter_metadata", out var json))
         {
-            JsonObject? config;
-            try { config = JsonNode.Parse(json) as JsonObject; }
-            catch (JsonException ex) { throw new SafetensorsFormatException(path, $"__metadata__ lora_adapter_metadata is not valid JSON ({ex.Message})."); }
-            if (config is null) return null;
-            foreach (var (key, node) in config)
+            if (!StrictJson.TryParse(json, default, out var document, out var problem))
+                throw new SafetensorsFormatException(path, $"__metadata__ lora_adapter_metadata (the PEFT LoraConfig) is unusable: {problem}");
+            using (document)
             {
-                var bare = key.Contains('.') ? key[(key.LastIndexOf('.') + 1)..] : key;
-                if (bare is "alpha_pattern" or "rank_pattern" && node is JsonObject pattern && pattern.Count > 0)
-                    throw new SafetensorsFormatException(path, $"lora_adapter_metadata sets a non-empty {bare}, which this reader does not support.");
-                if (bare == "lora_alpha" && node is JsonValue v && v.TryGetValue<double>(out var alpha)) return alpha;
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                    throw new SafetensorsFormatException(path, $"__metadata__ lora_adapter_metadata is a JSON {document.RootElement.ValueKind}, expected an object (a PEFT LoraConfig).");
+                foreach (var property in document.RootElement.EnumerateObject())
+                {
+                    var key = property.Name;
+                    var node = property.Value;
+                    var bare = key.Contains('.') ? key[(key.LastIndexOf('.') + 1)..] : key;
+                    if (bare is "alpha_pattern" or "rank_pattern" && node.ValueKind == JsonValueKind.Object && node.EnumerateObject().Any())
+                        throw new SafetensorsFormatException(path, $"lora_adapter_metadata sets a non-empty {key}, which this reader does not support.");
+                    if (bare != "lora_alpha" || node.ValueKind == JsonValueKind.Null) continue;
+                    if (node.ValueKind != JsonValueKind.Number || !node.TryGetDouble(out var alpha))
+                        throw new SafetensorsFormatException(path,
+                            $"lora_adapter_metadata '{key}' is {node.GetRawText()}, a JSON {node.ValueKind}; PEFT's lora_alpha must be a number (write {(node.ValueKind == JsonValueKind.String ? node.GetString() : "it")} without quotes).");
+                    if (peft is { } other && other != alpha)
+                        throw new SafetensorsFormatException(path, $"lora_adapter_metadata gives lora_alpha twice with different values ({other} and {alpha}).");
+                    peft = alpha;
+                }
             }
         }
-        return null;
+        if (topLevel is { } t && peft is { } p && t != p)
+            throw new SafetensorsFormatException(path,
+                $"__metadata__ lora_alpha '{text}' disagrees with lora_adapter_metadata's lora_alpha {p.ToString("R", CultureInfo.InvariantCulture)}; which one holds is ambiguous.");
+        return topLevel ?? peft;
     }
 
     /// <summary>Writes adapter weights in the PEFT / diffusers layout, atomically.</summary>

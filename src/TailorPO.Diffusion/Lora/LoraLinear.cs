@@ -34,12 +34,14 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (outFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(outFeatures), outFeatures, "must be positive.");
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        // Same initialisation as torch.nn.Linear, via a throwaway Linear (its weights move into this layer).
+        // Same initialisation as torch.nn.Linear, via a throwaway Linear whose storage moves into this layer
+        // (detach shares it; a clone would hold the weights twice until the template's tensors are finalised,
+        // which made building SD's UNet peak at ~1.8x its size).
         using (var template = nn.Linear(inFeatures, outFeatures, hasBias))
         using (no_grad())
         {
-            weight = new Parameter(template.weight.detach().clone());
-            if (hasBias) bias = new Parameter(template.bias!.detach().clone());
+            weight = new Parameter(template.weight.detach());
+            if (hasBias) bias = new Parameter(template.bias!.detach());
         }
         RegisterComponents();
     }

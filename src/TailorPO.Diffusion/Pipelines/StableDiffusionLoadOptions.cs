@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Checkpoints;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Pipelines;
@@ -18,4 +19,18 @@ public sealed class StableDiffusionLoadOptions
 
     /// <summary>Device for every part (default CPU; e.g. <c>torch.CUDA</c> with a CUDA backend package).</summary>
     public Device? Device { get; set; }
+
+    /// <summary>Weight file variant of every part, e.g. "fp16" (null: the plain files; no variant is substituted).</summary>
+    public string? Variant { get; set; }
+
+    /// <summary>How checkpoint files may be read (the pickle opt-in); null refuses pickle files.</summary>
+    public CheckpointReadOptions? ReadOptions { get; set; }
+
+    /// <summary>How big each part's config may be, and the longest training schedule accepted.</summary>
+    public ModelSizeLimits Limits { get; set; } = ModelSizeLimits.Default;
+
+    /// <summary>The options one part is loaded with (every loader takes the same <see cref="ModelLoadOptions"/>).</summary>
+    /// <param name="dtype">The part's dtype (<see cref="DType"/> or <see cref="VaeDType"/>).</param>
+    public ModelLoadOptions ForPart(ScalarType dtype) =>
+        new() { DType = dtype, Device = Device, Variant = Variant, ReadOptions = ReadOptions, Limits = Limits };
 }

@@ -94,8 +94,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         options ??= new StableDiffusionLoadOptions();
         var root = Path.GetFullPath(folder);
         var index = ModelIndex.Load(root);
-        var components = index.HasVae ? ModelIndex.RequiredComponents.Append(ModelIndex.VaeComponent) : ModelIndex.RequiredComponents;
-        foreach (var component in components)
+        foreach (var component in index.LoadedComponents)
         {
             var path = Path.Combine(root, component);
             if (!Directory.Exists(path))
@@ -105,7 +104,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         var schedulerPath = Path.Combine(root, "scheduler", "scheduler_config.json");
         if (!File.Exists(schedulerPath))
             throw new FileNotFoundException($"The scheduler config '{schedulerPath}' does not exist.", schedulerPath);
-        var scheduler = SchedulerConfig.FromFile(schedulerPath);
+        var scheduler = SchedulerConfig.FromFile(schedulerPath, options.Limits.MaxTrainTimesteps);
         var tokenizer = ClipTokenizer.FromFolder(Path.Combine(root, "tokenizer"));
 
         UNet2DConditionModel? unet = null;
@@ -113,10 +112,10 @@ public sealed class StableDiffusionPipeline : IDisposable
         CLIPTextModel? textEncoder = null;
         try
         {
-            unet = UNet2DConditionModel.FromPretrained(Path.Combine(root, "unet"), options.DType, options.Device);
+            unet = UNet2DConditionModel.FromPretrained(Path.Combine(root, "unet"), options.ForPart(options.DType));
             if (index.HasVae)
-                vae = AutoencoderKL.FromPretrained(Path.Combine(root, ModelIndex.VaeComponent), options.VaeDType, options.Device);
-            textEncoder = CLIPTextModel.FromPretrained(Path.Combine(root, "text_encoder"), options.DType, options.Device);
+                vae = AutoencoderKL.FromPretrained(Path.Combine(root, ModelIndex.VaeComponent), options.ForPart(options.VaeDType));
+            textEncoder = CLIPTextModel.FromPretrained(Path.Combine(root, "text_encoder"), options.ForPart(options.DType));
             return new StableDiffusionPipeline(unet, vae, textEncoder, tokenizer, scheduler);
         }
         catch

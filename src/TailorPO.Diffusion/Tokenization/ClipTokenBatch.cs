@@ -22,7 +22,11 @@ public sealed class ClipTokenBatch
     /// <summary>1 from bos to eos inclusive, 0 on padding, shape [batch, length]. Told by position, not by id, since pad may equal eos.</summary>
     public long[,] AttentionMask { get; }
 
-    /// <summary>Per prompt: the number of BPE tokens before truncation (no bos/eos).</summary>
+    /// <summary>
+    /// Per prompt: the number of BPE tokens (no bos/eos) of a prompt that fits the row. For a truncated prompt
+    /// encoding stops once the row is full, so this is the count reached by then (more than the row holds, at
+    /// most one pre-tokenized word past it), not the whole prompt's; <see cref="ClipTokenizer.Encode"/> gives all ids.
+    /// </summary>
     public IReadOnlyList<int> TokenCounts { get; }
 
     /// <summary>Per prompt: true when BPE tokens were cut to fit the row.</summary>

@@ -167,11 +167,19 @@ public sealed class ClipTokenizer
     /// <summary>The BPE ids of <paramref name="text"/>: no bos/eos, no truncation, no padding.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="text"/> holds an unpaired surrogate (not encodable as UTF-8).</exception>
-    public int[] Encode(string text)
+    public int[] Encode(string text) => [.. EncodeIds(text, int.MaxValue)];
+
+    // BPE ids of the pieces in order, stopping after the piece that brings the count to stopAfter or more
+    // (each piece is always encoded whole, so the ids kept are exactly the first ones of the full encoding).
+    private List<int> EncodeIds(string text, int stopAfter)
     {
         var ids = new List<int>();
-        foreach (var piece in ClipPreTokenizer.Split(CleanText(text))) _encoder.Encode(piece, ids);
-        return [.. ids];
+        foreach (var piece in ClipPreTokenizer.Split(CleanText(text)))
+        {
+            _encoder.Encode(piece, ids);
+            if (ids.Count >= stopAfter) break;
+        }
+        return ids;
     }
 
     /// <summary>The vocabulary strings of <see cref="Encode"/>'s ids (e.g. <c>"cat&lt;/w&gt;"</c>).</summary>
@@ -180,6 +188,8 @@ public sealed class ClipTokenizer
     /// <summary>
     /// Encodes prompts for the text encoder: each row is <c>[bos] + ids[:maxLength-2] + [eos]</c>,
     /// right-padded with <see cref="PadTokenId"/> to <paramref name="maxLength"/> (default <see cref="ModelMaxLength"/>).
+    /// BPE stops once a row is full, so a long prompt costs no more than the row needs (see
+    /// <see cref="ClipTokenBatch.TokenCounts"/>).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="prompts"/> or one of them is null.</exception>
     /// <exception cref="ArgumentException">No prompts, or <paramref name="maxLength"/> is below 2.</exception>
@@ -196,9 +206,10 @@ public sealed class ClipTokenizer
         for (var row = 0; row < prompts.Count; row++)
         {
             var prompt = prompts[row] ?? throw new ArgumentNullException(nameof(prompts), $"Prompt {row} is null.");
-            var bpe = Encode(prompt);
-            counts[row] = bpe.Length;
-            var kept = Math.Min(bpe.Length, content);
+            // BPE stops once the row is known to be full (words are encoded whole, so the ids kept are exact).
+            var bpe = EncodeIds(prompt, content + 1);
+            counts[row] = bpe.Count;
+            var kept = Math.Min(bpe.Count, content);
             ids[row, 0] = BosTokenId;
             for (var k = 0; k < kept; k++) ids[row, k + 1] = bpe[k];
             ids[row, kept + 1] = EosTokenId;

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using TailorPO.Core.Json;
 
 namespace TailorPO.Diffusion.Tokenization;
 
@@ -21,15 +22,7 @@ internal static class ClipTokenizerFiles
     public static Dictionary<string, int> ReadVocabularyJson(string path)
     {
         var fullPath = RequireFile(path);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(fullPath));
-        }
-        catch (JsonException e)
-        {
-            throw new TokenizerFileException(fullPath, e.LineNumber is { } line ? (int)line + 1 : null, $"not valid JSON ({e.Message}).", e);
-        }
+        var document = ParseStrict(fullPath);
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
@@ -59,7 +52,7 @@ internal static class ClipTokenizerFiles
     public static List<(string First, string Second)> ReadMergesTxt(string path)
     {
         var fullPath = RequireFile(path);
-        var lines = SplitLines(File.ReadAllText(fullPath, Encoding.UTF8));
+        var lines = SplitLines(ReadUtf8Strict(fullPath));
         var first = lines.Count > 0 && lines[0].StartsWith("#version", StringComparison.Ordinal) ? 1 : 0;
         var last = lines.Count;
         while (last > first && lines[last - 1].Trim().Length == 0) last--;
@@ -177,17 +170,17 @@ internal static class ClipTokenizerFiles
         return number > int.MaxValue ? null : (int)number;
     }
 
+    // One JSON rule for every file (StrictJson): valid UTF-8, no key twice, no lone surrogate; the file is named.
+    private static JsonDocument ParseStrict(string path)
+    {
+        if (!StrictJson.TryParseFile(path, default, out var document, out var problem, out var line))
+            throw new TokenizerFileException(path, line, problem);
+        return document;
+    }
+
     private static JsonDocument ParseJsonObject(string path)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
-        }
-        catch (JsonException e)
-        {
-            throw new TokenizerFileException(path, e.LineNumber is { } line ? (int)line + 1 : null, $"not valid JSON ({e.Message}).", e);
-        }
+        var document = ParseStrict(path);
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
             var kind = document.RootElement.ValueKind;
@@ -217,6 +210,22 @@ internal static class ClipTokenizerFiles
     private static readonly char[] MergeSeparators = [' ', '\t', '\r'];
 
     private static List<string> SplitLines(string text) => [.. text.Split('\n')];
+
+    /// <summary>The file as UTF-8 text (a leading byte-order mark skipped); invalid UTF-8 is refused with its line, never replaced by U+FFFD.</summary>
+    private static string ReadUtf8Strict(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+        var span = bytes.AsSpan(start);
+        var status = System.Text.Unicode.Utf8.ToUtf16(span, new char[span.Length], out var read, out var written,
+            replaceInvalidSequences: false, isFinalBlock: true);
+        if (status != System.Buffers.OperationStatus.Done)
+        {
+            int line = 1 + span[..read].Count((byte)'\n');
+            throw new TokenizerFileException(path, line, $"is not valid UTF-8 (an invalid byte sequence at byte {start + read}); the file must be UTF-8 text.");
+        }
+        return Encoding.UTF8.GetString(span);
+    }
 
     private static string RequireFile(string path)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TailorPO.Core.Json;
 using TailorPO.Diffusion.Blocks;
 using TailorPO.Diffusion.Checkpoints;
 
@@ -128,6 +129,31 @@ public sealed record UNet2DConditionConfig
     /// <summary>A per-block knob for down block <paramref name="i"/> (broadcast when one value is given).</summary>
     public static int PerBlock(IReadOnlyList<int> values, int i) => values.Count == 1 ? values[0] : values[i];
 
+    /// <summary>
+    /// The range every integer knob must lie in (checked on read and by <see cref="Validate"/>, before
+    /// anything is allocated). Per-block lists are checked entry by entry; at most
+    /// <see cref="MaxBlocks"/> resolutions are accepted.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (long Min, long Max)> IntegerRanges = new Dictionary<string, (long, long)>(StringComparer.Ordinal)
+    {
+        ["sample_size"] = (1, 16_384),
+        ["in_channels"] = (1, 1_024),
+        ["out_channels"] = (1, 1_024),
+        ["block_out_channels"] = (1, 65_536),
+        ["layers_per_block"] = (1, 64),
+        ["downsample_padding"] = (0, 64),
+        ["norm_num_groups"] = (1, 65_536),
+        ["cross_attention_dim"] = (1, 65_536),
+        ["transformer_layers_per_block"] = (1, 64),
+        ["attention_head_dim"] = (1, 4_096),
+        ["time_embedding_dim"] = (1, 262_144),
+        ["conv_in_kernel"] = (1, 31),
+        ["conv_out_kernel"] = (1, 31),
+    };
+
+    /// <summary>The most resolutions (entries of <c>block_out_channels</c>) accepted.</summary>
+    public const int MaxBlocks = 8;
+
     // Knobs whose only supported value is "absent/neutral": name -> the accepted JSON values.
     private static readonly Dictionary<string, Func<JsonNode?, bool>> NeutralOnly = new(StringComparer.Ordinal)
     {
@@ -156,39 +182,47 @@ public sealed record UNet2DConditionConfig
     private static bool IsFalse(JsonNode? n) => n is JsonValue v && v.TryGetValue<bool>(out var b) && !b;
 
     /// <summary>Reads a diffusers <c>config.json</c>.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="ModelConfigException">The JSON is malformed or asks for something unsupported.</exception>
-    public static UNet2DConditionConfig FromFile(string path)
+    /// <exception cref="ModelConfigException">The JSON is malformed, gives a key twice, is out of range or asks for something unsupported.</exception>
+    public static UNet2DConditionConfig FromFile(string path, ModelSizeLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"UNet config '{full}' does not exist.", full);
-        return FromJson(File.ReadAllText(full), full);
+        if (!StrictJson.TryParseFile(full, default, out var document, out var problem))
+            throw new ModelConfigException(full, problem);
+        using (document) return FromElement(document.RootElement, full, limits);
     }
 
     /// <summary>Parses diffusers config JSON text.</summary>
     /// <param name="json">The JSON object.</param>
     /// <param name="source">Where it came from, for messages.</param>
-    /// <exception cref="ModelConfigException">The JSON is malformed or asks for something unsupported.</exception>
-    public static UNet2DConditionConfig FromJson(string json, string source = "in-memory config")
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
+    /// <exception cref="ModelConfigException">The JSON is malformed, gives a key twice, is out of range or asks for something unsupported.</exception>
+    public static UNet2DConditionConfig FromJson(string json, string source = "in-memory config", ModelSizeLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject
-                ?? throw new ModelConfigException(source, ["the file is not a JSON object"]);
-        }
-        catch (JsonException ex)
-        {
-            throw new ModelConfigException(source, [$"invalid JSON ({ex.Message})"]);
-        }
+        if (!StrictJson.TryParse(json, default, out var document, out var problem))
+            throw new ModelConfigException(source, problem);
+        using (document) return FromElement(document.RootElement, source, limits);
+    }
+
+    private static UNet2DConditionConfig FromElement(JsonElement element, string source, ModelSizeLimits? limits)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+            throw new ModelConfigException(source, [$"the file is a JSON {element.ValueKind}, not a JSON object"]);
+        var root = JsonObject.Create(element)!;
 
         var problems = new List<string>();
         var ignored = new List<string>();
         var config = new UNet2DConditionConfig();
         var reader = new KnobReader(problems);
 
+        if (root["_class_name"] is JsonValue classNode && classNode.TryGetValue<string>(out var className) && className != "UNet2DConditionModel")
+            problems.Add($"_class_name '{className}' is not a UNet2DConditionModel (the only UNet this library builds; " +
+                (className == "UNet2DModel" ? "UNet2DModel has no text conditioning)" : "see ModelIndex.SupportedClasses)"));
         foreach (var (name, node) in root)
         {
             if (name.StartsWith('_')) continue; // _class_name, _diffusers_version, _name_or_path
@@ -245,24 +279,97 @@ public sealed record UNet2DConditionConfig
         }
 
         config = config with { IgnoredKnobs = ignored };
-        problems.AddRange(config.Problems());
+        problems.AddRange(config.Problems(limits ?? ModelSizeLimits.Default));
         if (problems.Count > 0) throw new ModelConfigException(source, problems);
         return config;
     }
 
-    /// <summary>Checks the knobs against each other and against what is implemented.</summary>
+    /// <summary>
+    /// Checks the knobs against their ranges (<see cref="IntegerRanges"/>), each other and what is
+    /// implemented, then the parameter count they describe against <paramref name="limits"/>.
+    /// </summary>
+    /// <param name="source">The config's file, for the message.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
     /// <exception cref="ModelConfigException">Every problem found, in one message.</exception>
-    public void Validate(string source = "in-memory config")
+    public void Validate(string source = "in-memory config", ModelSizeLimits? limits = null)
     {
-        var problems = Problems();
+        var problems = Problems(limits ?? ModelSizeLimits.Default);
         if (problems.Count > 0) throw new ModelConfigException(source, problems);
     }
 
-    private List<string> Problems()
+    /// <summary>The exact number of parameters the model built from this (valid) config has.</summary>
+    internal Int128 CountParameters()
+    {
+        int n = BlockCount;
+        Int128 temb = TimeEmbedDim, c0 = BlockOutChannels[0];
+        bool scaleShift = ResnetTimeScaleShift == "scale_shift";
+        Int128 Resnet(Int128 input, Int128 output) => ParameterMath.Resnet(input, output, temb, scaleShift);
+        Int128 Transformer(Int128 channels, int block)
+        {
+            Int128 cross = PerBlock(CrossAttentionDim, block), d = channels;
+            Int128 blockParameters = 3 * ParameterMath.Norm(d)
+                + 3 * ParameterMath.Linear(d, d, false) + ParameterMath.Linear(d, d)          // attn1
+                + ParameterMath.Linear(d, d, false) + 2 * ParameterMath.Linear(cross, d, false) + ParameterMath.Linear(d, d) // attn2
+                + ParameterMath.Linear(d, 8 * d) + ParameterMath.Linear(4 * d, d);            // ff (GEGLU + out)
+            return ParameterMath.Norm(channels) + 2 * ParameterMath.Linear(channels, channels)
+                + PerBlock(TransformerLayersPerBlock, block) * blockParameters;
+        }
+
+        Int128 total = ParameterMath.Conv(InChannels, c0, ConvInKernel)
+            + ParameterMath.Linear(c0, temb) + ParameterMath.Linear(temb, temb);
+        Int128 output = c0;
+        for (int i = 0; i < n; i++)
+        {
+            Int128 input = output;
+            output = BlockOutChannels[i];
+            int layers = PerBlock(LayersPerBlock, i);
+            for (int j = 0; j < layers; j++)
+            {
+                total += Resnet(j == 0 ? input : output, output);
+                if (DownBlockTypes[i] == "CrossAttnDownBlock2D") total += Transformer(output, i);
+            }
+            if (i < n - 1) total += ParameterMath.Conv(output, output, 3);
+        }
+        Int128 deepest = BlockOutChannels[n - 1];
+        total += 2 * Resnet(deepest, deepest) + Transformer(deepest, n - 1);
+        output = deepest;
+        for (int i = 0; i < n; i++)
+        {
+            int reversed = n - 1 - i;
+            Int128 previous = output;
+            output = BlockOutChannels[reversed];
+            Int128 input = BlockOutChannels[Math.Max(reversed - 1, 0)];
+            int layers = PerBlock(LayersPerBlock, reversed) + 1;
+            for (int j = 0; j < layers; j++)
+            {
+                total += Resnet((j == 0 ? previous : output) + (j == layers - 1 ? input : output), output);
+                if (UpBlockTypes[i] == "CrossAttnUpBlock2D") total += Transformer(output, reversed);
+            }
+            if (i < n - 1) total += ParameterMath.Conv(output, output, 3);
+        }
+        return total + ParameterMath.Norm(c0) + ParameterMath.Conv(c0, OutChannels, ConvOutKernel);
+    }
+
+    private List<string> Problems(ModelSizeLimits limits)
     {
         var problems = new List<string>();
         int n = BlockOutChannels.Count;
         if (n == 0) problems.Add("block_out_channels is empty");
+        if (n > MaxBlocks) problems.Add(ModelSizeLimits.OutOfRange("block_out_channels", $"a list of {n} entries", 1, MaxBlocks) + " entries");
+        CheckRange(problems, "sample_size", SampleSize is { } size ? [size] : []);
+        CheckRange(problems, "in_channels", [InChannels]);
+        CheckRange(problems, "out_channels", [OutChannels]);
+        CheckRange(problems, "block_out_channels", BlockOutChannels);
+        CheckRange(problems, "layers_per_block", LayersPerBlock);
+        CheckRange(problems, "downsample_padding", [DownsamplePadding]);
+        CheckRange(problems, "norm_num_groups", [NormNumGroups]);
+        CheckRange(problems, "cross_attention_dim", CrossAttentionDim);
+        CheckRange(problems, "transformer_layers_per_block", TransformerLayersPerBlock);
+        CheckRange(problems, "attention_head_dim", AttentionHeadDim);
+        CheckRange(problems, "time_embedding_dim", TimeEmbeddingDim is { } dim ? [dim] : []);
+        CheckRange(problems, "conv_in_kernel", [ConvInKernel]);
+        CheckRange(problems, "conv_out_kernel", [ConvOutKernel]);
+        if (problems.Count > 0) return problems;
         if (BlockOutChannels.Any(c => c <= 0)) problems.Add($"block_out_channels [{string.Join(", ", BlockOutChannels)}] must be positive");
         if (DownBlockTypes.Count != n) problems.Add($"down_block_types has {DownBlockTypes.Count} entries but block_out_channels has {n}");
         if (UpBlockTypes.Count != DownBlockTypes.Count) problems.Add($"up_block_types has {UpBlockTypes.Count} entries but down_block_types has {DownBlockTypes.Count}");
@@ -312,7 +419,21 @@ public sealed record UNet2DConditionConfig
             if (BlockOutChannels[^1] % PerBlock(AttentionHeadDim, n - 1) != 0)
                 problems.Add($"mid block: {BlockOutChannels[^1]} channels do not split into {PerBlock(AttentionHeadDim, n - 1)} heads");
         }
+        if (problems.Count == 0)
+        {
+            var tooBig = limits.ParameterProblem(CountParameters(), "UNet",
+                $"block_out_channels [{string.Join(", ", BlockOutChannels)}], layers_per_block [{string.Join(", ", LayersPerBlock)}], " +
+                $"transformer_layers_per_block [{string.Join(", ", TransformerLayersPerBlock)}] and cross_attention_dim [{string.Join(", ", CrossAttentionDim)}]");
+            if (tooBig is not null) problems.Add(tooBig);
+        }
         return problems;
+    }
+
+    private static void CheckRange(List<string> problems, string key, IReadOnlyList<int> values)
+    {
+        var (min, max) = IntegerRanges[key];
+        var bad = values.Where(v => v < min || v > max).Distinct().ToList();
+        if (bad.Count > 0) problems.Add(ModelSizeLimits.OutOfRange(key, string.Join(", ", bad), min, max));
     }
 
     private static void CheckPerBlock(List<string> problems, string name, IReadOnlyList<int> values, int blocks, int minimum)
@@ -380,7 +501,13 @@ public sealed record UNet2DConditionConfig
     {
         public int Int(string name, JsonNode? node, int fallback)
         {
-            if (node is JsonValue v && v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue) return (int)d;
+            if (node is JsonValue v && v.TryGetValue<double>(out var d) && double.IsFinite(d) && d == Math.Floor(d))
+            {
+                var (min, max) = IntegerRanges.TryGetValue(name, out var range) ? range : (int.MinValue, int.MaxValue);
+                if (d >= min && d <= max) return (int)d;
+                problems.Add(ModelSizeLimits.OutOfRange(name, Show(node), min, max));
+                return fallback;
+            }
             problems.Add($"{name} = {Show(node)} must be an integer");
             return fallback;
         }

@@ -23,11 +23,13 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
 #pragma warning restore IDE1006
 
     /// <summary>Builds a randomly initialised model (float32, CPU).</summary>
-    /// <exception cref="ModelConfigException">The config describes no buildable model.</exception>
-    public AutoencoderKL(AutoencoderKLConfig config) : base(nameof(AutoencoderKL))
+    /// <param name="config">The configuration.</param>
+    /// <param name="limits">The size limits the config must respect (default <see cref="ModelSizeLimits.Default"/>); checked before anything is allocated.</param>
+    /// <exception cref="ModelConfigException">The config describes no buildable model, or one too big.</exception>
+    public AutoencoderKL(AutoencoderKLConfig config, ModelSizeLimits? limits = null) : base(nameof(AutoencoderKL))
     {
         ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
+        config.Validate(limits: limits);
         Config = config;
         encoder = new VaeEncoder(config);
         decoder = new VaeDecoder(config);
@@ -64,40 +66,28 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
     {
         if (dtype is not (null or ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float64))
             throw new ArgumentException($"dtype must be Float32, Float16, BFloat16 or Float64; got {dtype}.", nameof(dtype));
-        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
-        var full = Path.GetFullPath(folder);
-        if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"Model folder '{full}' does not exist.");
-        var configFile = Path.Combine(full, "config.json");
-        var weightsName = variant is null ? "diffusion_pytorch_model.safetensors" : $"diffusion_pytorch_model.{variant}.safetensors";
-        var weightsFile = Path.Combine(full, weightsName);
-        if (!File.Exists(weightsFile))
-        {
-            var present = string.Join(", ", Directory.GetFiles(full).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-            throw new FileNotFoundException($"'{full}' has no '{weightsName}' (it holds: {present}). Pickle (.bin) weights must be converted to safetensors first.", weightsFile);
-        }
-
-        var model = new AutoencoderKL(AutoencoderKLConfig.FromFile(configFile));
-        Dictionary<string, Tensor>? weights = null;
-        try
-        {
-            weights = AutoencoderKLCheckpoint.Normalize(SafetensorsFile.LoadAll(weightsFile), weightsFile);
-            StateDictLoader.Load(model, weights, weightsFile);
-            if (dtype is { } type) model.to(type);
-            if (device is not null) model.to(device);
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        finally
-        {
-            if (weights is not null)
-                foreach (var tensor in weights.Values) tensor.Dispose();
-        }
+        return FromPretrained(folder, new ModelLoadOptions { DType = dtype, Device = device, Variant = variant });
     }
+
+    /// <summary>
+    /// Loads a diffusers folder: <c>config.json</c> (checked against the size limits first) and the weight
+    /// file of the requested variant; legacy attention names are converted as diffusers does.
+    /// </summary>
+    /// <param name="folder">The model folder, e.g. <c>&lt;sd-v1-5&gt;/vae</c>.</param>
+    /// <param name="options">dtype, device, variant, pickle opt-in and size limits.</param>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    /// <exception cref="ModelConfigException">The config is malformed, unsupported or too big.</exception>
+    /// <exception cref="StateDictMismatchException">The weights do not fit the config.</exception>
+    public static AutoencoderKL FromPretrained(string folder, ModelLoadOptions? options) =>
+        ModelLoader.FromFolder(folder, options, Recipe);
+
+    internal static ModelRecipe<AutoencoderKL> Recipe { get; } = new("VAE", "diffusion_pytorch_model.safetensors",
+        (configFile, limits) =>
+        {
+            var config = AutoencoderKLConfig.FromFile(configFile, limits);
+            return () => new AutoencoderKL(config, limits);
+        },
+        AutoencoderKLCheckpoint.Adapt, PickleTwin: "diffusion_pytorch_model.bin");
 
     /// <summary>Encodes images to the latent posterior (unscaled latents).</summary>
     /// <param name="images">RGB images in [-1, 1], [B, in_channels, H, W]; cast to the weights' dtype.</param>

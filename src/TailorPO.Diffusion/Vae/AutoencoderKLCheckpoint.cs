@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using static TorchSharp.torch;
+using TailorPO.Diffusion.Checkpoints;
 
 namespace TailorPO.Diffusion.Vae;
 
@@ -28,28 +28,32 @@ internal static partial class AutoencoderKLCheckpoint
     /// are disposed); the rest are passed through.
     /// </summary>
     /// <exception cref="Checkpoints.ModelConfigException">A file holds both the legacy and the current name of one weight.</exception>
-    public static Dictionary<string, Tensor> Normalize(Dictionary<string, Tensor> weights, string source)
+    /// <summary>
+    /// The source seen with current names: legacy attention keys renamed and 1x1-conv attention kernels
+    /// read as linear weights; every other key as it is.
+    /// </summary>
+    /// <exception cref="Checkpoints.ModelConfigException">A key is present under both a legacy and a current name.</exception>
+    public static TensorSource Adapt(TensorSource source)
     {
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, value) in weights)
+        var map = new Dictionary<string, TensorMapping>(StringComparer.Ordinal);
+        foreach (var key in source.Keys)
         {
+            var shape = source.ShapeOf(key);
             var match = AttentionKey().Match(key);
             if (!match.Success)
             {
-                result.Add(key, value);
+                if (!map.TryAdd(key, new TensorMapping(key, shape)))
+                    throw new Checkpoints.ModelConfigException(source.Description, $"the weights hold '{key}' twice (under a legacy and a current name).");
                 continue;
             }
             var name = match.Groups["name"].Value;
             var newKey = $"{match.Groups["prefix"].Value}.{Renames.GetValueOrDefault(name, name)}.{match.Groups["param"].Value}";
-            var newValue = value;
-            if (value.dim() == 4 && value.shape[2] == 1 && value.shape[3] == 1)
-            {
-                newValue = value.view(value.shape[0], value.shape[1]).clone();
-                value.Dispose();
-            }
-            if (!result.TryAdd(newKey, newValue))
-                throw new Checkpoints.ModelConfigException(source, $"the weights hold '{newKey}' twice (under a legacy and a current name).");
+            var mapping = shape.Length == 4 && shape[2] == 1 && shape[3] == 1
+                ? new TensorMapping(key, [shape[0], shape[1]], Reshape: true)
+                : new TensorMapping(key, shape);
+            if (!map.TryAdd(newKey, mapping))
+                throw new Checkpoints.ModelConfigException(source.Description, $"the weights hold '{newKey}' twice (under a legacy and a current name).");
         }
-        return result;
+        return new MappedSource(source, map, []);
     }
 }

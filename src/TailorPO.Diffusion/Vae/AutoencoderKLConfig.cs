@@ -82,17 +82,46 @@ public sealed record AutoencoderKLConfig
         ForceUpcast = true,
     };
 
+    /// <summary>
+    /// The range every integer key must lie in (checked on read and by <see cref="Validate"/>, before
+    /// anything is allocated); <c>block_out_channels</c> holds 1 to <see cref="MaxBlocks"/> entries.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, (long Min, long Max)> IntegerRanges = new Dictionary<string, (long, long)>(StringComparer.Ordinal)
+    {
+        ["in_channels"] = (1, 1_024),
+        ["out_channels"] = (1, 1_024),
+        ["block_out_channels"] = (1, 65_536),
+        ["layers_per_block"] = (1, 64),
+        ["latent_channels"] = (1, 1_024),
+        ["norm_num_groups"] = (1, 65_536),
+        ["sample_size"] = (1, 65_536),
+    };
+
+    /// <summary>The most resolutions (entries of <c>block_out_channels</c>) accepted.</summary>
+    public const int MaxBlocks = 8;
+
     /// <summary>Reads a <c>config.json</c> file.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="ModelConfigException">The file is malformed or holds an unusable value.</exception>
-    public static AutoencoderKLConfig FromFile(string path) => From(JsonConfigObject.Load(path));
+    /// <exception cref="ModelConfigException">The file is malformed, gives a key twice, or holds an unusable or out-of-range value.</exception>
+    public static AutoencoderKLConfig FromFile(string path, ModelSizeLimits? limits = null) => From(JsonConfigObject.Load(path), limits);
 
     /// <summary>Parses config JSON text.</summary>
-    /// <exception cref="ModelConfigException">The text is malformed or holds an unusable value.</exception>
-    public static AutoencoderKLConfig FromJson(string json, string source = "in-memory config") =>
-        From(JsonConfigObject.Parse(json, source));
+    /// <param name="json">The JSON text.</param>
+    /// <param name="source">Where it came from, for messages.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
+    /// <exception cref="ModelConfigException">The text is malformed, gives a key twice, or holds an unusable or out-of-range value.</exception>
+    public static AutoencoderKLConfig FromJson(string json, string source = "in-memory config", ModelSizeLimits? limits = null) =>
+        From(JsonConfigObject.Parse(json, source), limits);
 
-    internal static AutoencoderKLConfig From(JsonConfigObject root)
+    private static long Int(JsonConfigObject root, string key, long fallback)
+    {
+        var (min, max) = IntegerRanges[key];
+        return root.Int(key, fallback, min, max);
+    }
+
+    internal static AutoencoderKLConfig From(JsonConfigObject root, ModelSizeLimits? limits = null)
     {
         var className = root.String("_class_name", nameof(AutoencoderKL));
         if (className != nameof(AutoencoderKL))
@@ -100,15 +129,16 @@ public sealed record AutoencoderKLConfig
         var defaults = new AutoencoderKLConfig();
         var config = new AutoencoderKLConfig
         {
-            InChannels = root.Int("in_channels", defaults.InChannels),
-            OutChannels = root.Int("out_channels", defaults.OutChannels),
+            InChannels = Int(root, "in_channels", defaults.InChannels),
+            OutChannels = Int(root, "out_channels", defaults.OutChannels),
             DownBlockTypes = root.StringList("down_block_types", defaults.DownBlockTypes),
             UpBlockTypes = root.StringList("up_block_types", defaults.UpBlockTypes),
-            BlockOutChannels = root.IntList("block_out_channels", defaults.BlockOutChannels),
-            LayersPerBlock = root.Int("layers_per_block", defaults.LayersPerBlock),
+            BlockOutChannels = root.IntList("block_out_channels", defaults.BlockOutChannels,
+                IntegerRanges["block_out_channels"].Min, IntegerRanges["block_out_channels"].Max, MaxBlocks),
+            LayersPerBlock = Int(root, "layers_per_block", defaults.LayersPerBlock),
             ActFn = root.String("act_fn", defaults.ActFn),
-            LatentChannels = root.Int("latent_channels", defaults.LatentChannels),
-            NormNumGroups = root.Int("norm_num_groups", defaults.NormNumGroups),
+            LatentChannels = Int(root, "latent_channels", defaults.LatentChannels),
+            NormNumGroups = Int(root, "norm_num_groups", defaults.NormNumGroups),
             SampleSize = SampleSizeOf(root, defaults.SampleSize),
             ScalingFactor = root.Double("scaling_factor", defaults.ScalingFactor),
             ShiftFactor = root.Has("shift_factor") ? root.Double("shift_factor", 0) : null,
@@ -119,41 +149,76 @@ public sealed record AutoencoderKLConfig
         };
         if (root.Has("latents_mean") || root.Has("latents_std"))
             throw root.Invalid("latents_mean", "is set: per-channel latent statistics (SDXL-style VAEs) are not supported by this loader.");
-        config.Validate(root.Source);
+        config.Validate(root.Source, limits);
         return config;
     }
 
     // diffusers accepts sample_size as an int or an [H, W] list.
     private static long SampleSizeOf(JsonConfigObject root, long fallback)
     {
-        try
-        {
-            return root.Int("sample_size", fallback);
-        }
-        catch (ModelConfigException)
-        {
-            return root.IntList("sample_size", [fallback])[0];
-        }
+        var (min, max) = IntegerRanges["sample_size"];
+        return root.Has("sample_size") && root.IsArray("sample_size")
+            ? root.IntList("sample_size", [fallback], min, max, 2).FirstOrDefault(fallback)
+            : root.Int("sample_size", fallback, min, max);
     }
 
-    /// <summary>Checks that the values describe a buildable model.</summary>
-    /// <exception cref="ModelConfigException">A value is out of range; the message names it.</exception>
-    public void Validate(string source = "in-memory config")
+    /// <summary>The exact number of parameters the model built from this (valid) config has.</summary>
+    internal Int128 CountParameters()
     {
-        void Positive(string key, long value)
+        Int128 Resnets(Int128 input, Int128 output, Int128 layers) =>
+            ParameterMath.Resnet(input, output, null) + (layers - 1) * ParameterMath.Resnet(output, output, null);
+        Int128 Mid(Int128 c) => 2 * ParameterMath.Resnet(c, c, null)
+            + (MidBlockAddAttention ? ParameterMath.Norm(c) + 4 * ParameterMath.Linear(c, c) : 0);
+        int n = BlockOutChannels.Count;
+        Int128 first = BlockOutChannels[0], last = BlockOutChannels[^1], latent = LatentChannels;
+
+        Int128 encoder = ParameterMath.Conv(InChannels, first, 3);
+        for (int i = 0; i < n; i++)
         {
-            if (value <= 0) throw new ModelConfigException(source, $"'{key}' is {value}, expected a positive integer.");
+            Int128 output = BlockOutChannels[i];
+            encoder += Resnets(i == 0 ? first : BlockOutChannels[i - 1], output, LayersPerBlock);
+            if (i < n - 1) encoder += ParameterMath.Conv(output, output, 3);
         }
-        Positive("in_channels", InChannels);
-        Positive("out_channels", OutChannels);
-        Positive("layers_per_block", LayersPerBlock);
-        Positive("latent_channels", LatentChannels);
-        Positive("norm_num_groups", NormNumGroups);
+        encoder += Mid(last) + ParameterMath.Norm(last) + ParameterMath.Conv(last, 2 * latent, 3);
+
+        Int128 decoder = ParameterMath.Conv(latent, last, 3) + Mid(last);
+        for (int i = 0; i < n; i++)
+        {
+            Int128 output = BlockOutChannels[n - 1 - i], input = i == 0 ? last : BlockOutChannels[n - i];
+            decoder += Resnets(input, output, LayersPerBlock + 1);
+            if (i < n - 1) decoder += ParameterMath.Conv(output, output, 3);
+        }
+        decoder += ParameterMath.Norm(first) + ParameterMath.Conv(first, OutChannels, 3);
+
+        return encoder + decoder
+            + (UseQuantConv ? ParameterMath.Conv(2 * latent, 2 * latent, 1) : 0)
+            + (UsePostQuantConv ? ParameterMath.Conv(latent, latent, 1) : 0);
+    }
+
+    /// <summary>Checks that the values describe a buildable model within <paramref name="limits"/>.</summary>
+    /// <param name="source">The config's file, for the message.</param>
+    /// <param name="limits">The size limits (default <see cref="ModelSizeLimits.Default"/>).</param>
+    /// <exception cref="ModelConfigException">A value is out of range; the message names it.</exception>
+    public void Validate(string source = "in-memory config", ModelSizeLimits? limits = null)
+    {
+        void InRange(string key, long value)
+        {
+            var (min, max) = IntegerRanges[key];
+            if (value < min || value > max) throw new ModelConfigException(source, ModelSizeLimits.OutOfRange(key, value, min, max) + ".");
+        }
+        InRange("in_channels", InChannels);
+        InRange("out_channels", OutChannels);
+        InRange("layers_per_block", LayersPerBlock);
+        InRange("latent_channels", LatentChannels);
+        InRange("norm_num_groups", NormNumGroups);
+        InRange("sample_size", SampleSize);
         if (BlockOutChannels.Count == 0)
             throw new ModelConfigException(source, "'block_out_channels' is empty.");
+        if (BlockOutChannels.Count > MaxBlocks)
+            throw new ModelConfigException(source, $"'block_out_channels' has {BlockOutChannels.Count} entries, out of range [1, {MaxBlocks}].");
         foreach (var channels in BlockOutChannels)
         {
-            Positive("block_out_channels", channels);
+            InRange("block_out_channels", channels);
             if (channels % NormNumGroups != 0)
                 throw new ModelConfigException(source, $"'block_out_channels' entry {channels} is not a multiple of 'norm_num_groups' {NormNumGroups}.");
         }
@@ -165,6 +230,9 @@ public sealed record AutoencoderKLConfig
             throw new ModelConfigException(source, $"'scaling_factor' is {ScalingFactor}, expected a positive number.");
         if (ShiftFactor is { } shift && !double.IsFinite(shift))
             throw new ModelConfigException(source, $"'shift_factor' is {shift}, expected a finite number.");
+        var tooBig = (limits ?? ModelSizeLimits.Default).ParameterProblem(CountParameters(), "VAE",
+            $"block_out_channels [{string.Join(", ", BlockOutChannels)}] and layers_per_block {LayersPerBlock}");
+        if (tooBig is not null) throw new ModelConfigException(source, tooBig + ".");
     }
 
     private void CheckTypes(string source, string key, IReadOnlyList<string> types, string supported)

@@ -1,0 +1,109 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TailorPO.Diffusion.Checkpoints;
+
+/// <summary>How one kind of model is found in a folder and built (the parts in which UNet, VAE and CLIP differ).</summary>
+/// <typeparam name="TModel">The model type.</typeparam>
+/// <param name="Kind">The model's name in messages, e.g. "UNet".</param>
+/// <param name="WeightsBaseName">The weight file without variant, e.g. <c>diffusion_pytorch_model.safetensors</c>.</param>
+/// <param name="Prepare">Reads and checks the config file within the limits, and returns how to build the model from it.</param>
+/// <param name="Adapt">A renamed view of the weights (legacy keys); null: the file as it is.</param>
+/// <param name="IgnoreKey">Checkpoint keys that may be left over (buffers, other towers); null: none.</param>
+/// <param name="PickleTwin">The pickle file read instead through an opt-in loader (e.g. <c>diffusion_pytorch_model.bin</c>); null: never.</param>
+/// <param name="PickleWithoutLoaderIsNotFound">
+/// Without an opt-in loader, a folder holding only the pickle twin is reported as missing its weights (with the
+/// conversion advice) instead of raising <see cref="UnsafeCheckpointException"/> (the CLIP loaders' long-standing behaviour).
+/// </param>
+internal sealed record ModelRecipe<TModel>(
+    string Kind, string WeightsBaseName, Func<string, ModelSizeLimits, Func<TModel>> Prepare,
+    Func<TensorSource, TensorSource>? Adapt = null,
+    Func<string, bool>? IgnoreKey = null, string? PickleTwin = null, bool PickleWithoutLoaderIsNotFound = false)
+    where TModel : nn.Module;
+
+/// <summary>The one loading path of every model folder: config first (bounded), then weights, then placement.</summary>
+internal static class ModelLoader
+{
+    /// <summary>Loads <c>config.json</c> and the weights of <paramref name="folder"/> by <paramref name="recipe"/>.</summary>
+    public static TModel FromFolder<TModel>(string folder, ModelLoadOptions? options, ModelRecipe<TModel> recipe)
+        where TModel : nn.Module
+    {
+        options ??= ModelLoadOptions.Default;
+        options.Validate();
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        var full = Path.GetFullPath(folder);
+        if (!Directory.Exists(full))
+            throw new DirectoryNotFoundException($"{recipe.Kind} folder '{full}' does not exist.");
+        var configFile = Path.Combine(full, "config.json");
+        if (!File.Exists(configFile))
+            throw new FileNotFoundException($"{recipe.Kind} folder '{full}' has no config.json.", configFile);
+        // Cheap checks first: the config (bounded), then the weight files' headers; the model is built last.
+        var build = recipe.Prepare(configFile, options.Limits);
+        var weightsFile = FindWeights(full, recipe.WeightsBaseName, recipe.PickleTwin, options, recipe.PickleWithoutLoaderIsNotFound);
+        var source = TensorSource.Open(weightsFile, options.ReadOptions);
+        try
+        {
+            if (recipe.Adapt is not null) source = recipe.Adapt(source);
+            var model = build();
+            UNet.UNet2DConditionModel.ReleaseConstructionGarbage(); // the template tensors of the build, before the weights stream in
+            try
+            {
+                LoadInto(model, source, options, recipe.IgnoreKey);
+                return model;
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            source.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Places the freshly built model in the target dtype and device, then streams the weights into it:
+    /// names and shapes are checked from the headers first, then each tensor is read and copied (converted
+    /// on copy), so peak memory is the model plus one tensor. Ends in eval mode.
+    /// </summary>
+    public static void LoadInto(nn.Module model, TensorSource source, ModelLoadOptions options, Func<string, bool>? ignoreKey)
+    {
+        if (options.DType is { } dtype) model.to(dtype);
+        if (options.Device is { } device) model.to(device);
+        StateDictLoader.Load(model, source, ignoreKey, CheckpointFiles.IsAdapterKey);
+        model.eval();
+    }
+
+    /// <summary>
+    /// The weight file of the requested variant: the safetensors file, else the index of its shards
+    /// (<c>&lt;name&gt;.index.json</c>, the variant before <c>.json</c> as diffusers names it), else its pickle twin
+    /// only with an opt-in loader. No other variant is ever substituted; a missing file names what the
+    /// folder holds.
+    /// </summary>
+    public static string FindWeights(string folder, string baseName, string? pickleTwin, ModelLoadOptions options, bool pickleWithoutLoaderIsNotFound = false)
+    {
+        var name = options.WeightFileName(baseName);
+        var path = Path.Combine(folder, name);
+        if (File.Exists(path)) return path;
+        var index = Path.Combine(folder, options.WeightFileName(baseName + ".index.json"));
+        if (File.Exists(index)) return index;
+        if (pickleTwin is not null)
+        {
+            var pickle = Path.Combine(folder, options.WeightFileName(pickleTwin));
+            if (File.Exists(pickle))
+            {
+                if (options.ReadOptions?.PickleLoader is not null) return pickle;
+                if (!pickleWithoutLoaderIsNotFound) throw new UnsafeCheckpointException(pickle, "extension '.bin'");
+            }
+        }
+        var present = Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        var stem = Path.GetFileNameWithoutExtension(baseName) + ".";
+        var variants = present.Where(f => f!.StartsWith(stem, StringComparison.Ordinal) && f.EndsWith(".safetensors", StringComparison.Ordinal)).ToList();
+        var hint = variants.Count > 0 ? $" Other weight files are present ({string.Join(", ", variants)}): choose one with ModelLoadOptions.Variant." : "";
+        if (present.Any(f => CheckpointFiles.PickleExtensions.Contains(Path.GetExtension(f!).ToLowerInvariant())))
+            hint += " Only pickle weights (.bin/.ckpt/.pt/.pth) are present otherwise: convert them to safetensors first.";
+        throw new FileNotFoundException($"'{folder}' has no '{name}' (it holds: {string.Join(", ", present)}).{hint}", path);
+    }
+}
