@@ -60,6 +60,10 @@ public static class CliApplication
     public static void ConfigureCommands(IConfigurator config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        config.AddCommand<AlignCommand>("align")
+            .WithDescription("The main job: align the embedded tiny model (or --model) to a reward with TailorPO or a baseline.")
+            .WithExample("align")
+            .WithExample("align", "--method", "tailorpo-g", "--reward", "colorfulness");
         config.AddCommand<GenerateCommand>("generate")
             .WithDescription("Prompts -> a PNG grid (optionally with a LoRA).")
             .WithExample("generate", "\"a red circle on a plain white background\"");

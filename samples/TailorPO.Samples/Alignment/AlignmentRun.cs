@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+using TailorPO.Core.Abstractions;
+using TailorPO.Core.DependencyInjection;
+using TailorPO.Core.Options;
+using TailorPO.Diffusion.Lora;
+using TailorPO.Diffusion.Pipelines;
+using TailorPO.Samples.Cli;
+using TailorPO.Samples.Imaging;
+using TailorPO.Training;
+using TailorPO.Training.Evaluation;
+using TailorPO.Training.Metrics;
+using TailorPO.Training.Options;
+using TailorPO.Training.Prompts;
+using static TorchSharp.torch;
+
+namespace TailorPO.Samples.Alignment;
+
+/// <summary>What an alignment run produced.</summary>
+/// <param name="Report">The trainer's report.</param>
+/// <param name="Evaluation">Base vs aligned reward on held-out prompts and seeds.</param>
+/// <param name="Folder">The run folder.</param>
+public sealed record AlignmentResult(TrainingReport Report, EvaluationReport Evaluation, string Folder);
+
+/// <summary>
+/// One <c>align</c> run: the library's parts wired through DI exactly as a host application would (AddTailorPODiffusion,
+/// AddTailorPOCore, AddTailorPORewards, AddTailorPOGuidance, AddTailorPOTraining), then training, evaluation on held-out
+/// prompts and seeds, and the run folder: options.json, metrics.csv/.jsonl, reward-curve.png, loss-accuracy.png,
+/// before.png/after.png, lora.safetensors, checkpoint/ and summary.md.
+/// </summary>
+public static class AlignmentRun
+{
+    /// <summary>The method names of the CLI.</summary>
+    public static readonly IReadOnlyList<string> Methods = ["tailorpo", "tailorpo-g", "d3po", "ddpo", "diffusion-dpo"];
+
+    /// <summary>The library method of a CLI name.</summary>
+    public static TrainingMethod ParseMethod(string name) => name switch
+    {
+        "tailorpo" => TrainingMethod.TailorPO,
+        "tailorpo-g" => TrainingMethod.TailorPOG,
+        "d3po" => TrainingMethod.D3PO,
+        "ddpo" => TrainingMethod.Ddpo,
+        "diffusion-dpo" => TrainingMethod.DiffusionDpo,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"--method must be one of {string.Join(", ", Methods)}."),
+    };
+
+    /// <summary>Trains (or resumes) the plan into <paramref name="folder"/>, evaluates and writes every output.</summary>
+    /// <exception cref="BadInputException">The options do not fit the model (reported before any training).</exception>
+    public static async Task<AlignmentResult> RunAsync(AlignmentPlan plan, string folder, bool resume, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        Directory.CreateDirectory(folder);
+        var clock = Stopwatch.StartNew();
+        var services = Services(plan, folder);
+        await using var provider = services.BuildServiceProvider();
+        try
+        {
+            provider.GetRequiredService<IStartupValidator>().Validate();
+        }
+        catch (OptionsValidationException ex)
+        {
+            throw new BadInputException("The run's options do not fit: " + string.Join(" ", ex.Failures));
+        }
+        if (!resume) plan.Save(folder);
+
+        var pipeline = provider.GetRequiredService<StableDiffusionPipeline>();
+        var adapter = provider.GetRequiredService<LoraAdapter>();
+        var checkpoint = Path.Combine(folder, PreferenceTrainer.CheckpointFolderName);
+        TrainingReport report;
+        using (var trainer = provider.GetRequiredService<PreferenceTrainer>())
+        {
+            if (resume)
+            {
+                trainer.ResumeFrom(checkpoint);
+                console.MarkupLine(CultureInfo.InvariantCulture, "Resumed from [blue]{0}[/] at {1} of {2} images.",
+                    Markup.Escape(checkpoint), trainer.Context.Samples, plan.Budget);
+            }
+            report = await Train(trainer, plan, console, cancellationToken).ConfigureAwait(false);
+        }
+        adapter.Save(Path.Combine(folder, "lora.safetensors"));
+
+        var evaluation = Evaluate(provider, plan, console, cancellationToken);
+        WriteGrids(pipeline, adapter, plan, folder, cancellationToken);
+        var rows = TrainingPlots.Read(Path.Combine(folder, "metrics.csv"));
+        TrainingPlots.RewardCurve(rows, plan.Reward, Path.Combine(folder, "reward-curve.png"));
+        TrainingPlots.LossAndAccuracy(rows, Path.Combine(folder, "loss-accuracy.png"));
+        WriteSummary(plan, report, evaluation, folder, clock.Elapsed);
+        return new AlignmentResult(report, evaluation, folder);
+    }
+
+    /// <summary>The container of a run (public so tests can check the wiring).</summary>
+    public static ServiceCollection Services(AlignmentPlan plan, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var method = ParseMethod(plan.Method);
+        var services = new ServiceCollection();
+        services.AddTailorPODiffusion(o =>
+        {
+            o.ModelFolder = plan.ModelFolder;
+            o.Device = plan.Device;
+            o.DType = ParseDType(plan.DType);
+            o.Lora = new LoraConfig { Rank = plan.LoraRank };
+        });
+        services.AddTailorPOCore(o =>
+        {
+            o.Sampling.InferenceSteps = plan.Steps;
+            o.Sampling.Eta = plan.Eta;
+            o.Sampling.GuidanceScale = plan.GuidanceScale;
+            o.Finetune.TrainedSteps = plan.TrainedSteps;
+            o.Loss.Beta = plan.Beta;
+        });
+        services.AddTailorPORewards(o => RewardChoice.Configure(o, plan.Reward, plan.ClipModel, plan.AestheticHead, plan.ClipModel));
+        services.AddTailorPOGuidance(o => o.Enabled = method == TrainingMethod.TailorPOG);
+        services.AddTailorPOTraining(o =>
+            {
+                o.Method = method;
+                o.SampleBudget = plan.Budget;
+                o.BatchSize = plan.Batch;
+                o.LearningRate = plan.LearningRate;
+                o.Candidates = plan.Candidates;
+                o.Seed = plan.Seed;
+                o.CheckpointDirectory = folder;
+                o.CheckpointEveryIterations = 10;
+            })
+            .Configure<StableDiffusionPipeline>((o, pipeline) =>
+            {
+                var size = pipeline.DefaultImageSize / pipeline.VaeScaleFactor;
+                o.LatentShape = [pipeline.Unet.Config.InChannels, size, size];
+            });
+        services.AddSingleton<IPromptSource>(new InMemoryPromptSource(AlignmentPrompts.Training(plan.EmbeddedModel, plan.PromptFile)));
+        services.AddSingleton<ITrainingMetricsSink>(_ => new CsvMetricsSink(Path.Combine(folder, "metrics.csv")));
+        services.AddSingleton<ITrainingMetricsSink>(_ => new JsonLinesMetricsSink(Path.Combine(folder, "metrics.jsonl")));
+        return services;
+    }
+
+    private static async Task<TrainingReport> Train(PreferenceTrainer trainer, AlignmentPlan plan, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        TrainingReport? report = null;
+        await console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask($"{plan.Method} on {plan.Reward}", maxValue: plan.Budget);
+                task.Value = trainer.Context.Samples;
+                var progress = new InlineProgress<TrainingProgress>(p =>
+                {
+                    task.Value = Math.Min(p.Samples, plan.Budget);
+                    var m = p.Latest;
+                    task.Description = string.Create(CultureInfo.InvariantCulture,
+                        $"{plan.Method} on {plan.Reward}: loss {m.Loss:F4}  acc {m.ImplicitAccuracy:F2}  r+ {m.PreferredReward:G4}  r- {m.DispreferredReward:G4}");
+                });
+                report = await trainer.TrainAsync(progress, cancellationToken).ConfigureAwait(false);
+                task.Value = plan.Budget;
+            }).ConfigureAwait(false);
+        return report!;
+    }
+
+    private static EvaluationReport Evaluate(IServiceProvider provider, AlignmentPlan plan, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        var options = provider.GetRequiredService<IOptions<TailorPOTrainingOptions>>().Value;
+        var prompts = AlignmentPrompts.Evaluation(plan.EmbeddedModel);
+        var seeds = Enumerable.Range(0, plan.EvaluationSeeds).Select(i => 100_000L + i).ToArray();
+        EvaluationReport? evaluation = null;
+        console.Status().Start("Evaluating base and aligned model on held-out prompts and seeds...", _ =>
+            evaluation = provider.GetRequiredService<RewardEvaluator>().Evaluate(prompts, seeds, options.LatentShape!, plan.GuidanceScale, cancellationToken));
+        return evaluation!;
+    }
+
+    private static void WriteGrids(StableDiffusionPipeline pipeline, LoraAdapter adapter, AlignmentPlan plan, string folder, CancellationToken cancellationToken)
+    {
+        var prompts = AlignmentPrompts.Evaluation(plan.EmbeddedModel).Take(4).ToList();
+        const int seeds = 4;
+        Tensor Images()
+        {
+            var columns = new List<Tensor>();
+            for (var k = 0; k < seeds; k++)
+            {
+                using var result = pipeline.Generate(new TextToImageRequest
+                {
+                    Prompts = prompts, Steps = plan.Steps, GuidanceScale = plan.GuidanceScale, Eta = plan.Eta, Seed = 100_000 + k,
+                }, progress: null, cancellationToken);
+                columns.Add(result.Images.clone());
+            }
+            return stack(columns, 1).flatten(0, 1);
+        }
+        var captions = prompts.SelectMany(p => Enumerable.Range(0, seeds).Select(k => (string?)$"{p} (seed {100_000 + k})")).ToList();
+        var scale = Math.Max(1, 128 / pipeline.DefaultImageSize);
+        using var scope = NewDisposeScope();
+        using (adapter.Disable())
+            CaptionedGrid.Save(Path.Combine(folder, "before.png"), Images(), captions, seeds, scale);
+        CaptionedGrid.Save(Path.Combine(folder, "after.png"), Images(), captions, seeds, scale);
+    }
+
+    private static void WriteSummary(AlignmentPlan plan, TrainingReport report, EvaluationReport evaluation, string folder, TimeSpan elapsed)
+    {
+        var (baseMean, baseStd) = evaluation.ReferenceSummary;
+        var (alignedMean, alignedStd) = evaluation.PolicySummary;
+        var text = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        text.AppendLine(c, $"# {plan.Method} on {plan.Reward}");
+        text.AppendLine();
+        text.AppendLine(c, $"Model `{plan.ModelFolder}`{(plan.EmbeddedModel ? " (the embedded tiny model)" : "")}; seed {plan.Seed}; budget {plan.Budget} images; batch {plan.Batch}; lr {plan.LearningRate}; LoRA rank {plan.LoraRank}; {plan.Steps} DDIM steps, eta {plan.Eta}, CFG {plan.GuidanceScale}, T_finetune {plan.TrainedSteps}, beta {plan.Beta}.");
+        text.AppendLine();
+        text.AppendLine("| | mean reward | std over images |");
+        text.AppendLine("| --- | --- | --- |");
+        text.AppendLine(c, $"| base model | {baseMean:G5} | {baseStd:G4} |");
+        text.AppendLine(c, $"| aligned (LoRA) | {alignedMean:G5} | {alignedStd:G4} |");
+        text.AppendLine();
+        text.AppendLine(c, $"Improvement {alignedMean - baseMean:G4} (seed-to-seed standard error {evaluation.ImprovementStandardError:G3}) on {evaluation.Prompts.Count} held-out prompts x {evaluation.Seeds.Count} held-out seeds.");
+        text.AppendLine();
+        text.AppendLine(c, $"Training: {report.Samples} images, {report.Updates} updates ({report.SkippedUpdates} skipped), {report.NoiseEvaluations} model evaluations ({report.NoiseEvaluationsPerSample:F1} per image), {report.Elapsed.TotalMinutes:F1} min; whole run {elapsed.TotalMinutes:F1} min.");
+        text.AppendLine();
+        text.AppendLine("| held-out prompt | base | aligned |");
+        text.AppendLine("| --- | --- | --- |");
+        foreach (var (prompt, reference, policy) in evaluation.PerPrompt)
+            text.AppendLine(c, $"| {prompt} | {reference:G5} | {policy:G5} |");
+        text.AppendLine();
+        text.AppendLine("Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `loss-accuracy.png`, `before.png`, `after.png`, `lora.safetensors` (PEFT layout), `checkpoint/` (resume with `--resume`).");
+        File.WriteAllText(Path.Combine(folder, "summary.md"), text.ToString());
+    }
+
+    private static ScalarType ParseDType(string name) => name switch
+    {
+        "float32" => ScalarType.Float32,
+        "float16" => ScalarType.Float16,
+        "bfloat16" => ScalarType.BFloat16,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "--dtype must be float32, float16 or bfloat16."),
+    };
+}

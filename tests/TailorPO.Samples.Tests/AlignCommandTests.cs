@@ -1,0 +1,79 @@
+using System.Globalization;
+using SkiaSharp;
+using TailorPO.Diffusion.Lora;
+using TailorPO.Diffusion.Pipelines;
+using TailorPO.Samples.Cli;
+using TailorPO.Training.Metrics;
+
+namespace TailorPO.Samples.Tests;
+
+/// <summary>The main job's CLI: bad input before any work, and a tiny end-to-end align -> generate -> evaluate.</summary>
+public class AlignCommandTests
+{
+    private static readonly string[] Tiny = ["--steps", "5", "--trained-steps", "5", "--eval-seeds", "2", "--threads", "1"];
+
+    [Theory]
+    [InlineData(new[] { "--method", "spo" }, "--method must be one of")]
+    [InlineData(new[] { "--reward", "beauty" }, "--reward must be one of")]
+    [InlineData(new[] { "--method", "tailorpo-g", "--reward", "jpeg-compressibility" }, "needs a differentiable reward")]
+    [InlineData(new[] { "--reward", "aesthetic" }, "needs --clip-model")]
+    [InlineData(new[] { "--eta", "0" }, "--eta must lie in (0, 1]")]
+    [InlineData(new[] { "--trained-steps", "30" }, "--trained-steps must lie in [1, --steps = 20]")]
+    [InlineData(new[] { "--prompts", "/no/such/prompts.txt" }, "--prompts '/no/such/prompts.txt' does not exist")]
+    [InlineData(new[] { "--model", "/no/such/model" }, "--model '/no/such/model' is not an existing folder")]
+    [InlineData(new[] { "--resume", "/no/such/run" }, "is not an align run folder")]
+    public void Bad_input_is_reported_before_any_work_with_exit_code_2(string[] args, string message)
+    {
+        using var folder = new TemporaryFolder();
+        var (code, output) = CliRunner.Run(["align", "-o", folder.Combine("run"), .. args]);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains(message, output);
+        Assert.False(Directory.Exists(folder.Combine("run")));
+    }
+
+    [Fact]
+    public void Several_bad_options_are_listed_together()
+    {
+        var (code, output) = CliRunner.Run("align", "--method", "spo", "--batch", "0", "--candidates", "1");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--method", output);
+        Assert.Contains("--batch", output);
+        Assert.Contains("--candidates", output);
+    }
+
+    [Fact]
+    public void A_tiny_align_writes_the_run_folder_its_LoRA_drives_generate_and_evaluate_and_it_resumes()
+    {
+        using var folder = new TemporaryFolder();
+        var run = folder.Combine("run");
+        var (code, output) = CliRunner.Run(["align", "--budget", "2", "-o", run, .. Tiny]);
+        Assert.True(code == ExitCodes.Success, output);
+
+        foreach (var png in new[] { "before.png", "after.png", "reward-curve.png", "loss-accuracy.png" })
+        {
+            using var bitmap = SKBitmap.Decode(Path.Combine(run, png));
+            Assert.True(bitmap is { Width: > 0, Height: > 0 }, $"{png} does not decode");
+        }
+        var csv = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.Equal(string.Join(',', CsvMetricsSink.Columns), csv[0]);
+        Assert.All(csv.Skip(1), line => double.Parse(line.Split(',')[4], CultureInfo.InvariantCulture)); // the loss column parses
+        Assert.Equal(5, csv.Length - 1); // one trajectory, five trained steps
+        Assert.Contains("| base model |", File.ReadAllText(Path.Combine(run, "summary.md")));
+        using (var pipeline = StableDiffusionPipeline.FromPretrained(EmbeddedModel.Folder))
+            Assert.NotEmpty(LoraAdapter.FromFile(pipeline.Unet, Path.Combine(run, "lora.safetensors"), ModelLoader.LoraKeyPrefix).Layers);
+
+        (code, output) = CliRunner.Run("generate", "a red circle on a plain white background", "--lora", Path.Combine(run, "lora.safetensors"),
+            "--steps", "2", "-n", "1", "-o", folder.Combine("grid.png"), "--threads", "1");
+        Assert.True(code == ExitCodes.Success, output);
+        (code, output) = CliRunner.Run("evaluate", "--lora", Path.Combine(run, "lora.safetensors"), "--samples", "2", "--steps", "2", "--threads", "1");
+        Assert.True(code == ExitCodes.Success, output);
+
+        // A second align into the same folder is refused; --resume continues it (to a larger budget).
+        (code, output) = CliRunner.Run(["align", "--budget", "2", "-o", run, .. Tiny]);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--resume", output);
+        (code, output) = CliRunner.Run("align", "--resume", run, "--budget", "4", "--threads", "1");
+        Assert.True(code == ExitCodes.Success, output);
+        Assert.Equal(10, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length - 1);
+    }
+}
