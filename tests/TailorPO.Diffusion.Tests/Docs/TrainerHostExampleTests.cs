@@ -14,7 +14,7 @@ using TailorPO.Training.Checkpoints;
 
 namespace TailorPO.Diffusion.Tests.Docs;
 
-// The host program of docs/training.md: the region between "docs:begin host" and "docs:end host" is quoted there
+// The host program of docs/training.md and docs/custom-trainer.md: the region between "docs:begin host" and "docs:end host" is quoted there
 // verbatim (Doc_quotes_the_compiled_host checks it) and runs here on the fixture pipeline with a tiny budget.
 public sealed class TrainerHostExampleTests : IDisposable
 {
@@ -84,12 +84,15 @@ public sealed class TrainerHostExampleTests : IDisposable
     public void Doc_quotes_the_compiled_host()
     {
         var source = Read("tests", "TailorPO.Diffusion.Tests", "Docs", "TrainerHostExampleTests.cs");
-        var doc = Read("docs", "training.md");
-        foreach (var region in new[] { "usings", "host" })
+        foreach (var page in new[] { "training.md", "custom-trainer.md" })
         {
-            var quoted = Region(source, region);
-            Assert.True(quoted.Length > 100, $"region '{region}' is missing");
-            Assert.True(doc.Contains(quoted, StringComparison.Ordinal), $"docs/training.md does not quote the '{region}' region verbatim (dedented).");
+            var doc = Read("docs", page);
+            foreach (var region in new[] { "usings", "host" })
+            {
+                var quoted = Region(source, region);
+                Assert.True(quoted.Length > 100, $"region '{region}' is missing");
+                Assert.True(doc.Contains(quoted, StringComparison.Ordinal), $"docs/{page} does not quote the '{region}' region verbatim (dedented).");
+            }
         }
     }
 
