@@ -21,6 +21,9 @@ public class TrainerMemoryTests(ITestOutputHelper output)
     {
         var statistics = TorchSharp.DisposeScopeManager.Statistics;
         using var setup = new TrainerSetup(method, o => (o.SampleBudget, o.LoopMode) = (16, mode));
+        // A first run warms the container's singletons (e.g. the sampler's per-device schedule table), which live on.
+        using (var warmUp = setup.CreateTrainer())
+            warmUp.Train();
         var before = statistics.ThreadTotalLiveCount;
         using (var trainer = setup.CreateTrainer())
             trainer.Train();
