@@ -1,6 +1,11 @@
 using BenchmarkDotNet.Running;
 using TailorPO.Benchmarks;
 
+// "--paired [--pairs N] [--suite unet|loss|all]" runs the floor benchmarks as alternating pairs
+// instead (PairedFloorRunner): steadier ratios on a machine whose load drifts.
+if (args.Length > 0 && args[0] == "--paired")
+    return PairedFloorRunner.Run(args[1..]);
+
 // "--job <default|dry|short|medium|long>" is read here, not by BenchmarkDotNet: its own --job adds
 // an out-of-process job next to ours, and that one cannot load libtorch. Every other argument
 // (--filter, --list, ...) goes to BenchmarkDotNet unchanged.
