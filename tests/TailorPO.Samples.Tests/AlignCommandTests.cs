@@ -32,6 +32,15 @@ public class AlignCommandTests
     }
 
     [Fact]
+    public void Evaluate_refuses_an_unknown_reward_before_any_work()
+    {
+        var (code, output) = CliRunner.Run("evaluate", "--reward", "beauty", "--reward-seeds", "1");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--reward must be one of", output);
+        Assert.Contains("--reward-seeds must lie in [2, 1000]", output);
+    }
+
+    [Fact]
     public void Several_bad_options_are_listed_together()
     {
         var (code, output) = CliRunner.Run("align", "--method", "spo", "--batch", "0", "--candidates", "1");
@@ -65,8 +74,11 @@ public class AlignCommandTests
         (code, output) = CliRunner.Run("generate", "a red circle on a plain white background", "--lora", Path.Combine(run, "lora.safetensors"),
             "--steps", "2", "-n", "1", "-o", folder.Combine("grid.png"), "--threads", "1");
         Assert.True(code == ExitCodes.Success, output);
-        (code, output) = CliRunner.Run("evaluate", "--lora", Path.Combine(run, "lora.safetensors"), "--samples", "2", "--steps", "2", "--threads", "1");
+        (code, output) = CliRunner.Run("evaluate", "--lora", Path.Combine(run, "lora.safetensors"), "--samples", "2", "--steps", "2", "--threads", "1",
+            "--reward", "jpeg-compressibility", "--reward-seeds", "2");
         Assert.True(code == ExitCodes.Success, output);
+        Assert.Contains("with LoRA", output);
+        Assert.Contains("standard error", output);
 
         // A second align into the same folder is refused; --resume continues it (to a larger budget).
         (code, output) = CliRunner.Run(["align", "--budget", "2", "-o", run, .. Tiny]);

@@ -13,9 +13,14 @@ public static class ModelLoader
 
     /// <summary>Loads the model folder on <paramref name="device"/> and attaches the LoRA, if any.</summary>
     /// <exception cref="BadInputException">The folder or the LoRA file does not fit (the message says what).</exception>
-    public static StableDiffusionPipeline Load(ModelSettings settings, Device device)
+    public static StableDiffusionPipeline Load(ModelSettings settings, Device device) => Load(settings, device, out _);
+
+    /// <summary>Loads the model folder and attaches the LoRA, if any, returning the adapter (null without one).</summary>
+    /// <exception cref="BadInputException">The folder or the LoRA file does not fit (the message says what).</exception>
+    public static StableDiffusionPipeline Load(ModelSettings settings, Device device, out LoraAdapter? adapter)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        adapter = null;
         StableDiffusionPipeline pipeline;
         try
         {
@@ -29,7 +34,7 @@ public static class ModelLoader
         if (settings.Lora is null) return pipeline;
         try
         {
-            LoraAdapter.FromFile(pipeline.Unet, settings.Lora, LoraKeyPrefix);
+            adapter = LoraAdapter.FromFile(pipeline.Unet, settings.Lora, LoraKeyPrefix);
             return pipeline;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -42,6 +42,27 @@ public sealed class EvaluateSettings : ModelSettings
     [Description("Also write the figures and every sample's measurement as JSON.")]
     public string? Report { get; init; }
 
+    /// <summary>Also evaluate a reward.</summary>
+    [CommandOption("--reward <REWARD>")]
+    [Description("Also score generated images with a reward (the names of align --reward): mean +- std over held-out prompts x --reward-seeds, base model vs --lora.")]
+    public string? Reward { get; init; }
+
+    /// <summary>Seeds of the reward evaluation.</summary>
+    [CommandOption("--reward-seeds <N>")]
+    [Description("Held-out seeds per held-out prompt for --reward.")]
+    [DefaultValue(8)]
+    public int RewardSeeds { get; init; } = 8;
+
+    /// <summary>CLIP weights for aesthetic / clip-score.</summary>
+    [CommandOption("--clip-model <FOLDER>")]
+    [Description("CLIP weights for --reward aesthetic or clip-score.")]
+    public string? ClipModel { get; init; }
+
+    /// <summary>The aesthetic MLP.</summary>
+    [CommandOption("--aesthetic-head <FILE>")]
+    [Description("The LAION aesthetic MLP (safetensors) for --reward aesthetic.")]
+    public string? AestheticHead { get; init; }
+
     /// <summary>The parsed split.</summary>
     public DatasetSplit ParsedSplit => Split.Equals("training", StringComparison.OrdinalIgnoreCase) ? DatasetSplit.Training : DatasetSplit.HeldOut;
 
@@ -55,6 +76,9 @@ public sealed class EvaluateSettings : ModelSettings
             yield return $"--split must be heldout or training; got '{Split}'.";
         if (Grid is not null && OutputFileProblem("--grid", Grid) is { } grid) yield return grid;
         if (Report is not null && OutputFileProblem("--report", Report) is { } report) yield return report;
+        if (Reward is not null)
+            foreach (var problem in Alignment.RewardChoice.Problems(Reward, ClipModel, AestheticHead)) yield return problem;
+        if (RewardSeeds is < 2 or > 1000) yield return $"--reward-seeds must lie in [2, 1000] (the standard error needs two); got {RewardSeeds}.";
     }
 }
 
@@ -79,7 +103,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSett
             Eta = settings.Eta,
             BatchSize = settings.Batch,
         };
-        using var pipeline = ModelLoader.Load(settings, device);
+        using var pipeline = ModelLoader.Load(settings, device, out var adapter);
         var images = new List<Tensor>();
         CaptionFidelityReport report = null!;
         console.Progress()
@@ -108,7 +132,31 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSett
             WriteReport(settings.Report, report, settings);
             console.MarkupLine("Report: [blue]{0}[/]", Markup.Escape(Path.GetFullPath(settings.Report)));
         }
+        if (settings.Reward is not null)
+            console.Write(RewardTable(Alignment.RewardEvaluation.Run(pipeline, adapter, settings, cancellationToken), settings));
         return ExitCodes.Success;
+    }
+
+    /// <summary>The Spectre table of a reward evaluation.</summary>
+    public static Table RewardTable(TailorPO.Training.Evaluation.EvaluationReport report, EvaluateSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(settings);
+        var table = new Table().Title(string.Create(CultureInfo.InvariantCulture,
+            $"Reward '{settings.Reward}', {report.Prompts.Count} held-out prompts x {report.Seeds.Count} seeds (eta 1, {settings.Steps} steps, CFG {settings.GuidanceScale})"));
+        table.AddColumn("model");
+        table.AddColumn(new TableColumn("mean").RightAligned());
+        table.AddColumn(new TableColumn("std").RightAligned());
+        var (baseMean, baseStd) = report.ReferenceSummary;
+        table.AddRow("base", baseMean.ToString("G5", CultureInfo.InvariantCulture), baseStd.ToString("G4", CultureInfo.InvariantCulture));
+        if (settings.Lora is not null)
+        {
+            var (loraMean, loraStd) = report.PolicySummary;
+            table.AddRow("with LoRA", loraMean.ToString("G5", CultureInfo.InvariantCulture), loraStd.ToString("G4", CultureInfo.InvariantCulture));
+            table.Caption(string.Create(CultureInfo.InvariantCulture,
+                $"improvement {loraMean - baseMean:G4} (seed-to-seed standard error {report.ImprovementStandardError:G3})"));
+        }
+        return table;
     }
 
     /// <summary>The Spectre table of a report.</summary>

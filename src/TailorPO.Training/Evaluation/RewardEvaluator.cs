@@ -6,8 +6,9 @@ namespace TailorPO.Training.Evaluation;
 /// <summary>
 /// Evaluates the reward of generated images over prompts x seeds, for the reference model (adapters off) and the
 /// policy (adapters on), with fixed seeds: the same x_T and sampling noise for both, so the difference is the adapters'.
+/// Without an adapter the model is scored once and reported as both.
 /// </summary>
-public sealed class RewardEvaluator(ISampler sampler, ILatentDecoder decoder, IRewardModel reward, IPromptEncoder encoder, IAdapter adapter)
+public sealed class RewardEvaluator(ISampler sampler, ILatentDecoder decoder, IRewardModel reward, IPromptEncoder encoder, IAdapter? adapter)
 {
     /// <summary>Generates and scores every (prompt, seed) with and without the adapters, in one call.</summary>
     /// <param name="prompts">Held-out prompts.</param>
@@ -24,9 +25,9 @@ public sealed class RewardEvaluator(ISampler sampler, ILatentDecoder decoder, IR
         double[,] Scores(bool adapters)
         {
             var scores = new double[prompts.Count, seeds.Count];
-            using var disabled = adapters ? null : adapter.Disable();
+            using var disabled = adapters ? null : adapter?.Disable();
             using var noGrad = no_grad();
-            var device = adapter.TrainableParameters[0].Parameter.device;
+            var device = adapter?.TrainableParameters[0].Parameter.device ?? CPU;
             for (var j = 0; j < seeds.Count; j++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -42,7 +43,8 @@ public sealed class RewardEvaluator(ISampler sampler, ILatentDecoder decoder, IR
             }
             return scores;
         }
-        return new EvaluationReport(prompts, seeds, Scores(adapters: false), Scores(adapters: true));
+        var reference = Scores(adapters: false);
+        return new EvaluationReport(prompts, seeds, reference, adapter is null ? reference : Scores(adapters: true));
     }
 }
 
