@@ -70,6 +70,20 @@ public class LossFloorBenchmarks
         OursLoss().backward();
     }
 
+    /// <summary>
+    /// As a trainer runs it: the loss's finiteness checks deferred into the step's one fused host read
+    /// (<see cref="TailorPO.Core.Errors.DeferredFiniteChecks"/>), which the trainer pays once per update anyway.
+    /// </summary>
+    [Benchmark]
+    public void OursInTrainingStep()
+    {
+        ZeroGradients();
+        using var checks = TailorPO.Core.Errors.DeferredFiniteChecks.Begin();
+        using var scope = NewDisposeScope();
+        OursLoss().backward();
+        checks.ThrowIfAnyNonFinite();
+    }
+
     /// <summary>The same with bare tensor expressions (the floor).</summary>
     [Benchmark(Baseline = true)]
     public void BareExpression()

@@ -51,6 +51,7 @@ internal static class PairedFloorRunner
                 var benchmark = new LossFloorBenchmarks { Input = input };
                 benchmark.Setup();
                 rows.Add(Measure("LossFloor", input, pairs, 200, benchmark.Ours, benchmark.BareExpression));
+                rows.Add(Measure("LossFloor, checks deferred (training step)", input, pairs, 200, benchmark.OursInTrainingStep, benchmark.BareExpression));
                 benchmark.Cleanup();
             }
         }

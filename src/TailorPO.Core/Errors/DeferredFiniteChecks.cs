@@ -7,7 +7,7 @@ namespace TailorPO.Core.Errors;
 /// Collects the library's NaN/infinity checks of one unit of work (a training step) and runs them as ONE
 /// host read at the end, instead of one device-to-host synchronisation per check. While a batch is
 /// active on the current thread, <see cref="NonFiniteValueException.ThrowIfNonFinite"/> records the check
-/// (a small device tensor of NaN and infinity counts) and returns; <see cref="ThrowIfAnyNonFinite"/> reads
+/// (a 0-d device tensor counting its NaN and infinite elements) and returns; <see cref="ThrowIfAnyNonFinite"/> reads
 /// all of them at once. Outside a batch every check is immediate, as before.
 /// </summary>
 /// <remarks>
@@ -46,12 +46,12 @@ public sealed class DeferredFiniteChecks : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var data = values.detach();
-        var counts = stack([data.isnan().sum(), data.isinf().sum()]).DetachFromDisposeScope();
+        var counts = data.isfinite().logical_not().sum().DetachFromDisposeScope(); // one count: fewer kernels per check
         _checks.Add((counts, what, data.numel()));
     }
 
     /// <summary>
-    /// The number of NaN and infinite elements over every pending check, as a 0-d int64 tensor on the checks' device
+    /// The number of NaN or infinite elements over every pending check, as a 0-d int64 tensor on the checks' device
     /// (no host read), so a caller can fuse it with its own once-per-step read. Zero when nothing is pending.
     /// </summary>
     /// <param name="device">The device of the result when nothing is pending.</param>
@@ -77,11 +77,8 @@ public sealed class DeferredFiniteChecks : IDisposable
         var pending = _checks.ToArray();
         Clear();
         for (var i = 0; i < pending.Length; i++)
-        {
-            var (nan, inf) = (counts[2 * i], counts[2 * i + 1]);
-            if (nan + inf > 0)
-                throw new NonFiniteValueException(pending[i].What, $"{nan} NaN and {inf} infinite of {pending[i].Elements} elements");
-        }
+            if (counts[i] > 0)
+                throw new NonFiniteValueException(pending[i].What, $"{counts[i]} NaN or infinite of {pending[i].Elements} elements");
     }
 
     /// <summary>Stops deferring (pending checks are dropped: call <see cref="ThrowIfAnyNonFinite"/> first).</summary>

@@ -74,20 +74,23 @@ internal static class LogisticPreference
             : (weight * perPair + (1 - weight) * Math.Log(2)).mean();
         TensorGuard.Finite(loss, $"the {lossName} loss");
 
+        // Few kernels on purpose: on small batches every tensor op costs more than the arithmetic.
         using var noGrad = no_grad();
-        var w = (weight ?? ones_like(hw)).detach().to_type(ScalarType.Float64);
-        var decided = w.sum();
-        var safe = decided.clamp_min(1e-12);
-        var none = decided.eq(0);
-        Tensor DecidedMean(Tensor x) => where(none, zeros_like(decided), (w * x.detach().to_type(ScalarType.Float64)).sum() / safe);
-        var statistics = stack([
-            loss.detach().to_type(ScalarType.Float64),
-            DecidedMean((margin > 0).to_type(ScalarType.Float64)),
-            DecidedMean(hw),
-            DecidedMean(hl),
-            clamped,
-            w.eq(0).to_type(ScalarType.Float64).mean(),
-        ]);
+        var columns = stack([(margin > 0).to_type(hw.dtype), hw, hl]).detach().to_type(ScalarType.Float64); // [3, B]
+        Tensor means, tied;
+        if (weight is null)
+        {
+            means = columns.mean([1]);
+            tied = zeros(1, ScalarType.Float64, hw.device);
+        }
+        else
+        {
+            var w = weight.to_type(ScalarType.Float64);
+            // With no decided pair every weighted sum is 0, so 0 / eps reports 0 without a branch.
+            means = (columns * w).sum(1) / w.sum().clamp_min(1e-12);
+            tied = w.eq(0).to_type(ScalarType.Float64).mean().reshape(1);
+        }
+        var statistics = cat([loss.detach().to_type(ScalarType.Float64).reshape(1), means, clamped.reshape(1), tied]);
         return new PairwiseLossResult(loss.MoveToOuterDisposeScope(), new PairwiseLossStatistics(statistics.MoveToOuterDisposeScope()));
     }
 

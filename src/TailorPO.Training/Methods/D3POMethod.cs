@@ -22,25 +22,12 @@ public sealed class D3POMethod : ITrainingMethod
     public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var stored = new List<Stored>();
-        try
+        CollectThenTrain.Run<Stored>(context, prompts, (batch, stored) => Collect(context, batch, stored, cancellationToken), item =>
         {
-            for (var b = 0; b < context.Options.CollectBatches; b++)
-                Collect(context, b == 0 ? prompts : context.NextPrompts(), stored, cancellationToken);
-            for (var epoch = 0; epoch < context.Options.InnerEpochs; epoch++)
-                foreach (var index in context.Shuffle(stored.Count))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var item = stored[index];
-                    using var scope = NewDisposeScope();
-                    var condition = context.Encode(item.Prompts).RepeatBatch(2);
-                    context.Update(item.StepIndex, () => Loss(context, item, condition));
-                }
-        }
-        finally
-        {
-            foreach (var item in stored) item.Dispose();
-        }
+            using var scope = NewDisposeScope();
+            var condition = context.Encode(item.Prompts).RepeatBatch(2);
+            context.Update(item.StepIndex, () => Loss(context, item, condition));
+        }, cancellationToken);
     }
 
     private static void Collect(TrainerContext context, IReadOnlyList<string> prompts, List<Stored> stored, CancellationToken cancellationToken)

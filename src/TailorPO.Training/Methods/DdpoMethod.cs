@@ -27,32 +27,19 @@ public sealed class DdpoMethod(DdpoClipObjective objective, PerPromptStatTracker
     public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var stored = new List<Stored>();
-        try
+        CollectThenTrain.Run<Stored>(context, prompts, (batch, stored) => Collect(context, batch, stored, cancellationToken), item =>
         {
-            for (var b = 0; b < context.Options.CollectBatches; b++)
-                Collect(context, b == 0 ? prompts : context.NextPrompts(), stored, cancellationToken);
-            for (var epoch = 0; epoch < context.Options.InnerEpochs; epoch++)
-                foreach (var index in context.Shuffle(stored.Count))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var item = stored[index];
-                    using var scope = NewDisposeScope();
-                    var condition = context.Encode(item.Prompts);
-                    context.Update(item.StepIndex, () =>
-                    {
-                        var score = context.Sampler.Score(new SamplerTransition(item.StepIndex, item.Latents, item.Next, item.OldLogProbability), condition);
-                        var result = _objective.Compute(score.LogProbability, item.OldLogProbability, item.Advantages);
-                        var signals = new UpdateSignals(item.Rewards.to_type(ScalarType.Float64).mean(),
-                            LogRatioDrift: (score.LogProbability.detach() - item.OldLogProbability).abs().mean());
-                        return new UpdateOutcome(result.Loss, null, signals);
-                    });
-                }
-        }
-        finally
-        {
-            foreach (var item in stored) item.Dispose();
-        }
+            using var scope = NewDisposeScope();
+            var condition = context.Encode(item.Prompts);
+            context.Update(item.StepIndex, () =>
+            {
+                var score = context.Sampler.Score(new SamplerTransition(item.StepIndex, item.Latents, item.Next, item.OldLogProbability), condition);
+                var result = _objective.Compute(score.LogProbability, item.OldLogProbability, item.Advantages);
+                var signals = new UpdateSignals(item.Rewards.to_type(ScalarType.Float64).mean(),
+                    LogRatioDrift: (score.LogProbability.detach() - item.OldLogProbability).abs().mean());
+                return new UpdateOutcome(result.Loss, null, signals);
+            });
+        }, cancellationToken);
     }
 
     private void Collect(TrainerContext context, IReadOnlyList<string> prompts, List<Stored> stored, CancellationToken cancellationToken)

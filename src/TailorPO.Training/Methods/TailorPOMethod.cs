@@ -18,8 +18,6 @@ namespace TailorPO.Training.Methods;
 /// </remarks>
 public sealed class TailorPOMethod : ITrainingMethod
 {
-    private readonly List<StoredPair> _stored = [];
-
     /// <summary>Creates the method.</summary>
     /// <param name="guided">True for TailorPO-G (the refiner must then be a guiding one).</param>
     public TailorPOMethod(bool guided) => Guided = guided;
@@ -39,35 +37,20 @@ public sealed class TailorPOMethod : ITrainingMethod
         ArgumentNullException.ThrowIfNull(context);
         if (context.Options.EffectiveLoopMode == TrainingLoopMode.Online)
         {
-            Trajectory(context, prompts, online: true, cancellationToken);
+            Trajectory(context, prompts, stored: null, cancellationToken);
             return;
         }
-        try
+        CollectThenTrain.Run<StoredPair>(context, prompts, (batch, stored) => Trajectory(context, batch, stored, cancellationToken), pair =>
         {
-            for (var b = 0; b < context.Options.CollectBatches; b++)
-            {
-                var batch = b == 0 ? prompts : context.NextPrompts();
-                Trajectory(context, batch, online: false, cancellationToken);
-            }
-            for (var epoch = 0; epoch < context.Options.InnerEpochs; epoch++)
-                foreach (var index in context.Shuffle(_stored.Count))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var pair = _stored[index];
-                    using var conditionScope = NewDisposeScope();
-                    var condition = context.Encode(pair.Prompts);
-                    context.Update(pair.StepIndex, () => Loss(context, pair.Latents, pair.Preferred, pair.Dispreferred, pair.Weight,
-                        pair.StepIndex, condition, pair.Signals));
-                }
-        }
-        finally
-        {
-            foreach (var pair in _stored) pair.Dispose();
-            _stored.Clear();
-        }
+            using var conditionScope = NewDisposeScope();
+            var condition = context.Encode(pair.Prompts);
+            context.Update(pair.StepIndex, () => Loss(context, pair.Latents, pair.Preferred, pair.Dispreferred, pair.Weight,
+                pair.StepIndex, condition, pair.Signals));
+        }, cancellationToken);
     }
 
-    private void Trajectory(TrainerContext context, IReadOnlyList<string> prompts, bool online, CancellationToken cancellationToken)
+    /// <summary>One trajectory: online (<paramref name="stored"/> null) it updates at each trained step; otherwise it stores the pairs.</summary>
+    private static void Trajectory(TrainerContext context, IReadOnlyList<string> prompts, List<StoredPair>? stored, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
         var condition = context.Encode(prompts);
@@ -88,7 +71,7 @@ public sealed class TailorPOMethod : ITrainingMethod
             var x = latents;
             var reused = noise;
             Ranked? ranked = null;
-            if (online)
+            if (stored is null)
             {
                 context.Update(s, () =>
                 {
@@ -103,7 +86,7 @@ public sealed class TailorPOMethod : ITrainingMethod
                 using var stepScope = NewDisposeScope();
                 using var noGrad = no_grad();
                 ranked = Rank(context, x, s, condition, reused);
-                _stored.Add(new StoredPair(prompts, s, Keep(x), Keep(ranked.Winner), Keep(ranked.Dispreferred), Keep(ranked.Weight),
+                stored.Add(new StoredPair(prompts, s, Keep(x), Keep(ranked.Winner), Keep(ranked.Dispreferred), Keep(ranked.Weight),
                     new UpdateSignals(Keep(ranked.Signals.PreferredReward), Keep(ranked.Signals.DispreferredReward),
                         Keep(ranked.Signals.RewardGap), ranked.Signals.GuidanceAcceptance is null ? null : Keep(ranked.Signals.GuidanceAcceptance))));
                 ranked.MoveOut();

@@ -11,6 +11,7 @@ using TailorPO.Core.DependencyInjection;
 // docs:end usings
 using TailorPO.Diffusion.Tests.Pipelines;
 using TailorPO.Training.Checkpoints;
+using TailorPO.TestUtilities;
 
 namespace TailorPO.Diffusion.Tests.Docs;
 
@@ -83,35 +84,16 @@ public sealed class TrainerHostExampleTests : IDisposable
     [Fact]
     public void Doc_quotes_the_compiled_host()
     {
-        var source = Read("tests", "TailorPO.Diffusion.Tests", "Docs", "TrainerHostExampleTests.cs");
+        var source = DocRegions.ReadRepositoryText("tests", "TailorPO.Diffusion.Tests", "Docs", "TrainerHostExampleTests.cs");
         foreach (var page in new[] { "training.md", "custom-trainer.md" })
         {
-            var doc = Read("docs", page);
+            var doc = DocRegions.ReadRepositoryText("docs", page);
             foreach (var region in new[] { "usings", "host" })
             {
-                var quoted = Region(source, region);
+                var quoted = DocRegions.Region(source, region);
                 Assert.True(quoted.Length > 100, $"region '{region}' is missing");
                 Assert.True(doc.Contains(quoted, StringComparison.Ordinal), $"docs/{page} does not quote the '{region}' region verbatim (dedented).");
             }
         }
-    }
-
-    private static string Read(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PreferenceOptimization.sln")))
-                return File.ReadAllText(Path.Combine([dir.FullName, .. parts])).ReplaceLineEndings("\n");
-        throw new DirectoryNotFoundException("PreferenceOptimization.sln not found above the test assembly.");
-    }
-
-    private static string Region(string source, string name)
-    {
-        var lines = source.Split('\n');
-        var begin = Array.FindIndex(lines, l => l.Trim() == $"// docs:begin {name}");
-        var end = Array.FindIndex(lines, l => l.Trim() == $"// docs:end {name}");
-        if (begin < 0 || end <= begin) return "";
-        var body = lines[(begin + 1)..end];
-        var indent = body.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
-        return string.Join("\n", body.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
     }
 }

@@ -250,7 +250,7 @@ public class CustomTrainerExampleTests
         var doc = RepositoryFiles.ReadText("docs", "custom-trainer.md");
         foreach (var region in new[] { "usings", "trainer", "wiring" })
         {
-            var quoted = Region(source, region);
+            var quoted = TailorPO.TestUtilities.DocRegions.Region(source, region);
             Assert.True(quoted.Length > 100, $"region '{region}' is missing from the example");
             Assert.True(doc.Contains(quoted, StringComparison.Ordinal),
                 $"docs/custom-trainer.md does not quote the '{region}' region of CustomTrainerExampleTests.cs verbatim (dedented); update the doc.");
@@ -262,16 +262,4 @@ public class CustomTrainerExampleTests
         randn([batch, 3, 5], generator: generator) * 0.3,
         zeros([batch, 3, 5]),
         guidanceScale);
-
-    /// <summary>The lines between the region's markers, with their common indentation removed.</summary>
-    private static string Region(string source, string name)
-    {
-        var lines = source.Split('\n');
-        var begin = Array.FindIndex(lines, l => l.Trim() == $"// docs:begin {name}");
-        var end = Array.FindIndex(lines, l => l.Trim() == $"// docs:end {name}");
-        if (begin < 0 || end <= begin) return "";
-        var body = lines[(begin + 1)..end];
-        var indent = body.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
-        return string.Join("\n", body.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart()));
-    }
 }
