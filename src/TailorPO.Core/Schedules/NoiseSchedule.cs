@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TailorPO.Core.Schedules;
@@ -102,19 +103,38 @@ public sealed class NoiseSchedule
         using var scope = NewDisposeScope();
         var t = timesteps.to(originalSamples.device).to_type(ScalarType.Int64);
         if (t.dim() == 0) t = t.expand(batch);
-        if ((t.lt(0) | t.ge(NumTrainTimesteps)).any().item<bool>())
+        // The range check reads the timesteps, which is free on the CPU; on a GPU it would stall the queue every
+        // call, so there an out-of-range timestep is left to index_select's own device-side error.
+        if (t.device.type == DeviceType.CPU && (t.lt(0) | t.ge(NumTrainTimesteps)).any().item<bool>())
         {
             var bad = t.cpu().data<long>().ToArray().First(v => v < 0 || v >= NumTrainTimesteps);
             throw new ArgumentOutOfRangeException(nameof(timesteps), bad,
                 $"Argument 'timesteps' holds timestep {bad}; expected values in [0, {NumTrainTimesteps - 1}].");
         }
 
-        var alphas = tensor(_alphasCumprod, ScalarType.Float32, originalSamples.device).to_type(originalSamples.dtype).index_select(0, t);
+        var alphas = AlphaTable(originalSamples.device).to_type(originalSamples.dtype).index_select(0, t);
         long[] shape = [batch, .. Enumerable.Repeat(1L, (int)originalSamples.dim() - 1)];
         var signal = alphas.sqrt().reshape(shape);
         var noiseScale = (1.0 - alphas).sqrt().reshape(shape);
         return (signal * originalSamples + noiseScale * noise).MoveToOuterDisposeScope();
     }
+
+    /// <summary>abar on a device, copied there once (not per call); the cache lives as long as the schedule.</summary>
+    private Tensor AlphaTable(Device device)
+    {
+        var key = (device.type, device.index);
+        lock (_alphaTables)
+        {
+            if (!_alphaTables.TryGetValue(key, out var table))
+            {
+                table = tensor(_alphasCumprod, ScalarType.Float32, device).DetachFromDisposeScope();
+                _alphaTables[key] = table;
+            }
+            return table;
+        }
+    }
+
+    private readonly Dictionary<(DeviceType, int), Tensor> _alphaTables = [];
 
     private static float[] ComputeBetas(SchedulerConfig config)
     {

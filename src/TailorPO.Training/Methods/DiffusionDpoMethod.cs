@@ -53,10 +53,10 @@ public sealed class DiffusionDpoMethod(IPreferencePairSource? pairs) : ITraining
             context.Update(-1, () =>
             {
                 var noise = randn(preferred.shape, preferred.dtype, preferred.device, generator: context.Generator);
-                var abar = context.Schedule.AlphaCumprod(timestep);
-                var clean = cat([preferred, dispreferred]);
                 var target = cat([noise, noise]);
-                var noisy = Math.Sqrt(abar) * clean + Math.Sqrt(1 - abar) * target;
+                // q(x_t | x_0) for both images with the same t and noise.
+                var noisy = context.Schedule.AddNoise(cat([preferred, dispreferred]), target,
+                    full(2 * batch, timestep, ScalarType.Int64, preferred.device));
                 var policyError = DiffusionDpoLoss.DenoisingError(context.Sampler.PredictNoiseAt(noisy, timestep, condition), target);
                 Tensor referenceError;
                 using (context.Adapter.Disable())
