@@ -166,7 +166,7 @@ public sealed class TrainerContext
         var boundary = _pendingBackward >= Options.GradientAccumulationSteps;
         var norm = boundary ? GradientNorm.Clip(_parameters, Options.MaxGradNorm) : null;
 
-        var nan = tensor(double.NaN, ScalarType.Float64, Device);
+        var nan = full([], double.NaN, ScalarType.Float64, Device); // a fill on the device, no host-to-device copy
         Tensor Scalar(Tensor? t) => t is null ? nan : t.detach().to_type(ScalarType.Float64).to(Device).reshape([]);
         var lossValue = Scalar(outcome.Loss);
         var statistics = outcome.Statistics?.Values.detach().to_type(ScalarType.Float64).to(Device)
