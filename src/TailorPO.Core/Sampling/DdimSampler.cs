@@ -154,17 +154,11 @@ public sealed class DdimSampler : ISampler
         if (candidates < 1)
             throw new ArgumentOutOfRangeException(nameof(candidates), candidates, $"Argument 'candidates' must be >= 1; got {candidates}.");
         RequireLogProbabilities(nameof(Step));
-        if (noisePrediction is not null)
-        {
-            TensorGuard.Floating(noisePrediction, nameof(noisePrediction));
-            TensorGuard.SameShape(noisePrediction, nameof(noisePrediction), latents, nameof(latents));
-        }
+        CheckNoisePrediction(noisePrediction, latents);
 
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var t = TimestepTensor(stepIndex, latents);
-        var eps = noisePrediction ?? ClassifierFreeGuidance.Predict(_predictor, latents, t, condition);
-        var posterior = StepMath.Posterior(latents, t, eps, Eta);
+        var (eps, posterior) = Posterior(latents, stepIndex, condition, noisePrediction);
         var drawn = DdimStepMath.Draw(posterior, candidates, generator);
         var logProbabilities = DdimStepMath.LogProbability(drawn, posterior.Mean, posterior.Sigma);
 
@@ -221,17 +215,11 @@ public sealed class DdimSampler : ISampler
     {
         CheckLatents(latents, nameof(latents));
         ArgumentNullException.ThrowIfNull(condition);
-        if (noisePrediction is not null)
-        {
-            TensorGuard.Floating(noisePrediction, nameof(noisePrediction));
-            TensorGuard.SameShape(noisePrediction, nameof(noisePrediction), latents, nameof(latents));
-        }
+        CheckNoisePrediction(noisePrediction, latents);
 
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var t = TimestepTensor(stepIndex, latents);
-        var eps = noisePrediction ?? ClassifierFreeGuidance.Predict(_predictor, latents, t, condition);
-        var posterior = StepMath.Posterior(latents, t, eps, Eta);
+        var (_, posterior) = Posterior(latents, stepIndex, condition, noisePrediction);
         var next = Eta > 0 ? DdimStepMath.Draw(posterior, 1, generator)[0] : posterior.Mean;
         return next.MoveToOuterDisposeScope();
     }
@@ -272,6 +260,21 @@ public sealed class DdimSampler : ISampler
             throw new InvalidOperationException(
                 $"DdimSampler.{operation} reports log-probabilities, which are undefined at eta = 0 (sigma_t = 0, deterministic DDIM). " +
                 "Use Advance or Denoise for plain generation, or build the sampler with eta > 0 (the paper, DDPO and D3PO use 1.0).");
+    }
+
+    /// <summary>The CFG-combined eps of x_t (the given one, or one model call) and its posterior, in the caller's scope.</summary>
+    private (Tensor Eps, DdimPosterior Posterior) Posterior(Tensor latents, int stepIndex, DiffusionCondition condition, Tensor? noisePrediction)
+    {
+        var t = TimestepTensor(stepIndex, latents);
+        var eps = noisePrediction ?? ClassifierFreeGuidance.Predict(_predictor, latents, t, condition);
+        return (eps, StepMath.Posterior(latents, t, eps, Eta));
+    }
+
+    private static void CheckNoisePrediction(Tensor? noisePrediction, Tensor latents)
+    {
+        if (noisePrediction is null) return;
+        TensorGuard.Floating(noisePrediction, nameof(noisePrediction));
+        TensorGuard.SameShape(noisePrediction, nameof(noisePrediction), latents, nameof(latents));
     }
 
     private Tensor TimestepTensor(int stepIndex, Tensor latents)
