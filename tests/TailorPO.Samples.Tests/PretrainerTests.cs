@@ -1,4 +1,5 @@
 using TailorPO.Core.Schedules;
+using TailorPO.Samples.Cli;
 using TailorPO.Samples.Pretraining;
 using static TorchSharp.torch;
 
@@ -33,5 +34,32 @@ public class PretrainerTests
         Assert.Equal(1e-3, Pretrainer.LearningRate(options, 100), 12);
         Assert.Equal(0.55e-3, Pretrainer.LearningRate(options, 550), 12);
         Assert.Equal(1e-4, Pretrainer.LearningRate(options, 1000), 12);
+    }
+
+    [Fact]
+    public void Cancelling_stops_after_the_current_step_and_leaves_a_checkpoint_to_resume_from()
+    {
+        using var folder = new TemporaryFolder();
+        var options = new PretrainOptions
+        {
+            OutputFolder = folder.Combine("model"),
+            StateFolder = folder.Combine("state"),
+            TokenizerFolder = EmbeddedModel.TokenizerFolder,
+            Steps = 10,
+            BatchSize = 2,
+            CheckpointEvery = 100,
+        };
+        using var cancellation = new CancellationTokenSource();
+        var progress = new InlineProgress<PretrainProgress>(p => { if (p.Step == 2) cancellation.Cancel(); });
+
+        var result = new Pretrainer().Run(options, CPU, progress, cancellation.Token);
+
+        Assert.False(result.Completed);
+        Assert.Equal(2, result.StepsDone);
+        Assert.Equal(2, Pretrainer.ReadCheckpoint(options.StateFolder)!.Step);
+        Assert.True(File.Exists(Path.Combine(options.OutputFolder, "unet", "diffusion_pytorch_model.safetensors")));
+        var resumed = new Pretrainer().Run(options with { Steps = 3, Resume = true }, CPU);
+        Assert.True(resumed.Completed);
+        Assert.Equal(3, resumed.StepsDone);
     }
 }
