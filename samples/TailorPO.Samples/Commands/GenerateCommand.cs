@@ -104,7 +104,7 @@ public sealed class GenerateCommand(IAnsiConsole console) : Command<GenerateSett
         // Row-major: prompt p, seed k.
         var grid = stack(columns, 1).flatten(0, 1);
         var captions = prompts.SelectMany(p => Enumerable.Range(0, settings.Images).Select(k => settings.NoCaptions ? null : $"{p} (seed {seed + k})")).ToList();
-        CaptionedGrid.Save(settings.Output, grid, captions, settings.Images, settings.Scale);
+        CaptionedGrid.Save(settings.Output, grid, captions, settings.Images, settings.Scale, maxCaptionLines: 6);
         console.MarkupLine(CultureInfo.InvariantCulture, "[green]Wrote[/] {0}: {1} prompt(s) x {2} seed(s), {3} steps, CFG {4}, eta {5}{6}.",
             Markup.Escape(Path.GetFullPath(settings.Output)), prompts.Count, settings.Images, settings.Steps, settings.GuidanceScale, settings.Eta,
             settings.Lora is null ? "" : $", LoRA {Markup.Escape(settings.Lora)}");

@@ -56,6 +56,18 @@ public sealed class PretrainSettings : GlobalSettings
     [DefaultValue(0.1)]
     public double CaptionDropout { get; init; } = 0.1;
 
+    /// <summary>Noise schedule.</summary>
+    [CommandOption("--beta-schedule <NAME>")]
+    [Description("Training noise schedule: linear (DDPM) or squaredcos_cap_v2 (cosine).")]
+    [DefaultValue("linear")]
+    public string BetaSchedule { get; init; } = "linear";
+
+    /// <summary>Cap of the low-SNR loss weight.</summary>
+    [CommandOption("--snr-weight-cap <W>")]
+    [Description("Weight each sample's epsilon MSE by clamp(1/SNR(t), 1, W); 1 is the plain epsilon MSE.")]
+    [DefaultValue(20.0)]
+    public double SnrWeightCap { get; init; } = 20.0;
+
     /// <summary>Checkpoint interval.</summary>
     [CommandOption("--checkpoint-every <N>")]
     [Description("Steps between checkpoints.")]
@@ -92,6 +104,8 @@ public sealed class PretrainSettings : GlobalSettings
         if (RangeProblem("--lr", LearningRate, 1e-7, 1) is { } lr) yield return lr;
         if (RangeProblem("--ema", Ema, 0, 1) is { } ema) yield return ema;
         if (RangeProblem("--caption-dropout", CaptionDropout, 0, 1) is { } dropout) yield return dropout;
+        if (RangeProblem("--snr-weight-cap", SnrWeightCap, 1, 1e6) is { } cap) yield return cap;
+        if (BetaSchedule is not ("linear" or "squaredcos_cap_v2")) yield return $"--beta-schedule must be linear or squaredcos_cap_v2; got '{BetaSchedule}'.";
         if (CheckpointEvery < 1) yield return $"--checkpoint-every must be >= 1; got {CheckpointEvery}.";
         if (LogEvery < 1) yield return $"--log-every must be >= 1; got {LogEvery}.";
         if (TimeLimitMinutes is { } minutes && !(minutes > 0 && double.IsFinite(minutes))) yield return $"--time-limit must be a positive number of minutes; got {minutes}.";
@@ -158,6 +172,8 @@ public sealed class PretrainCommand(IAnsiConsole console) : Command<PretrainSett
             LearningRate = settings.LearningRate,
             EmaDecay = settings.Ema,
             CaptionDropout = settings.CaptionDropout,
+            SnrWeightCap = settings.SnrWeightCap,
+            Design = new TinyModelDesign { BetaSchedule = settings.BetaSchedule },
             CheckpointEvery = settings.CheckpointEvery,
             Resume = settings.Resume,
             TimeLimit = settings.TimeLimitMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : null,

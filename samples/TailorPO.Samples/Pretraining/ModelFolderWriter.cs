@@ -62,7 +62,7 @@ public static class ModelFolderWriter
             });
 
             var scheduler = Directory.CreateDirectory(Path.Combine(staging, "scheduler")).FullName;
-            WriteJson(Path.Combine(scheduler, "scheduler_config.json"), TinyModelDesign.SchedulerConfig());
+            WriteJson(Path.Combine(scheduler, "scheduler_config.json"), design.SchedulerConfig());
 
             Swap(staging, target);
         }

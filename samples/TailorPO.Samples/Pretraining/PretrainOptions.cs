@@ -39,6 +39,12 @@ public sealed record PretrainOptions
     /// <summary>Fraction of captions replaced by the empty prompt, so classifier-free guidance works.</summary>
     public double CaptionDropout { get; init; } = 0.1;
 
+    /// <summary>
+    /// Cap of the per-sample loss weight <c>clamp(1 / SNR(t), 1, cap)</c> on the epsilon MSE (default 20); 1 is
+    /// the plain epsilon MSE. See <see cref="Pretrainer.LossWeights"/>.
+    /// </summary>
+    public double SnrWeightCap { get; init; } = 20.0;
+
     /// <summary>Gradient-norm clip.</summary>
     public double MaxGradNorm { get; init; } = 1.0;
 

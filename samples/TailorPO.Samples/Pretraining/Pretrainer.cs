@@ -58,7 +58,7 @@ public sealed class Pretrainer
         if (tokenizer.VocabularySize != design.VocabularySize)
             throw new InvalidOperationException($"The tokenizer in '{options.TokenizerFolder}' has {tokenizer.VocabularySize} tokens; the design expects {design.VocabularySize}.");
 
-        var schedule = new NoiseSchedule(SchedulerConfig.Parse(TinyModelDesign.SchedulerConfig().ToJsonString(), "the tiny model's scheduler config"));
+        var schedule = new NoiseSchedule(SchedulerConfig.Parse(design.SchedulerConfig().ToJsonString(), "the tiny model's scheduler config"));
         var dataset = new ShapeDataset(options.Seed, DatasetSplit.Training, design.ImageSize);
 
         using var unet = new UNet2DConditionModel(UNet2DConditionConfig.FromJson(design.UNetConfig().ToJsonString(), "the tiny model's UNet config"));
@@ -132,6 +132,22 @@ public sealed class Pretrainer
         return options.LearningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, progress))));
     }
 
+    /// <summary>
+    /// Per-sample weights of the epsilon MSE: <c>clamp(1 / SNR(t), 1, cap)</c>, SNR = abar / (1 - abar). The
+    /// epsilon MSE weighs an error in the predicted image by SNR, so at the noise levels where only the
+    /// caption can tell the colours (SNR well below 0.1) it hardly trains anything; this weight raises those
+    /// timesteps up to <paramref name="cap"/> times (the x0 error, truncated) and leaves SNR &gt;= 1 as it is.
+    /// </summary>
+    public static Tensor LossWeights(NoiseSchedule schedule, Tensor timesteps, double cap)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(timesteps);
+        using var scope = NewDisposeScope();
+        var abar = tensor(schedule.AlphasCumprod.ToArray(), ScalarType.Float32, timesteps.device).index_select(0, timesteps);
+        var inverseSnr = (1.0f - abar) / abar;
+        return inverseSnr.clamp(1.0, cap).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Seed of stream <paramref name="stream"/> derived from the run seed.</summary>
     internal static long Mix(long seed, long stream) => (long)(new SplitMix64(seed, stream).Next() >> 1);
 
@@ -159,7 +175,10 @@ public sealed class Pretrainer
         optimizer.zero_grad();
         var text = textEncoder.forward(ids);
         var prediction = unet.forward(noisy, timesteps, text);
-        var loss = nn.functional.mse_loss(prediction, noise);
+        var perSample = (prediction - noise).square().mean([1, 2, 3]);
+        var loss = options.SnrWeightCap > 1
+            ? (perSample * LossWeights(schedule, timesteps, options.SnrWeightCap)).mean()
+            : perSample.mean();
         loss.backward();
         nn.utils.clip_grad_norm_(parameters.Values, options.MaxGradNorm);
         optimizer.step();

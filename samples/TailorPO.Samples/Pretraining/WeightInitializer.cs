@@ -7,8 +7,9 @@ namespace TailorPO.Samples.Pretraining;
 /// Initialises a freshly built model from a seeded generator (so the initial weights are a function
 /// of the run's seed, not of torch's global generator): norms weight 1 / bias 0, token and position
 /// embeddings N(0, 0.02^2) (transformers' CLIP), other matrices and kernels U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-/// (PyTorch's default bound), other biases 0, and the last layer of every residual branch (resnet
-/// conv2, transformer proj_out) and the UNet's conv_out at 0, so every block starts as the identity.
+/// (PyTorch's default bound), other biases 0, and the last convolution of every resnet (conv2) and the
+/// UNet's conv_out at 0, so every resnet starts as the identity. The transformers' proj_out keeps its
+/// random start: at 0 the text would reach nothing and the text encoder would get no gradient.
 /// </summary>
 public static class WeightInitializer
 {
@@ -51,6 +52,5 @@ public static class WeightInitializer
 
     private static bool IsZeroInitialised(string name) =>
         name is "conv_out.weight" or "conv_out.bias"
-        || name.EndsWith(".conv2.weight", StringComparison.Ordinal)
-        || (name.Contains(".attentions.", StringComparison.Ordinal) && name.EndsWith(".proj_out.weight", StringComparison.Ordinal));
+        || name.EndsWith(".conv2.weight", StringComparison.Ordinal);
 }
