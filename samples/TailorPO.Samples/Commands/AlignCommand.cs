@@ -93,7 +93,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>Eta.</summary>
     [CommandOption("--eta <ETA>")]
-    [Description("DDIM eta in (0, 1] (the paper: 1; log-probabilities need eta > 0).")]
+    [Description("DDIM eta in (0, 1]] (the paper: 1; log-probabilities need eta > 0).")]
     [DefaultValue(1.0)]
     public double Eta { get; init; } = 1.0;
 
