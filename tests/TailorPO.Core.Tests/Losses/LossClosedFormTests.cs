@@ -167,6 +167,9 @@ public class LossClosedFormTests
         Assert.Equal(0.5, result.Diagnostics.ClipFraction, 12);
         Assert.Equal(0.5, result.Diagnostics.AdvantageClippedFraction, 12);
         Assert.Equal(0.5 * logp.Select(v => v * v).Average(), result.Diagnostics.ApproxKl, 14);
+        Assert.Equal(expected, result.Diagnostics.Loss, 12);
+        Assert.Equal(logp.Select(Math.Exp).Average(), result.Diagnostics.MeanRatio, 12);
+        Assert.Equal(new long[] { 5 }, result.Statistics.shape); // on the device until read
     }
 
     [Fact]
