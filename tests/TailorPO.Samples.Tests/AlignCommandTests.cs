@@ -3,6 +3,7 @@ using SkiaSharp;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Cli;
+using TailorPO.Samples.Commands;
 using TailorPO.Training.Metrics;
 
 namespace TailorPO.Samples.Tests;
@@ -114,5 +115,16 @@ public class AlignCommandTests
         Assert.True(code == ExitCodes.Success, output);
         Assert.Equal(Path.GetFullPath(folder.Path), System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "options.json"))).RootElement.GetProperty("PairsFile").GetString());
         Assert.True(File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length > 1);
+    }
+
+    [Fact]
+    public void The_embedded_model_defaults_to_its_own_cfg_and_learning_rate_and_a_real_model_to_the_papers()
+    {
+        var embedded = new AlignSettings().ToPlan();
+        Assert.Equal((AlignSettings.EmbeddedGuidanceScale, AlignSettings.EmbeddedLearningRate), (embedded.GuidanceScale, embedded.LearningRate));
+        var real = new AlignSettings { Model = "/models/sd15" }.ToPlan();
+        Assert.Equal((5.0, 3e-5), (real.GuidanceScale, real.LearningRate)); // the paper's CFG and learning rate
+        var chosen = new AlignSettings { GuidanceScale = 7.5, LearningRate = 1e-4 }.ToPlan();
+        Assert.Equal((7.5, 1e-4), (chosen.GuidanceScale, chosen.LearningRate));
     }
 }
