@@ -42,7 +42,7 @@ public static class AlignmentRun
     {
         "tailorpo" => TrainingMethod.TailorPO,
         "tailorpo-g" => TrainingMethod.TailorPOG,
-        "d3po" => TrainingMethod.D3PO,
+        "d3po" => TrainingMethod.D3po,
         "ddpo" => TrainingMethod.Ddpo,
         "diffusion-dpo" => TrainingMethod.DiffusionDpo,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"--method must be one of {string.Join(", ", Methods)}."),

@@ -18,7 +18,7 @@ public static class TailorPOCoreServiceCollectionExtensions
     /// <item><see cref="TailorPOCoreOptions"/> (validated at start by <see cref="TailorPOCoreOptionsValidator"/>).</item>
     /// <item><see cref="SchedulerConfig"/> (the configured file, or SD v1.5), <see cref="NoiseSchedule"/>,
     /// <see cref="DdimTimesteps"/> and <see cref="DdimStepMath"/> for the configured steps.</item>
-    /// <item><see cref="DpoLoss"/>, <see cref="D3POLoss"/>, <see cref="TailorPOLoss"/>, <see cref="DiffusionDpoLoss"/>,
+    /// <item><see cref="DpoLoss"/>, <see cref="D3poLoss"/>, <see cref="TailorPOLoss"/>, <see cref="DiffusionDpoLoss"/>,
     /// each also as a keyed <see cref="IPairwiseLoss"/> under its <see cref="PairwiseLossNames"/> name; the
     /// unkeyed <see cref="IPairwiseLoss"/> is the one <see cref="PreferenceLossOptions.Kind"/> selects.</item>
     /// <item><see cref="DdpoClipObjective"/>, and <see cref="PerPromptStatTracker"/> (transient: one per run).</item>
@@ -53,11 +53,11 @@ public static class TailorPOCoreServiceCollectionExtensions
         services.TryAddSingleton(sp => new DdimStepMath(sp.GetRequiredService<NoiseSchedule>(), sp.GetRequiredService<DdimTimesteps>()));
 
         services.TryAddSingleton(sp => new DpoLoss(Options(sp).Loss.Beta));
-        services.TryAddSingleton(sp => new D3POLoss(Options(sp).Loss.Beta, Options(sp).Loss.D3POClampEpsilon));
+        services.TryAddSingleton(sp => new D3poLoss(Options(sp).Loss.Beta, Options(sp).Loss.D3poClampEpsilon));
         services.TryAddSingleton(sp => new TailorPOLoss(Options(sp).Loss.Beta, Options(sp).Loss.TailorPOClampEpsilon));
         services.TryAddSingleton(sp => new DiffusionDpoLoss(Options(sp).Loss.DiffusionDpoBeta));
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.Dpo, (sp, _) => sp.GetRequiredService<DpoLoss>());
-        services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.D3PO, (sp, _) => sp.GetRequiredService<D3POLoss>());
+        services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.D3po, (sp, _) => sp.GetRequiredService<D3poLoss>());
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.TailorPO, (sp, _) => sp.GetRequiredService<TailorPOLoss>());
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.DiffusionDpo, (sp, _) => sp.GetRequiredService<DiffusionDpoLoss>());
         services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IPairwiseLoss>(LossName(Options(sp).Loss.Kind)));
@@ -75,7 +75,7 @@ public static class TailorPOCoreServiceCollectionExtensions
     public static string LossName(PreferenceLossKind kind) => kind switch
     {
         PreferenceLossKind.TailorPO => PairwiseLossNames.TailorPO,
-        PreferenceLossKind.D3PO => PairwiseLossNames.D3PO,
+        PreferenceLossKind.D3po => PairwiseLossNames.D3po,
         PreferenceLossKind.Dpo => PairwiseLossNames.Dpo,
         PreferenceLossKind.DiffusionDpo => PairwiseLossNames.DiffusionDpo,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"Unknown preference loss kind {kind}."),

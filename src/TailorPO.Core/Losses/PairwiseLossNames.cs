@@ -7,7 +7,7 @@ public static class PairwiseLossNames
     public const string Dpo = "dpo";
 
     /// <summary>D3PO (Eq. 5).</summary>
-    public const string D3PO = "d3po";
+    public const string D3po = "d3po";
 
     /// <summary>TailorPO (Eq. 10).</summary>
     public const string TailorPO = "tailorpo";
