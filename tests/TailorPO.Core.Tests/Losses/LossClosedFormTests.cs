@@ -153,7 +153,7 @@ public class LossClosedFormTests
         Assert.Equal(expected, result.Loss.item<double>(), 12);
         Assert.Equal(0.5, result.Diagnostics.ClipFraction, 12);
         Assert.Equal(0.5, result.Diagnostics.AdvantageClippedFraction, 12);
-        Assert.Equal(0.5 * logp.Select(v => v * v).Average(), result.Diagnostics.ApproxKl, 14);
+        Assert.Equal(0.5 * logp.Select(v => v * v).Average(), result.Diagnostics.ApproxKL, 14);
     }
 
     [Fact]
