@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
@@ -7,7 +6,7 @@ using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
 
-namespace TailorPO.Core.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers TailorPO.Core's schedule, sampler, losses and options in a service collection.</summary>
 public static class TailorPOCoreServiceCollectionExtensions
@@ -28,9 +27,8 @@ public static class TailorPOCoreServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Adjusts the options (every default is the paper's); optional.</param>
-    /// <returns>The service collection, for chaining. Bind a configuration section with
-    /// <c>services.AddOptions&lt;TailorPOCoreOptions&gt;().Bind(section)</c> as usual.</returns>
-    public static IServiceCollection AddTailorPOCore(this IServiceCollection services, Action<TailorPOCoreOptions>? configure = null)
+    /// <returns>The options builder, for further configuration or binding (e.g. <c>.Bind(section)</c>).</returns>
+    public static OptionsBuilder<TailorPOCoreOptions> AddTailorPOCore(this IServiceCollection services, Action<TailorPOCoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
 
@@ -60,7 +58,7 @@ public static class TailorPOCoreServiceCollectionExtensions
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.D3po, (sp, _) => sp.GetRequiredService<D3poLoss>());
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.TailorPO, (sp, _) => sp.GetRequiredService<TailorPOLoss>());
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.DiffusionDpo, (sp, _) => sp.GetRequiredService<DiffusionDpoLoss>());
-        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IPairwiseLoss>(LossName(Options(sp).Loss.Kind)));
+        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.Of(Options(sp).Loss.Kind)));
 
         services.TryAddSingleton(sp => new DdpoClipObjective(Options(sp).Ddpo.ClipRange, Options(sp).Ddpo.AdvantageClip));
         services.TryAddTransient(sp => new PerPromptStatTracker(Options(sp).Ddpo.StatBufferSize, Options(sp).Ddpo.StatMinCount));
@@ -68,18 +66,8 @@ public static class TailorPOCoreServiceCollectionExtensions
         services.TryAddSingleton<ISampler>(sp => new DdimSampler(
             sp.GetRequiredService<INoisePredictor>(), sp.GetRequiredService<NoiseSchedule>(), Options(sp).Sampling));
 
-        return services;
+        return builder;
     }
-
-    /// <summary>The <see cref="PairwiseLossNames"/> key of a loss kind.</summary>
-    public static string LossName(PreferenceLossKind kind) => kind switch
-    {
-        PreferenceLossKind.TailorPO => PairwiseLossNames.TailorPO,
-        PreferenceLossKind.D3po => PairwiseLossNames.D3po,
-        PreferenceLossKind.Dpo => PairwiseLossNames.Dpo,
-        PreferenceLossKind.DiffusionDpo => PairwiseLossNames.DiffusionDpo,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"Unknown preference loss kind {kind}."),
-    };
 
     private static TailorPOCoreOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value;
 }

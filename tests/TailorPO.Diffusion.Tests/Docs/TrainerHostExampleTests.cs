@@ -7,7 +7,6 @@ using TailorPO.Rewards.DependencyInjection;
 using TailorPO.Training;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;
-using TailorPO.Core.DependencyInjection;
 // docs:end usings
 using TailorPO.Diffusion.Tests.Pipelines;
 using TailorPO.Training.Checkpoints;

@@ -2,7 +2,6 @@
 using Microsoft.Extensions.DependencyInjection;   // AddTailorPORewards, AddTailorPOGuidance live here too
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.DependencyInjection;           // AddTailorPOCore
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Guidance;

@@ -17,7 +17,7 @@ using TailorPO.Training.Prompts;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers TailorPO.Training's reference trainers.</summary>
-public static class TrainingServiceCollectionExtensions
+public static class TailorPOTrainingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="TailorPOTrainingOptions"/> (validated at start), the <see cref="ITrainingMethod"/> the options
