@@ -14,7 +14,7 @@ using TailorPO.TestUtilities;
 
 namespace TailorPO.Diffusion.Tests.Docs;
 
-// The host program of docs/training.md and docs/custom-trainer.md: the region between "docs:begin host" and "docs:end host" is quoted there
+// The host program of docs/training.md: the region between "docs:begin host" and "docs:end host" is quoted there
 // verbatim (Doc_quotes_the_compiled_host checks it) and runs here on the fixture pipeline with a tiny budget.
 public sealed class TrainerHostExampleTests : IDisposable
 {
@@ -84,7 +84,7 @@ public sealed class TrainerHostExampleTests : IDisposable
     public void Doc_quotes_the_compiled_host()
     {
         var source = DocRegions.ReadRepositoryText("tests", "TailorPO.Diffusion.Tests", "Docs", "TrainerHostExampleTests.cs");
-        foreach (var page in new[] { "training.md", "custom-trainer.md" })
+        foreach (var page in new[] { "training.md" })
         {
             var doc = DocRegions.ReadRepositoryText("docs", page);
             foreach (var region in new[] { "usings", "host" })
