@@ -22,7 +22,7 @@ public class LossBenchmarks
     private Tensor _noise = null!, _referencePreferredNoise = null!, _referenceDispreferredNoise = null!;
 
     /// <summary>The loss under test.</summary>
-    [Params(PairwiseLossNames.Dpo, PairwiseLossNames.D3PO, PairwiseLossNames.TailorPO, PairwiseLossNames.DiffusionDpo)]
+    [Params(PairwiseLossNames.Dpo, PairwiseLossNames.D3po, PairwiseLossNames.TailorPO, PairwiseLossNames.DiffusionDpo)]
     public string Loss { get; set; } = PairwiseLossNames.TailorPO;
 
     /// <summary>Allocates the inputs once.</summary>
@@ -32,7 +32,7 @@ public class LossBenchmarks
         _loss = Loss switch
         {
             PairwiseLossNames.Dpo => new DpoLoss(),
-            PairwiseLossNames.D3PO => new D3POLoss(),
+            PairwiseLossNames.D3po => new D3poLoss(),
             PairwiseLossNames.TailorPO => new TailorPOLoss(),
             _ => new DiffusionDpoLoss(),
         };
@@ -66,7 +66,7 @@ public class LossBenchmarks
                 DiffusionDpoLoss.DenoisingError(_referencePreferredNoise, _noise),
                 DiffusionDpoLoss.DenoisingError(_referenceDispreferredNoise, _noise));
         }
-        else if (_loss is D3POLoss)
+        else if (_loss is D3poLoss)
         {
             // D3PO: the two log-ratios are conditioned on different x_t (two means).
             result = _loss.Compute(new PreferencePair(

@@ -39,7 +39,7 @@ public class TrainerIterationBenchmarks
     public string Config { get; set; } = "fixture";
 
     /// <summary>The method.</summary>
-    [Params(TrainingMethod.TailorPO, TrainingMethod.D3PO)]
+    [Params(TrainingMethod.TailorPO, TrainingMethod.D3po)]
     public TrainingMethod Method { get; set; }
 
     /// <summary>The configs selected by TAILORPO_BENCH_UNET.</summary>
@@ -82,8 +82,8 @@ public class TrainerIterationBenchmarks
         var reward = new ColorfulnessReward();
         var decoder = new FirstThreeChannels();
         var estimator = new StepRewardEstimator(decoder, reward);
-        ITrainingMethod method = Method == TrainingMethod.D3PO ? new D3POMethod() : new TailorPOMethod(guided: false);
-        IPairwiseLoss loss = Method == TrainingMethod.D3PO ? new D3POLoss() : new TailorPOLoss();
+        ITrainingMethod method = Method == TrainingMethod.D3po ? new D3poMethod() : new TailorPOMethod(guided: false);
+        IPairwiseLoss loss = Method == TrainingMethod.D3po ? new D3poLoss() : new TailorPOLoss();
         using var trainer = new PreferenceTrainer(method, sampler, estimator, reward, decoder, NoOpRefiner.Instance, loss, _adapter,
             _encoder, new InMemoryPromptSource(["a benchmark prompt"]), _schedule, options, core);
         var report = trainer.Train();

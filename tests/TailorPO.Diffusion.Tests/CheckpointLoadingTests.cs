@@ -118,14 +118,17 @@ public sealed class CheckpointLoadingTests : IDisposable
         weights["mid_block.typo.bias"] = weights["conv_out.bias"];
         weights.Remove("conv_out.bias");
         weights.Remove("time_embedding.linear_1.bias");
-        weights["conv_norm_out.weight"] = zeros(3);
-        weights["down_blocks.0.resnets.0.conv1.weight"] = zeros(1, 2, 3, 3);
+        // Shapes that differ from the module's, whatever sizes the fixture folder has.
+        var moduleShapes = model.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
+        var normChannels = moduleShapes["conv_norm_out.weight"][0];
+        weights["conv_norm_out.weight"] = zeros(normChannels + 1);
+        weights["down_blocks.0.resnets.0.conv1.weight"] = zeros([.. moduleShapes["down_blocks.0.resnets.0.conv1.weight"].Select((d, i) => i == 0 ? d + 1 : d)]);
 
         var ex = Assert.Throws<StateDictMismatchException>(() => StateDictLoader.Load(model, weights, "test weights"));
         Assert.Equal(["conv_in.weight", "conv_out.bias", "time_embedding.linear_1.bias"], ex.MissingKeys);
         Assert.Equal(["conv_in.weightt", "mid_block.typo.bias"], ex.UnexpectedKeys);
         Assert.Equal(2, ex.MisShapedKeys.Count);
-        Assert.Contains(ex.MisShapedKeys, k => k.StartsWith("conv_norm_out.weight: checkpoint [3] vs module [16]"));
+        Assert.Contains(ex.MisShapedKeys, k => k.StartsWith($"conv_norm_out.weight: checkpoint [{normChannels + 1}] vs module [{normChannels}]"));
         foreach (var key in ex.MissingKeys.Concat(ex.UnexpectedKeys)) Assert.Contains(key, ex.Message);
     }
 }

@@ -47,4 +47,33 @@ public class ImageTensorsTests
         Assert.Throws<ArgumentException>(() => ImageTensors.EncodePng(zeros(1, 8, 8)));
         Assert.Throws<ArgumentException>(() => ImageTensors.ToBytes(zeros(new long[] { 1, 3, 4, 4 }, ScalarType.Int64)));
     }
+
+    [Fact]
+    public void With_SkiaSharps_natives_installed_the_codec_check_passes()
+    {
+        ImageTensors.EnsureCodecAvailable();
+    }
+
+    [Fact]
+    public void A_missing_libSkiaSharp_is_reported_with_the_package_and_the_SkiaSharp_version_in_use()
+    {
+        var cause = new DllNotFoundException("Unable to load shared library 'libSkiaSharp'");
+        var error = new ImageCodecUnavailableException(cause);
+
+        Assert.Same(cause, error.InnerException);
+        Assert.Contains("dotnet add package SkiaSharp.NativeAssets.Linux.NoDependencies --version", error.Message);
+        // The natives must match the managed SkiaSharp this library was built with: read its version from the assembly.
+        var managed = typeof(SkiaSharp.SKBitmap).Assembly.GetName().Version!;
+        Assert.Equal(ImageCodecUnavailableException.SkiaSharpVersion, $"{managed.Major}.{managed.Minor}.{managed.Build}");
+        Assert.Contains(ImageCodecUnavailableException.SkiaSharpVersion, error.Message);
+    }
+
+    [Fact]
+    public void Native_load_failures_are_recognised_directly_and_inside_a_type_initializer_and_nothing_else_is()
+    {
+        Assert.True(ImageTensors.IsNativeLoadFailure(new DllNotFoundException()));
+        Assert.True(ImageTensors.IsNativeLoadFailure(new TypeInitializationException("SkiaSharp.SKImageInfo", new DllNotFoundException())));
+        Assert.False(ImageTensors.IsNativeLoadFailure(new InvalidOperationException()));
+        Assert.False(ImageTensors.IsNativeLoadFailure(new TypeInitializationException("X", new InvalidOperationException())));
+    }
 }

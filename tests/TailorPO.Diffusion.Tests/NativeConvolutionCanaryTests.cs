@@ -1,3 +1,5 @@
+using TailorPO.Diffusion.Safetensors;
+using TailorPO.TestUtilities;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -115,20 +117,56 @@ public sealed class NativeConvolutionCanaryTests(ITestOutputHelper output)
                     yield return new ConvCase("grid", b, cin, cout, k, s, p, h, w);
     }
 
-    /// <summary>The real layer shapes of the fixture UNet/VAE (batch 2, 32x32 latents) and SD v1.5 (32x32 latents).</summary>
-    public static IEnumerable<object[]> RealLayers() => new ConvCase[]
+    /// <summary>
+    /// The conv layers of the fixture UNet/VAE, their channels and kernels read from the weight files (batch 2, 32x32
+    /// latents; each block at its own resolution), so the cases follow whatever fixture folder the tests run on.
+    /// </summary>
+    private static IEnumerable<ConvCase> FixtureLayers(bool bfloat16Selection)
     {
-        new("fixture unet conv_in", 2, 4, 16, 3, 1, 1, 32, 32),
-        new("fixture unet conv_out", 2, 16, 4, 3, 1, 1, 32, 32),
-        new("fixture unet down_blocks.0 downsampler", 2, 16, 16, 3, 2, 1, 32, 32),
-        new("fixture unet down_blocks.1 downsampler", 2, 32, 32, 3, 2, 1, 16, 16),
-        new("fixture unet down_blocks.2 downsampler", 2, 48, 48, 3, 2, 1, 8, 8),
-        new("fixture unet up_blocks.1 resnet conv1", 2, 96, 48, 3, 1, 1, 8, 8),
-        new("fixture unet up_blocks.1 resnet shortcut", 2, 96, 48, 1, 1, 0, 8, 8),
-        new("fixture unet up_blocks.3 resnet conv1", 2, 48, 16, 3, 1, 1, 32, 32),
-        new("fixture unet up_blocks.3 resnet shortcut", 2, 48, 16, 1, 1, 0, 32, 32),
-        new("fixture unet proj_out", 2, 16, 16, 1, 1, 0, 32, 32),
-        new("fixture vae downsampler (pre-padded)", 1, 16, 16, 3, 2, 0, 33, 33),
+        const long latentSize = 32;
+        using var unet = SafetensorsFile.Open(FixtureRoot.Combine("unet", "diffusion_pytorch_model.safetensors"));
+        using var vae = SafetensorsFile.Open(FixtureRoot.Combine("vae", "diffusion_pytorch_model.safetensors"));
+        var upBlocks = unet.Names.Where(n => n.StartsWith("up_blocks.", StringComparison.Ordinal)).Select(n => int.Parse(n.Split('.')[1])).Distinct().Count();
+        long UpSize(int block) => latentSize >> (upBlocks - 1 - block);
+
+        IEnumerable<ConvCase?> Cases()
+        {
+            yield return Layer(unet, "unet conv_in", "conv_in.weight", 2, 1, 1, latentSize);
+            yield return Layer(unet, "unet conv_out", "conv_out.weight", 2, 1, 1, latentSize);
+            for (var block = 0; block < 3; block++)
+                if (!bfloat16Selection || block == 0)
+                    yield return Layer(unet, $"unet down_blocks.{block} downsampler", $"down_blocks.{block}.downsamplers.0.conv.weight", 2, 2, 1, latentSize >> block);
+            foreach (var block in new[] { 1, upBlocks - 1 })
+            {
+                yield return Layer(unet, $"unet up_blocks.{block} resnet conv1", $"up_blocks.{block}.resnets.0.conv1.weight", 2, 1, 1, UpSize(block));
+                if (!bfloat16Selection)
+                    yield return Layer(unet, $"unet up_blocks.{block} resnet shortcut", $"up_blocks.{block}.resnets.0.conv_shortcut.weight", 2, 1, 0, UpSize(block));
+            }
+            if (!bfloat16Selection)
+                yield return Layer(unet, "unet proj_out", "down_blocks.0.attentions.0.proj_out.weight", 2, 1, 0, latentSize);
+            if (bfloat16Selection)
+            {
+                yield return Layer(vae, "vae conv_in", "decoder.conv_in.weight", 1, 1, 1, 8);
+                yield return Layer(vae, "vae up resnet", "decoder.up_blocks.0.resnets.0.conv1.weight", 1, 1, 1, latentSize);
+            }
+            // The VAE pads its downsampler input on the right and bottom itself: an odd size with padding 0.
+            yield return Layer(vae, "vae downsampler (pre-padded)", "encoder.down_blocks.0.downsamplers.0.conv.weight", 1, 2, 0, latentSize + 1);
+        }
+        return Cases().OfType<ConvCase>().ToList();
+    }
+
+    /// <summary>A layer of a fixture weight file as a case, or null when this fixture has no such layer.</summary>
+    private static ConvCase? Layer(SafetensorsFile file, string label, string key, long batch, long stride, long padding, long size)
+    {
+        if (!file.Entries.TryGetValue(key, out var entry)) return null;
+        var shape = entry.Shape; // [out, in, kernel, kernel]; a 1x1 projection may be stored as a Linear [out, in]
+        var kernel = shape.Length == 4 ? shape[2] : 1;
+        return new ConvCase($"fixture {label}", batch, shape[1], shape[0], kernel, stride, padding, size, size);
+    }
+
+    /// <summary>The fixture's real layers and SD v1.5's (32x32 latents).</summary>
+    public static IEnumerable<object[]> RealLayers() => FixtureLayers(bfloat16Selection: false).Concat(new ConvCase[]
+    {
         new("sd15 conv_out", 1, 320, 4, 3, 1, 1, 32, 32),
         new("sd15 conv_out 64x64", 1, 320, 4, 3, 1, 1, 64, 64),
         new("sd15 conv_in", 1, 4, 320, 3, 1, 1, 32, 32),
@@ -140,7 +178,7 @@ public sealed class NativeConvolutionCanaryTests(ITestOutputHelper output)
         new("sd15 up_blocks.3 resnet conv1", 1, 960, 320, 3, 1, 1, 32, 32),
         new("sd15 up_blocks.3 resnet shortcut", 1, 960, 320, 1, 1, 0, 32, 32),
         new("sd15 proj_out", 1, 320, 320, 1, 1, 0, 32, 32),
-    }.Select(c => new object[] { c });
+    }).Select(c => new object[] { c });
 
     [Fact]
     public void Native_backward_matches_the_float64_reference_on_the_grid()
@@ -227,17 +265,13 @@ public sealed class NativeConvolutionCanaryTests(ITestOutputHelper output)
         new("small out<in", 2, 8, 3, 3, 1, 1, 7, 9),
         new("small out>in stride 2", 2, 3, 8, 3, 2, 1, 8, 8),
         new("small 1x1", 1, 16, 16, 1, 1, 0, 9, 6),
-        new("fixture unet conv_out", 2, 16, 4, 3, 1, 1, 32, 32),
-        new("fixture unet up_blocks.1 resnet conv1", 2, 96, 48, 3, 1, 1, 8, 8),
-        new("fixture unet down_blocks.0 downsampler", 2, 16, 16, 3, 2, 1, 32, 32),
-        new("fixture vae conv_in", 1, 4, 32, 3, 1, 1, 8, 8),
-        new("fixture vae up resnet", 1, 32, 32, 3, 1, 1, 32, 32),
-        new("fixture vae downsampler (pre-padded)", 1, 16, 16, 3, 2, 0, 33, 33),
+    }.Concat(FixtureLayers(bfloat16Selection: true)).Concat(new ConvCase[]
+    {
         new("sd15 conv_out", 1, 320, 4, 3, 1, 1, 32, 32),
         new("sd15 up_blocks.3 resnet conv1", 1, 960, 320, 3, 1, 1, 32, 32),
         new("sd15 down_blocks.2 downsampler", 1, 1280, 1280, 3, 2, 1, 8, 8),
         new("sd vae decoder up resnet", 1, 512, 512, 3, 1, 1, 16, 16),
-    }.Select(c => new object[] { c });
+    }).Select(c => new object[] { c });
 
     /// <summary>
     /// Conv2dLayer convolved bfloat16 CPU inputs in float32 because "libtorch 2.10's CPU bfloat16 convolution

@@ -17,7 +17,7 @@ public class NoiseEvaluationTests
     [InlineData(TrainingMethod.TailorPOG, 40.0)]
     // D3PO: two trajectories of 10 steps (20) + per trained step both transitions under policy and reference (4 x 5 = 20),
     // over the two images of the prompt: 20 per image.
-    [InlineData(TrainingMethod.D3PO, 20.0)]
+    [InlineData(TrainingMethod.D3po, 20.0)]
     // DDPO: 10 sampling steps + the policy re-score at each trained step (5); the old log-probability was stored.
     [InlineData(TrainingMethod.Ddpo, 15.0)]
     public void Evaluations_per_image_match_the_algorithm(TrainingMethod method, double expected)

@@ -47,7 +47,7 @@ public class TrainerLearningTests
     public void D3PO_raises_the_reward_and_learns_its_pairs_over_inner_epochs()
     {
         const int epochs = 4, trainedSteps = 5;
-        using var setup = new TrainerSetup(TrainingMethod.D3PO, o => (o.SampleBudget, o.LearningRate, o.InnerEpochs, o.CollectBatches) = (48, 0.005, epochs, 1));
+        using var setup = new TrainerSetup(TrainingMethod.D3po, o => (o.SampleBudget, o.LearningRate, o.InnerEpochs, o.CollectBatches) = (48, 0.005, epochs, 1));
         var rows = new List<TrainingStepMetrics>();
         using var trainer = setup.CreateTrainer();
         trainer.Train(new SynchronousProgress(p => rows.Add(p.Latest)));

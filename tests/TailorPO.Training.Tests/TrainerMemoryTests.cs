@@ -14,7 +14,7 @@ public class TrainerMemoryTests(ITestOutputHelper output)
     [InlineData(TrainingMethod.TailorPO, TrainingLoopMode.Online)]
     [InlineData(TrainingMethod.TailorPOG, TrainingLoopMode.Online)]
     [InlineData(TrainingMethod.TailorPO, TrainingLoopMode.CollectThenTrain)]
-    [InlineData(TrainingMethod.D3PO, TrainingLoopMode.Default)]
+    [InlineData(TrainingMethod.D3po, TrainingLoopMode.Default)]
     [InlineData(TrainingMethod.Ddpo, TrainingLoopMode.Default)]
     [InlineData(TrainingMethod.DiffusionDpo, TrainingLoopMode.Default)]
     public void A_whole_run_leaves_no_tensor_behind(TrainingMethod method, TrainingLoopMode mode)

@@ -102,7 +102,7 @@ public sealed class TrainerRunControlTests : IDisposable
     {
         var options = new TailorPOTrainingOptions
         {
-            Method = TrainingMethod.D3PO, LoopMode = TrainingLoopMode.Online, Candidates = 1, BatchSize = 0, LearningRate = -1,
+            Method = TrainingMethod.D3po, LoopMode = TrainingLoopMode.Online, Candidates = 1, BatchSize = 0, LearningRate = -1,
             AdamBeta1 = 1, MaxGradNorm = 0, LatentShape = null, MaxConsecutiveNonFiniteUpdates = 0,
         };
         var failures = TailorPOTrainingOptionsValidator.Check(options).ToList();

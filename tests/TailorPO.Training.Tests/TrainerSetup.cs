@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.DependencyInjection;
 using TailorPO.Core.Options;
 using TailorPO.Rewards.Ensemble;
 using TailorPO.Rewards.StepRewards;

@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.DependencyInjection;
 using TailorPO.Core.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
@@ -43,7 +42,7 @@ public static class AlignmentRun
     {
         "tailorpo" => TrainingMethod.TailorPO,
         "tailorpo-g" => TrainingMethod.TailorPOG,
-        "d3po" => TrainingMethod.D3PO,
+        "d3po" => TrainingMethod.D3po,
         "ddpo" => TrainingMethod.Ddpo,
         "diffusion-dpo" => TrainingMethod.DiffusionDpo,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"--method must be one of {string.Join(", ", Methods)}."),

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
@@ -7,7 +6,7 @@ using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
 
-namespace TailorPO.Core.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers TailorPO.Core's schedule, sampler, losses and options in a service collection.</summary>
 public static class TailorPOCoreServiceCollectionExtensions
@@ -18,7 +17,7 @@ public static class TailorPOCoreServiceCollectionExtensions
     /// <item><see cref="TailorPOCoreOptions"/> (validated at start by <see cref="TailorPOCoreOptionsValidator"/>).</item>
     /// <item><see cref="SchedulerConfig"/> (the configured file, or SD v1.5), <see cref="NoiseSchedule"/>,
     /// <see cref="DdimTimesteps"/> and <see cref="DdimStepMath"/> for the configured steps.</item>
-    /// <item><see cref="DpoLoss"/>, <see cref="D3POLoss"/>, <see cref="TailorPOLoss"/>, <see cref="DiffusionDpoLoss"/>,
+    /// <item><see cref="DpoLoss"/>, <see cref="D3poLoss"/>, <see cref="TailorPOLoss"/>, <see cref="DiffusionDpoLoss"/>,
     /// each also as a keyed <see cref="IPairwiseLoss"/> under its <see cref="PairwiseLossNames"/> name; the
     /// unkeyed <see cref="IPairwiseLoss"/> is the one <see cref="PreferenceLossOptions.Kind"/> selects.</item>
     /// <item><see cref="DdpoClipObjective"/>, and <see cref="PerPromptStatTracker"/> (transient: one per run).</item>
@@ -28,9 +27,8 @@ public static class TailorPOCoreServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Adjusts the options (every default is the paper's); optional.</param>
-    /// <returns>The service collection, for chaining. Bind a configuration section with
-    /// <c>services.AddOptions&lt;TailorPOCoreOptions&gt;().Bind(section)</c> as usual.</returns>
-    public static IServiceCollection AddTailorPOCore(this IServiceCollection services, Action<TailorPOCoreOptions>? configure = null)
+    /// <returns>The options builder, for further configuration or binding (e.g. <c>.Bind(section)</c>).</returns>
+    public static OptionsBuilder<TailorPOCoreOptions> AddTailorPOCore(this IServiceCollection services, Action<TailorPOCoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
 
@@ -53,14 +51,14 @@ public static class TailorPOCoreServiceCollectionExtensions
         services.TryAddSingleton(sp => new DdimStepMath(sp.GetRequiredService<NoiseSchedule>(), sp.GetRequiredService<DdimTimesteps>()));
 
         services.TryAddSingleton(sp => new DpoLoss(Options(sp).Loss.Beta));
-        services.TryAddSingleton(sp => new D3POLoss(Options(sp).Loss.Beta, Options(sp).Loss.D3POClampEpsilon));
+        services.TryAddSingleton(sp => new D3poLoss(Options(sp).Loss.Beta, Options(sp).Loss.D3poClampEpsilon));
         services.TryAddSingleton(sp => new TailorPOLoss(Options(sp).Loss.Beta, Options(sp).Loss.TailorPOClampEpsilon));
         services.TryAddSingleton(sp => new DiffusionDpoLoss(Options(sp).Loss.DiffusionDpoBeta));
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.Dpo, (sp, _) => sp.GetRequiredService<DpoLoss>());
-        services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.D3PO, (sp, _) => sp.GetRequiredService<D3POLoss>());
+        services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.D3po, (sp, _) => sp.GetRequiredService<D3poLoss>());
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.TailorPO, (sp, _) => sp.GetRequiredService<TailorPOLoss>());
         services.TryAddKeyedSingleton<IPairwiseLoss>(PairwiseLossNames.DiffusionDpo, (sp, _) => sp.GetRequiredService<DiffusionDpoLoss>());
-        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IPairwiseLoss>(LossName(Options(sp).Loss.Kind)));
+        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.Of(Options(sp).Loss.Kind)));
 
         services.TryAddSingleton(sp => new DdpoClipObjective(Options(sp).Ddpo.ClipRange, Options(sp).Ddpo.AdvantageClip));
         services.TryAddTransient(sp => new PerPromptStatTracker(Options(sp).Ddpo.StatBufferSize, Options(sp).Ddpo.StatMinCount));
@@ -68,18 +66,8 @@ public static class TailorPOCoreServiceCollectionExtensions
         services.TryAddSingleton<ISampler>(sp => new DdimSampler(
             sp.GetRequiredService<INoisePredictor>(), sp.GetRequiredService<NoiseSchedule>(), Options(sp).Sampling));
 
-        return services;
+        return builder;
     }
-
-    /// <summary>The <see cref="PairwiseLossNames"/> key of a loss kind.</summary>
-    public static string LossName(PreferenceLossKind kind) => kind switch
-    {
-        PreferenceLossKind.TailorPO => PairwiseLossNames.TailorPO,
-        PreferenceLossKind.D3PO => PairwiseLossNames.D3PO,
-        PreferenceLossKind.Dpo => PairwiseLossNames.Dpo,
-        PreferenceLossKind.DiffusionDpo => PairwiseLossNames.DiffusionDpo,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"Unknown preference loss kind {kind}."),
-    };
 
     private static TailorPOCoreOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value;
 }

@@ -103,7 +103,7 @@ public sealed class DdpoObjectiveResult
 /// <summary>Detached statistics of one DDPO objective evaluation (ddpo-pytorch's logged values).</summary>
 /// <param name="Loss">The loss value.</param>
 /// <param name="ClipFraction">Fraction of ratios with |r - 1| &gt; clip range.</param>
-/// <param name="ApproxKl">0.5 mean((log p_new - log p_old)^2).</param>
+/// <param name="ApproxKL">0.5 mean((log p_new - log p_old)^2).</param>
 /// <param name="MeanRatio">Mean ratio r.</param>
 /// <param name="AdvantageClippedFraction">Fraction of advantages outside [-a, a].</param>
-public sealed record DdpoDiagnostics(double Loss, double ClipFraction, double ApproxKl, double MeanRatio, double AdvantageClippedFraction);
+public sealed record DdpoDiagnostics(double Loss, double ClipFraction, double ApproxKL, double MeanRatio, double AdvantageClippedFraction);

@@ -7,7 +7,7 @@ public enum PreferenceLossKind
     TailorPO,
 
     /// <summary>D3PO (Eq. 5): trajectory-level pairs, log-ratios conditioned on different x_t, ratio clamp.</summary>
-    D3PO,
+    D3po,
 
     /// <summary>DPO (Eq. 3): the plain Bradley-Terry objective on two responses.</summary>
     Dpo,

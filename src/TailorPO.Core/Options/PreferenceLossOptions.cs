@@ -13,7 +13,7 @@ public sealed class PreferenceLossOptions
     /// D3PO's ratio clamp eps: exp(h) is clamped to [1 - eps, 1 + eps]. yk7333/d3po: 0.1. Null disables
     /// the clamp. Must lie in (0, 1).
     /// </summary>
-    public double? D3POClampEpsilon { get; set; } = 0.1;
+    public double? D3poClampEpsilon { get; set; } = 0.1;
 
     /// <summary>
     /// Optional ratio clamp for TailorPO, as for D3PO. Default null: Eq. 10 has no clamp. Must lie in (0, 1) when set.

@@ -15,8 +15,8 @@ public sealed class PreferenceLossOptionsValidator : IValidateOptions<Preference
             yield return $"{Path(prefix, nameof(options.Kind))} has an unknown value {options.Kind}; expected one of {string.Join(", ", Enum.GetNames<PreferenceLossKind>())}.";
         if (!IsPositiveFinite(options.Beta))
             yield return $"{Path(prefix, nameof(options.Beta))} must be a finite number > 0 (the paper uses 0.1); got {Show(options.Beta)}.";
-        if (options.D3POClampEpsilon is { } d3po && !(d3po > 0 && d3po < 1))
-            yield return $"{Path(prefix, nameof(options.D3POClampEpsilon))} must lie in (0, 1) or be null (D3PO uses 0.1); got {Show(d3po)}.";
+        if (options.D3poClampEpsilon is { } d3po && !(d3po > 0 && d3po < 1))
+            yield return $"{Path(prefix, nameof(options.D3poClampEpsilon))} must lie in (0, 1) or be null (D3PO uses 0.1); got {Show(d3po)}.";
         if (options.TailorPOClampEpsilon is { } tailor && !(tailor > 0 && tailor < 1))
             yield return $"{Path(prefix, nameof(options.TailorPOClampEpsilon))} must lie in (0, 1) or be null (no clamp, Eq. 10); got {Show(tailor)}.";
         if (!IsPositiveFinite(options.DiffusionDpoBeta))

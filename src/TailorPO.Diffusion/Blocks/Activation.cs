@@ -6,7 +6,7 @@ namespace TailorPO.Diffusion.Blocks;
 /// The activation functions diffusers configs name (<c>act_fn</c>, <c>resnet_act_fn</c>,
 /// <c>timestep_post_act</c>), resolved once from the config string.
 /// </summary>
-public static class Activation
+internal static class Activation
 {
     private static readonly Dictionary<string, Func<Tensor, Tensor>> ByName = new(StringComparer.Ordinal)
     {

@@ -12,7 +12,7 @@ namespace TailorPO.Diffusion.Blocks;
 /// native CPU bfloat16 convolution was 4-7x slower than float32 (AVX-512) and about 100x slower
 /// (AVX2 only), while float32 on the same rounded values is at least as accurate.
 /// </summary>
-public sealed class Conv2dLayer : nn.Module<Tensor, Tensor>
+internal sealed class Conv2dLayer : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private Parameter weight;

@@ -9,7 +9,7 @@ namespace TailorPO.Diffusion.Blocks;
 /// convolution, 2x2 average pooling. With <c>padding = 0</c> the input is first padded by one
 /// pixel on the right and bottom only (the VAE encoder's asymmetric padding).
 /// </summary>
-public sealed class Downsample2D : nn.Module<Tensor, Tensor>
+internal sealed class Downsample2D : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly Conv2dLayer? conv;

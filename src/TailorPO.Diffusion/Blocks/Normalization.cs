@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.Blocks;
 /// <c>nn.GroupNorm</c> leaves its affine weight and bias uninitialised (torch.empty), which only
 /// goes unnoticed when a checkpoint overwrites them; models built from scratch need weight 1, bias 0.
 /// </summary>
-public static class Normalization
+internal static class Normalization
 {
     /// <summary>A GroupNorm with weight 1 and bias 0 (keys <c>weight</c>, <c>bias</c>).</summary>
     public static GroupNorm GroupNorm(long numGroups, long numChannels, double eps)

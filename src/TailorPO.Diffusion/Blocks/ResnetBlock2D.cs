@@ -9,7 +9,7 @@ namespace TailorPO.Diffusion.Blocks;
 /// State-dict keys: <c>norm1</c>, <c>conv1</c>, <c>time_emb_proj</c> (only when temb channels are
 /// given), <c>norm2</c>, <c>conv2</c>, <c>conv_shortcut</c> (1x1, only when in != out channels).
 /// </summary>
-public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly GroupNorm norm1;

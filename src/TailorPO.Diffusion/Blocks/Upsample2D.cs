@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.Blocks;
 /// the UNet passes when the latent is not a multiple of its overall downsampling factor), then a
 /// 3x3 convolution (key <c>conv</c>). bfloat16 inputs are interpolated in float32, as diffusers does.
 /// </summary>
-public sealed class Upsample2D : nn.Module<Tensor, long[]?, Tensor>
+internal sealed class Upsample2D : nn.Module<Tensor, long[]?, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly Conv2dLayer? conv;

@@ -11,7 +11,7 @@ internal sealed class CLIPEncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly CLIPAttention self_attn;
     private readonly LayerNorm layer_norm1;
-    private readonly CLIPMlp mlp;
+    private readonly CLIPMLP mlp;
     private readonly LayerNorm layer_norm2;
 #pragma warning restore IDE1006
 
@@ -20,7 +20,7 @@ internal sealed class CLIPEncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
     {
         self_attn = new CLIPAttention(hiddenSize, heads, causal);
         layer_norm1 = nn.LayerNorm(hiddenSize, layerNormEps);
-        mlp = new CLIPMlp(hiddenSize, intermediateSize, activation);
+        mlp = new CLIPMLP(hiddenSize, intermediateSize, activation);
         layer_norm2 = nn.LayerNorm(hiddenSize, layerNormEps);
         RegisterComponents();
     }

@@ -30,7 +30,7 @@ public sealed record CLIPTextConfig
     /// <summary>Number of learned positions: the longest token sequence accepted.</summary>
     public long MaxPositionEmbeddings { get; init; } = 77;
 
-    /// <summary>MLP activation, one of <see cref="CLIPActivation.SupportedNames"/>.</summary>
+    /// <summary>MLP activation, one of <see cref="ClipActivation.SupportedNames"/>.</summary>
     public string HiddenAct { get; init; } = "quick_gelu";
 
     /// <summary>Epsilon of every LayerNorm.</summary>
@@ -74,7 +74,7 @@ public sealed record CLIPTextConfig
     /// anything is allocated).
     /// </summary>
     public static readonly IReadOnlyDictionary<string, (long Min, long Max)> IntegerRanges =
-        new Dictionary<string, (long, long)>(CLIPConfigSections.SharedRanges.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal)
+        new Dictionary<string, (long, long)>(ClipConfigSections.SharedRanges.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal)
         {
             ["vocab_size"] = (1, 16_777_216),
             ["max_position_embeddings"] = (1, 65_536),
@@ -100,22 +100,22 @@ public sealed record CLIPTextConfig
 
     internal static CLIPTextConfig From(JsonConfigObject root, ModelSizeLimits? limits = null)
     {
-        var section = CLIPConfigSections.Select(root, "text_config", "text_config_dict", "clip_text_model", "clip_vision_model");
+        var section = ClipConfigSections.Select(root, "text_config", "text_config_dict", "clip_text_model", "clip_vision_model");
         var defaults = new CLIPTextConfig();
         var config = new CLIPTextConfig
         {
-            VocabSize = CLIPConfigSections.Int(section, IntegerRanges, "vocab_size", defaults.VocabSize),
-            HiddenSize = CLIPConfigSections.Int(section, IntegerRanges, "hidden_size", defaults.HiddenSize),
-            IntermediateSize = CLIPConfigSections.Int(section, IntegerRanges, "intermediate_size", defaults.IntermediateSize),
-            ProjectionDim = CLIPConfigSections.Int(section, IntegerRanges, "projection_dim", CLIPConfigSections.Int(root, IntegerRanges, "projection_dim", defaults.ProjectionDim)),
-            NumHiddenLayers = CLIPConfigSections.Int(section, IntegerRanges, "num_hidden_layers", defaults.NumHiddenLayers),
-            NumAttentionHeads = CLIPConfigSections.Int(section, IntegerRanges, "num_attention_heads", defaults.NumAttentionHeads),
-            MaxPositionEmbeddings = CLIPConfigSections.Int(section, IntegerRanges, "max_position_embeddings", defaults.MaxPositionEmbeddings),
+            VocabSize = ClipConfigSections.Int(section, IntegerRanges, "vocab_size", defaults.VocabSize),
+            HiddenSize = ClipConfigSections.Int(section, IntegerRanges, "hidden_size", defaults.HiddenSize),
+            IntermediateSize = ClipConfigSections.Int(section, IntegerRanges, "intermediate_size", defaults.IntermediateSize),
+            ProjectionDim = ClipConfigSections.Int(section, IntegerRanges, "projection_dim", ClipConfigSections.Int(root, IntegerRanges, "projection_dim", defaults.ProjectionDim)),
+            NumHiddenLayers = ClipConfigSections.Int(section, IntegerRanges, "num_hidden_layers", defaults.NumHiddenLayers),
+            NumAttentionHeads = ClipConfigSections.Int(section, IntegerRanges, "num_attention_heads", defaults.NumAttentionHeads),
+            MaxPositionEmbeddings = ClipConfigSections.Int(section, IntegerRanges, "max_position_embeddings", defaults.MaxPositionEmbeddings),
             HiddenAct = section.String("hidden_act", defaults.HiddenAct),
             LayerNormEps = section.Double("layer_norm_eps", defaults.LayerNormEps),
-            PadTokenId = CLIPConfigSections.Int(section, IntegerRanges, "pad_token_id", defaults.PadTokenId),
-            BosTokenId = CLIPConfigSections.Int(section, IntegerRanges, "bos_token_id", defaults.BosTokenId),
-            EosTokenId = CLIPConfigSections.Int(section, IntegerRanges, "eos_token_id", defaults.EosTokenId),
+            PadTokenId = ClipConfigSections.Int(section, IntegerRanges, "pad_token_id", defaults.PadTokenId),
+            BosTokenId = ClipConfigSections.Int(section, IntegerRanges, "bos_token_id", defaults.BosTokenId),
+            EosTokenId = ClipConfigSections.Int(section, IntegerRanges, "eos_token_id", defaults.EosTokenId),
         };
         config.Validate(section.Source, limits);
         return config;
@@ -124,7 +124,7 @@ public sealed record CLIPTextConfig
     /// <summary>The exact number of parameters of <see cref="CLIPTextModel"/> (or, with the projection, <see cref="CLIPTextModelWithProjection"/>).</summary>
     internal Int128 CountParameters(bool withProjection) =>
         (Int128)VocabSize * HiddenSize + (Int128)MaxPositionEmbeddings * HiddenSize
-        + NumHiddenLayers * CLIPConfigSections.EncoderLayerParameters(HiddenSize, IntermediateSize)
+        + NumHiddenLayers * ClipConfigSections.EncoderLayerParameters(HiddenSize, IntermediateSize)
         + ParameterMath.Norm(HiddenSize) + (withProjection ? ParameterMath.Linear(HiddenSize, ProjectionDim, false) : 0);
 
     /// <summary>Checks that the numbers describe a buildable model within <paramref name="limits"/> (counted with the projection).</summary>
@@ -133,11 +133,11 @@ public sealed record CLIPTextConfig
     /// <exception cref="ModelConfigException">A value is out of range; the message names it.</exception>
     public void Validate(string source = "in-memory config", ModelSizeLimits? limits = null)
     {
-        CLIPConfigSections.RequireInRange(source, IntegerRanges, ("vocab_size", VocabSize), ("hidden_size", HiddenSize),
+        ClipConfigSections.RequireInRange(source, IntegerRanges, ("vocab_size", VocabSize), ("hidden_size", HiddenSize),
             ("intermediate_size", IntermediateSize), ("projection_dim", ProjectionDim), ("num_hidden_layers", NumHiddenLayers),
             ("num_attention_heads", NumAttentionHeads), ("max_position_embeddings", MaxPositionEmbeddings),
             ("pad_token_id", PadTokenId), ("bos_token_id", BosTokenId), ("eos_token_id", EosTokenId));
-        CLIPConfigSections.RequireCommon(source, HiddenSize, NumAttentionHeads, HiddenAct, LayerNormEps);
+        ClipConfigSections.RequireCommon(source, HiddenSize, NumAttentionHeads, HiddenAct, LayerNormEps);
         var tooBig = (limits ?? ModelSizeLimits.Default).ParameterProblem(CountParameters(withProjection: true), "CLIP text encoder",
             $"vocab_size {VocabSize}, hidden_size {HiddenSize}, intermediate_size {IntermediateSize}, num_hidden_layers {NumHiddenLayers} and max_position_embeddings {MaxPositionEmbeddings}");
         if (tooBig is not null) throw new ModelConfigException(source, tooBig + ".");

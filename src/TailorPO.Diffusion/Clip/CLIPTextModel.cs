@@ -44,7 +44,7 @@ public sealed class CLIPTextModel : nn.Module<Tensor, Tensor>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
     public static CLIPTextModel FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null)
     {
-        CLIPInputs.WeightDType(dtype, nameof(dtype));
+        ClipInputs.WeightDType(dtype, nameof(dtype));
         return FromPretrained(folder, new Checkpoints.ModelLoadOptions { DType = dtype, Device = device, Variant = variant });
     }
 
@@ -62,7 +62,7 @@ public sealed class CLIPTextModel : nn.Module<Tensor, Tensor>
         {
             var config = CLIPTextConfig.FromFile(configFile, limits);
             return () => new CLIPTextModel(config, limits);
-        }, IgnoreKey: key => CLIPCheckpoint.IsForeignToText(key, withProjection: false),
+        }, IgnoreKey: key => ClipCheckpoint.IsForeignToText(key, withProjection: false),
         PickleTwin: "pytorch_model.bin", PickleWithoutLoaderIsNotFound: true);
 
     /// <summary>The last hidden state [B, S, C] for token ids [B, S]: SD's text conditioning.</summary>
@@ -81,13 +81,13 @@ public sealed class CLIPTextModel : nn.Module<Tensor, Tensor>
     /// <param name="outputHiddenStates">Also return the embeddings and every layer's output.</param>
     /// <exception cref="ArgumentException">The ids or mask have the wrong shape, type or values.</exception>
     public CLIPTextModelOutput Encode(Tensor inputIds, Tensor? attentionMask = null, bool outputHiddenStates = false) =>
-        CLIPTextRunner.Run(text_model, Config, null, inputIds, attentionMask, outputHiddenStates);
+        ClipTextRunner.Run(text_model, Config, null, inputIds, attentionMask, outputHiddenStates);
 
     /// <summary>The position each row is pooled at (transformers 4.33's end-of-text rule), [B] int64.</summary>
     public Tensor PoolingPositions(Tensor inputIds)
     {
         using var scope = NewDisposeScope();
-        var ids = CLIPInputs.TokenIds(inputIds, Config, CLIPTextRunner.DeviceOf(this), nameof(inputIds));
+        var ids = ClipInputs.TokenIds(inputIds, Config, ClipTextRunner.DeviceOf(this), nameof(inputIds));
         return text_model.PoolingPositions(ids).MoveToOuterDisposeScope();
     }
 }

@@ -38,7 +38,7 @@ public sealed class CLIPTextModelWithProjection : nn.Module<Tensor, Tensor>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
     public static CLIPTextModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null)
     {
-        CLIPInputs.WeightDType(dtype, nameof(dtype));
+        ClipInputs.WeightDType(dtype, nameof(dtype));
         return FromPretrained(folder, new Checkpoints.ModelLoadOptions { DType = dtype, Device = device, Variant = variant });
     }
 
@@ -56,7 +56,7 @@ public sealed class CLIPTextModelWithProjection : nn.Module<Tensor, Tensor>
         {
             var config = CLIPTextConfig.FromFile(configFile, limits);
             return () => new CLIPTextModelWithProjection(config, limits);
-        }, IgnoreKey: key => CLIPCheckpoint.IsForeignToText(key, withProjection: true),
+        }, IgnoreKey: key => ClipCheckpoint.IsForeignToText(key, withProjection: true),
         PickleTwin: "pytorch_model.bin", PickleWithoutLoaderIsNotFound: true);
 
     /// <summary>The projected text embeddings [B, projection_dim] for token ids [B, S].</summary>
@@ -69,5 +69,5 @@ public sealed class CLIPTextModelWithProjection : nn.Module<Tensor, Tensor>
     /// <summary>Runs the encoder and the projection; see <see cref="CLIPTextModel.Encode"/>.</summary>
     /// <exception cref="ArgumentException">The ids or mask have the wrong shape, type or values.</exception>
     public CLIPTextModelOutput Encode(Tensor inputIds, Tensor? attentionMask = null, bool outputHiddenStates = false) =>
-        CLIPTextRunner.Run(text_model, Config, text_projection, inputIds, attentionMask, outputHiddenStates);
+        ClipTextRunner.Run(text_model, Config, text_projection, inputIds, attentionMask, outputHiddenStates);
 }

@@ -33,7 +33,7 @@ public sealed record CLIPVisionConfig
     /// <summary>Side of a square patch (must divide <see cref="ImageSize"/>).</summary>
     public long PatchSize { get; init; } = 32;
 
-    /// <summary>MLP activation, one of <see cref="CLIPActivation.SupportedNames"/>.</summary>
+    /// <summary>MLP activation, one of <see cref="ClipActivation.SupportedNames"/>.</summary>
     public string HiddenAct { get; init; } = "quick_gelu";
 
     /// <summary>Epsilon of every LayerNorm.</summary>
@@ -50,7 +50,7 @@ public sealed record CLIPVisionConfig
     /// anything is allocated).
     /// </summary>
     public static readonly IReadOnlyDictionary<string, (long Min, long Max)> IntegerRanges =
-        new Dictionary<string, (long, long)>(CLIPConfigSections.SharedRanges.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal)
+        new Dictionary<string, (long, long)>(ClipConfigSections.SharedRanges.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal)
         {
             ["num_channels"] = (1, 64),
             ["image_size"] = (1, 16_384),
@@ -74,18 +74,18 @@ public sealed record CLIPVisionConfig
 
     internal static CLIPVisionConfig From(JsonConfigObject root, ModelSizeLimits? limits = null)
     {
-        var section = CLIPConfigSections.Select(root, "vision_config", "vision_config_dict", "clip_vision_model", "clip_text_model");
+        var section = ClipConfigSections.Select(root, "vision_config", "vision_config_dict", "clip_vision_model", "clip_text_model");
         var defaults = new CLIPVisionConfig();
         var config = new CLIPVisionConfig
         {
-            HiddenSize = CLIPConfigSections.Int(section, IntegerRanges, "hidden_size", defaults.HiddenSize),
-            IntermediateSize = CLIPConfigSections.Int(section, IntegerRanges, "intermediate_size", defaults.IntermediateSize),
-            ProjectionDim = CLIPConfigSections.Int(section, IntegerRanges, "projection_dim", CLIPConfigSections.Int(root, IntegerRanges, "projection_dim", defaults.ProjectionDim)),
-            NumHiddenLayers = CLIPConfigSections.Int(section, IntegerRanges, "num_hidden_layers", defaults.NumHiddenLayers),
-            NumAttentionHeads = CLIPConfigSections.Int(section, IntegerRanges, "num_attention_heads", defaults.NumAttentionHeads),
-            NumChannels = CLIPConfigSections.Int(section, IntegerRanges, "num_channels", defaults.NumChannels),
-            ImageSize = CLIPConfigSections.Int(section, IntegerRanges, "image_size", defaults.ImageSize),
-            PatchSize = CLIPConfigSections.Int(section, IntegerRanges, "patch_size", defaults.PatchSize),
+            HiddenSize = ClipConfigSections.Int(section, IntegerRanges, "hidden_size", defaults.HiddenSize),
+            IntermediateSize = ClipConfigSections.Int(section, IntegerRanges, "intermediate_size", defaults.IntermediateSize),
+            ProjectionDim = ClipConfigSections.Int(section, IntegerRanges, "projection_dim", ClipConfigSections.Int(root, IntegerRanges, "projection_dim", defaults.ProjectionDim)),
+            NumHiddenLayers = ClipConfigSections.Int(section, IntegerRanges, "num_hidden_layers", defaults.NumHiddenLayers),
+            NumAttentionHeads = ClipConfigSections.Int(section, IntegerRanges, "num_attention_heads", defaults.NumAttentionHeads),
+            NumChannels = ClipConfigSections.Int(section, IntegerRanges, "num_channels", defaults.NumChannels),
+            ImageSize = ClipConfigSections.Int(section, IntegerRanges, "image_size", defaults.ImageSize),
+            PatchSize = ClipConfigSections.Int(section, IntegerRanges, "patch_size", defaults.PatchSize),
             HiddenAct = section.String("hidden_act", defaults.HiddenAct),
             LayerNormEps = section.Double("layer_norm_eps", defaults.LayerNormEps),
         };
@@ -96,7 +96,7 @@ public sealed record CLIPVisionConfig
     /// <summary>The exact number of parameters of <see cref="CLIPVisionModelWithProjection"/>.</summary>
     internal Int128 CountParameters() =>
         HiddenSize + ParameterMath.Conv(NumChannels, HiddenSize, PatchSize, bias: false) + (Int128)NumPositions * HiddenSize
-        + 2 * ParameterMath.Norm(HiddenSize) + NumHiddenLayers * CLIPConfigSections.EncoderLayerParameters(HiddenSize, IntermediateSize)
+        + 2 * ParameterMath.Norm(HiddenSize) + NumHiddenLayers * ClipConfigSections.EncoderLayerParameters(HiddenSize, IntermediateSize)
         + ParameterMath.Linear(HiddenSize, ProjectionDim, false);
 
     /// <summary>Checks that the numbers describe a buildable model within <paramref name="limits"/>.</summary>
@@ -105,12 +105,12 @@ public sealed record CLIPVisionConfig
     /// <exception cref="ModelConfigException">A value is out of range; the message names it.</exception>
     public void Validate(string source = "in-memory config", ModelSizeLimits? limits = null)
     {
-        CLIPConfigSections.RequireInRange(source, IntegerRanges, ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
+        ClipConfigSections.RequireInRange(source, IntegerRanges, ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
             ("projection_dim", ProjectionDim), ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads),
             ("num_channels", NumChannels), ("image_size", ImageSize), ("patch_size", PatchSize));
         if (ImageSize % PatchSize != 0)
             throw new ModelConfigException(source, $"'image_size' {ImageSize} is not a multiple of 'patch_size' {PatchSize}.");
-        CLIPConfigSections.RequireCommon(source, HiddenSize, NumAttentionHeads, HiddenAct, LayerNormEps);
+        ClipConfigSections.RequireCommon(source, HiddenSize, NumAttentionHeads, HiddenAct, LayerNormEps);
         var tooBig = (limits ?? ModelSizeLimits.Default).ParameterProblem(CountParameters(), "CLIP vision encoder",
             $"hidden_size {HiddenSize}, intermediate_size {IntermediateSize}, num_hidden_layers {NumHiddenLayers}, image_size {ImageSize} and patch_size {PatchSize}");
         if (tooBig is not null) throw new ModelConfigException(source, tooBig + ".");

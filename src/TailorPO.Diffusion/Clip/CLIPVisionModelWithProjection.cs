@@ -48,7 +48,7 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
     /// <exception cref="Checkpoints.StateDictMismatchException">The weights do not fit the config.</exception>
     public static CLIPVisionModelWithProjection FromPretrained(string folder, ScalarType? dtype = null, Device? device = null, string? variant = null)
     {
-        CLIPInputs.WeightDType(dtype, nameof(dtype));
+        ClipInputs.WeightDType(dtype, nameof(dtype));
         return FromPretrained(folder, new Checkpoints.ModelLoadOptions { DType = dtype, Device = device, Variant = variant });
     }
 
@@ -66,7 +66,7 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
         {
             var config = CLIPVisionConfig.FromFile(configFile, limits);
             return () => new CLIPVisionModelWithProjection(config, limits);
-        }, IgnoreKey: CLIPCheckpoint.IsForeignToVision,
+        }, IgnoreKey: ClipCheckpoint.IsForeignToVision,
         PickleTwin: "pytorch_model.bin", PickleWithoutLoaderIsNotFound: true);
 
     /// <summary>The image embeddings [B, projection_dim] for normalised pixel values [B, C, H, W].</summary>
@@ -86,7 +86,7 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
     public CLIPVisionModelOutput Encode(Tensor pixelValues, bool outputHiddenStates = false)
     {
         using var scope = NewDisposeScope();
-        var pixels = CLIPInputs.PixelValues(pixelValues, Config, CLIPTextRunner.DTypeOf(this), CLIPTextRunner.DeviceOf(this), nameof(pixelValues));
+        var pixels = ClipInputs.PixelValues(pixelValues, Config, ClipTextRunner.DTypeOf(this), ClipTextRunner.DeviceOf(this), nameof(pixelValues));
         var hiddenStates = outputHiddenStates ? new List<Tensor>() : null;
         var (last, pooled) = vision_model.Forward(pixels, hiddenStates);
         var embeds = visual_projection.forward(pooled);

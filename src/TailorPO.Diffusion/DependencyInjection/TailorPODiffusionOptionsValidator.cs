@@ -12,12 +12,13 @@ namespace TailorPO.Diffusion.DependencyInjection;
 /// device parses and is available, the LoRA settings are in range and the adapter file exists.
 /// Every failure is reported, each naming its knob.
 /// </summary>
-internal sealed class TailorPODiffusionOptionsValidator : IValidateOptions<TailorPODiffusionOptions>
+public sealed class TailorPODiffusionOptionsValidator : IValidateOptions<TailorPODiffusionOptions>
 {
     private const string Prefix = "TailorPODiffusionOptions";
 
     private static readonly ScalarType[] FloatingTypes = [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float64];
 
+    /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPODiffusionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

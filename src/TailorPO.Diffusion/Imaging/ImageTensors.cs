@@ -10,6 +10,40 @@ namespace TailorPO.Diffusion.Imaging;
 /// </summary>
 public static class ImageTensors
 {
+    // Loading libSkiaSharp is tried once; its outcome (null = loaded) answers every later call.
+    private static readonly Lazy<Exception?> CodecLoadFailure = new(ProbeCodec);
+
+    /// <summary>
+    /// Throws now if PNG/JPEG files cannot be written or read (SkiaSharp's natives are missing), so that a program can
+    /// fail at start instead of after minutes of generation. Every file operation of this class checks it too.
+    /// </summary>
+    /// <exception cref="ImageCodecUnavailableException">libSkiaSharp cannot be loaded; the message names the package to add.</exception>
+    public static void EnsureCodecAvailable()
+    {
+        if (CodecLoadFailure.Value is { } failure) throw new ImageCodecUnavailableException(failure);
+    }
+
+    private static Exception? ProbeCodec()
+    {
+        try
+        {
+            using var probe = new SKBitmap(1, 1);
+            return null;
+        }
+        catch (Exception e) when (IsNativeLoadFailure(e))
+        {
+            return e;
+        }
+    }
+
+    /// <summary>True for the ways a missing native library surfaces: directly, or wrapped by a type initializer.</summary>
+    internal static bool IsNativeLoadFailure(Exception e) => e switch
+    {
+        DllNotFoundException or EntryPointNotFoundException or BadImageFormatException => true,
+        TypeInitializationException { InnerException: { } inner } => IsNativeLoadFailure(inner),
+        _ => false,
+    };
+
     /// <summary>Checks that <paramref name="images"/> is a float batch [B, 3, H, W].</summary>
     /// <exception cref="ArgumentException">Wrong rank, channel count or dtype.</exception>
     public static void ValidateBatch(Tensor images, string argumentName)
@@ -31,11 +65,13 @@ public static class ImageTensors
     }
 
     /// <summary>Encodes one image [3, H, W] in [0, 1] as PNG bytes.</summary>
+    /// <exception cref="ImageCodecUnavailableException">SkiaSharp's natives are missing.</exception>
     public static byte[] EncodePng(Tensor image)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (image.dim() != 3 || image.shape[0] != 3)
             throw new ArgumentException($"Expected one image of shape [3, H, W]; got [{string.Join(", ", image.shape)}].", nameof(image));
+        EnsureCodecAvailable();
         using var scope = NewDisposeScope();
         var bytes = ToBytes(image.unsqueeze(0))[0].permute(1, 2, 0).contiguous(); // H, W, 3
         int height = (int)bytes.shape[0], width = (int)bytes.shape[1];
@@ -96,9 +132,11 @@ public static class ImageTensors
     }
 
     /// <summary>Decodes a PNG/JPEG file into an image tensor [3, H, W] in [0, 1].</summary>
+    /// <exception cref="ImageCodecUnavailableException">SkiaSharp's natives are missing.</exception>
     public static Tensor Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Image '{path}' does not exist.", path);
+        EnsureCodecAvailable();
         using var bitmap = SKBitmap.Decode(path) ?? throw new InvalidDataException($"'{path}' is not an image SkiaSharp can decode.");
         using var rgba = bitmap.Copy(SKColorType.Rgba8888) ?? throw new InvalidDataException($"'{path}' could not be converted to RGBA.");
         var pixels = rgba.Bytes;

@@ -9,7 +9,7 @@ namespace TailorPO.Diffusion.UNet;
 /// (<c>norm1</c>, <c>attn1</c>), cross-attention on the text (<c>norm2</c>, <c>attn2</c>) and a GEGLU
 /// MLP (<c>norm3</c>, <c>ff</c>), each added to the residual stream.
 /// </summary>
-public sealed class BasicTransformerBlock : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class BasicTransformerBlock : nn.Module<Tensor, Tensor?, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly LayerNorm norm1;

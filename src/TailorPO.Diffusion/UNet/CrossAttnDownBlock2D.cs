@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.UNet;
 /// diffusers' <c>CrossAttnDownBlock2D</c>: (resnet, transformer) pairs, then an optional strided-conv
 /// downsampler. Keys <c>resnets.N</c>, <c>attentions.N</c>, <c>downsamplers.0</c>.
 /// </summary>
-public sealed class CrossAttnDownBlock2D : UNetDownBlock
+internal sealed class CrossAttnDownBlock2D : UNetDownBlock
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly ModuleList<ResnetBlock2D> resnets;

@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.UNet;
 /// diffusers' <c>CrossAttnUpBlock2D</c>: (resnet over [hidden, skip], transformer) pairs, then an
 /// optional upsampler. Keys <c>resnets.N</c>, <c>attentions.N</c>, <c>upsamplers.0</c>.
 /// </summary>
-public sealed class CrossAttnUpBlock2D : UNetUpBlock
+internal sealed class CrossAttnUpBlock2D : UNetUpBlock
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly ModuleList<ResnetBlock2D> resnets;

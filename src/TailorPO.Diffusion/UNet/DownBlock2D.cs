@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.UNet;
 
 /// <summary>diffusers' <c>DownBlock2D</c>: resnets only, then an optional downsampler. Keys <c>resnets.N</c>, <c>downsamplers.0</c>.</summary>
-public sealed class DownBlock2D : UNetDownBlock
+internal sealed class DownBlock2D : UNetDownBlock
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly ModuleList<ResnetBlock2D> resnets;

@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.UNet;
 /// <c>net.0</c> = GEGLU (<c>net.0.proj</c>: Linear(dim, 2 * inner)), <c>net.1</c> = Dropout,
 /// <c>net.2</c> = Linear(inner, dim). GEGLU = first half * gelu(second half).
 /// </summary>
-public sealed class FeedForward : nn.Module<Tensor, Tensor>
+internal sealed class FeedForward : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly ModuleList<nn.Module<Tensor, Tensor>> net;

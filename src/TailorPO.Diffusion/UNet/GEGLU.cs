@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.UNet;
 
 /// <summary>diffusers' <c>GEGLU</c>: <c>proj</c> doubles the width; output = a * gelu(gate) of its two halves.</summary>
-public sealed class GEGLU : nn.Module<Tensor, Tensor>
+internal sealed class GEGLU : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly Linear proj;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.UNet;
 
 /// <summary>diffusers' <c>TimestepEmbedding</c>: <c>linear_2(act(linear_1(x)))</c>, optionally followed by a post activation.</summary>
-public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly Linear linear_1;

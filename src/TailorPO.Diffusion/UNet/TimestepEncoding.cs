@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.UNet;
 /// [sin, cos] of t * freq (or [cos, sin] when flipped), zero-padded for odd widths.
 /// Timesteps are taken as float32 whatever their dtype, as diffusers does.
 /// </summary>
-public static class TimestepEncoding
+internal static class TimestepEncoding
 {
     /// <summary>Embeds timesteps.</summary>
     /// <param name="timesteps">Shape [B] (any numeric dtype).</param>

@@ -10,7 +10,7 @@ namespace TailorPO.Diffusion.UNet;
 /// the input as residual. The projections are 1x1 convolutions applied before flattening
 /// (SD v1.x) or Linear layers applied to the tokens (<c>use_linear_projection</c>, SD v2.x).
 /// </summary>
-public sealed class Transformer2DModel : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class Transformer2DModel : nn.Module<Tensor, Tensor?, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly GroupNorm norm;

@@ -6,7 +6,7 @@ namespace TailorPO.Diffusion.UNet;
 /// Base of the UNet's down, mid and up blocks: holds the gradient-checkpointing switch and runs
 /// each resnet / transformer through it (recomputed in the backward pass when on and training).
 /// </summary>
-public abstract class UNetBlock : nn.Module
+internal abstract class UNetBlock : nn.Module
 {
     /// <summary>Creates the block.</summary>
     protected UNetBlock(string name) : base(name) { }

@@ -21,7 +21,7 @@ namespace TailorPO.Diffusion.UNet;
 /// <param name="UseLinearProjection">Linear projections in the transformers.</param>
 /// <param name="UpcastAttention">Attention in float32 for half inputs.</param>
 /// <param name="DownsamplePadding">Padding of the downsampling convolution.</param>
-public sealed record UNetBlockSettings(
+internal sealed record UNetBlockSettings(
     int Layers, int TransformerLayers, long TembChannels, double ResnetEps, long ResnetGroups, string Activation,
     double ResnetOutputScaleFactor, bool ResnetSkipTimeAct, string ResnetTimeScaleShift, double Dropout,
     int Heads, long CrossAttentionDim, bool UseLinearProjection, bool UpcastAttention, long DownsamplePadding)

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.UNet;
 
 /// <summary>A UNet encoder stage: returns its output and the skip tensors it hands to the decoder.</summary>
-public abstract class UNetDownBlock : UNetBlock
+internal abstract class UNetDownBlock : UNetBlock
 {
     /// <summary>Creates the block.</summary>
     protected UNetDownBlock(string name) : base(name) { }

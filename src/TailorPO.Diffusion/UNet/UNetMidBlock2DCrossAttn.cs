@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.UNet;
 /// diffusers' <c>UNetMidBlock2DCrossAttn</c>: resnet, then (transformer, resnet) pairs. Keys
 /// <c>resnets.N</c>, <c>attentions.N</c>. Its resnets use <c>mid_block_scale_factor</c>.
 /// </summary>
-public sealed class UNetMidBlock2DCrossAttn : UNetBlock
+internal sealed class UNetMidBlock2DCrossAttn : UNetBlock
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly ModuleList<ResnetBlock2D> resnets;

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.UNet;
 
 /// <summary>A UNet decoder stage: each resnet consumes one skip tensor from the encoder (last first).</summary>
-public abstract class UNetUpBlock : UNetBlock
+internal abstract class UNetUpBlock : UNetBlock
 {
     /// <summary>Creates the block.</summary>
     protected UNetUpBlock(string name) : base(name) { }

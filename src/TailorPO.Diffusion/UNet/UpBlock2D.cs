@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.UNet;
 /// diffusers' <c>UpBlock2D</c>: resnets over [hidden, skip] concatenations, then an optional
 /// upsampler. Keys <c>resnets.N</c>, <c>upsamplers.0</c>.
 /// </summary>
-public sealed class UpBlock2D : UNetUpBlock
+internal sealed class UpBlock2D : UNetUpBlock
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly ModuleList<ResnetBlock2D> resnets;

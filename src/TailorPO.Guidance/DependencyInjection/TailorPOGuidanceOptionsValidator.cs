@@ -3,8 +3,9 @@ using Microsoft.Extensions.Options;
 namespace TailorPO.Guidance.DependencyInjection;
 
 /// <summary>Validates <see cref="TailorPOGuidanceOptions"/> at start, listing every problem.</summary>
-internal sealed class TailorPOGuidanceOptionsValidator : IValidateOptions<TailorPOGuidanceOptions>
+public sealed class TailorPOGuidanceOptionsValidator : IValidateOptions<TailorPOGuidanceOptions>
 {
+    /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPOGuidanceOptions options)
     {
         var failures = new List<string>();

@@ -4,8 +4,9 @@ using TailorPO.Rewards.Analytic;
 namespace TailorPO.Rewards.DependencyInjection;
 
 /// <summary>Validates <see cref="TailorPORewardsOptions"/> at start, listing every problem.</summary>
-internal sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPORewardsOptions>
+public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPORewardsOptions>
 {
+    /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPORewardsOptions options)
     {
         var failures = new List<string>();

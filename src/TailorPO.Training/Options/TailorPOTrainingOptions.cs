@@ -71,7 +71,7 @@ public sealed class TailorPOTrainingOptions
     public int[]? LatentShape { get; set; }
 
     /// <summary>D3PO: both trajectories start from the same x_T (the d3po code). False draws two x_T.</summary>
-    public bool D3POSameInitialNoise { get; set; } = true;
+    public bool D3poSameInitialNoise { get; set; } = true;
 
     /// <summary>Updates in a row with a NaN/infinite loss or gradient after which training stops. Must be &gt;= 1. Default 3.</summary>
     public int MaxConsecutiveNonFiniteUpdates { get; set; } = 3;

@@ -10,7 +10,7 @@ public enum TrainingMethod
     TailorPOG,
 
     /// <summary>D3PO: two trajectories ranked by their final reward, DPO at the trained steps with the ratio clamp.</summary>
-    D3PO,
+    D3po,
 
     /// <summary>DDPO: PPO-clip policy gradient with per-prompt reward statistics.</summary>
     Ddpo,

@@ -33,7 +33,7 @@ public class LossClosedFormTests
     {
         using var scope = NewDisposeScope();
         double[] w = [0.5, 0.01, -0.3], l = [-0.02, 0.03, 0.2];
-        var result = new D3POLoss(beta: 0.1, clampEpsilon: 0.1).Compute(Pair(w, l));
+        var result = new D3poLoss(beta: 0.1, clampEpsilon: 0.1).Compute(Pair(w, l));
         // d3po: ratio = clamp(exp(h), 1 - eps, 1 + eps); loss = -log sigma(beta (log ratio_w - log ratio_l)).
         static double Clamped(double h) => Math.Log(Math.Clamp(Math.Exp(h), 0.9, 1.1));
         var expected = w.Zip(l, (a, b) => SoftplusNeg(0.1 * (Clamped(a) - Clamped(b)))).Average();
@@ -48,7 +48,7 @@ public class LossClosedFormTests
         using var scope = NewDisposeScope();
         var w = tensor(new[] { 0.5, 0.01 }, requires_grad: true);
         var l = tensor(new[] { 0.0, -0.4 }, requires_grad: true);
-        new D3POLoss().Compute(new PreferencePair(w, l)).Loss.backward();
+        new D3poLoss().Compute(new PreferencePair(w, l)).Loss.backward();
         Assert.Equal(0.0, w.grad![0].item<double>());
         Assert.NotEqual(0.0, w.grad![1].item<double>());
         Assert.NotEqual(0.0, l.grad![0].item<double>());
@@ -60,7 +60,7 @@ public class LossClosedFormTests
     {
         using var scope = NewDisposeScope();
         var pair = Pair([0.5, -2.0], [0.1, 3.0]);
-        Assert.Equal(new DpoLoss(0.3).Compute(pair).Loss.item<double>(), new D3POLoss(0.3, null).Compute(pair).Loss.item<double>(), 14);
+        Assert.Equal(new DpoLoss(0.3).Compute(pair).Loss.item<double>(), new D3poLoss(0.3, null).Compute(pair).Loss.item<double>(), 14);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public class LossClosedFormTests
     public void D3po_reward_form_follows_the_d3po_human_prefer_convention()
     {
         using var scope = NewDisposeScope();
-        var result = new D3POLoss(0.1, 0.1).ComputeFromRewards(tensor(new[] { 0.05, 0.02 }), tensor(new[] { -0.01, 0.03 }), tensor(new[] { 1.0, 0.0 }), tensor(new[] { 0.0, 1.0 }));
+        var result = new D3poLoss(0.1, 0.1).ComputeFromRewards(tensor(new[] { 0.05, 0.02 }), tensor(new[] { -0.01, 0.03 }), tensor(new[] { 1.0, 0.0 }), tensor(new[] { 0.0, 1.0 }));
         var expected = (SoftplusNeg(0.1 * (0.05 + 0.01)) + SoftplusNeg(0.1 * (0.03 - 0.02))) / 2;
         Assert.Equal(expected, result.Loss.item<double>(), 12);
         Assert.Equal(0, result.Diagnostics.TiedFraction);
@@ -122,7 +122,7 @@ public class LossClosedFormTests
         using var scope = NewDisposeScope();
         // eps 0.1 clamps h to [log 0.9, log 1.1] = [-0.105, 0.095]. Pair 0: both ratios above the region (0.5 > 0.3), so
         // the clamped margin is 0 and the loss is log 2, yet the policy ranks the pair right. Pair 1: h_w < h_l inside.
-        var result = new D3POLoss(0.1, 0.1).Compute(new PreferencePair(tensor(new[] { 0.5, 0.01 }), tensor(new[] { 0.3, 0.02 })));
+        var result = new D3poLoss(0.1, 0.1).Compute(new PreferencePair(tensor(new[] { 0.5, 0.01 }), tensor(new[] { 0.3, 0.02 })));
         var expected = (Math.Log(2) + SoftplusNeg(0.1 * (0.01 - 0.02))) / 2;
         Assert.Equal(expected, result.Loss.item<double>(), 12);
         Assert.Equal(0.5, result.Diagnostics.ImplicitAccuracy, 12);
@@ -166,7 +166,7 @@ public class LossClosedFormTests
         Assert.Equal(expected, result.Loss.item<double>(), 12);
         Assert.Equal(0.5, result.Diagnostics.ClipFraction, 12);
         Assert.Equal(0.5, result.Diagnostics.AdvantageClippedFraction, 12);
-        Assert.Equal(0.5 * logp.Select(v => v * v).Average(), result.Diagnostics.ApproxKl, 14);
+        Assert.Equal(0.5 * logp.Select(v => v * v).Average(), result.Diagnostics.ApproxKL, 14);
         Assert.Equal(expected, result.Diagnostics.Loss, 12);
         Assert.Equal(logp.Select(Math.Exp).Average(), result.Diagnostics.MeanRatio, 12);
         Assert.Equal(new long[] { 5 }, result.Statistics.shape); // on the device until read
@@ -205,7 +205,7 @@ public class LossClosedFormTests
         using var scope = NewDisposeScope();
         double[] w = [0.05, -0.02], l = [0.01, 0.04];
         var pair32 = new PreferencePair(tensor(w.Select(v => (float)v).ToArray()), tensor(l.Select(v => (float)v).ToArray()));
-        IPairwiseLoss[] losses = [new DpoLoss(), new D3POLoss(), new TailorPOLoss(), new DiffusionDpoLoss(50)];
+        IPairwiseLoss[] losses = [new DpoLoss(), new D3poLoss(), new TailorPOLoss(), new DiffusionDpoLoss(50)];
         foreach (var loss in losses)
         {
             var single = loss.Compute(pair32);
@@ -254,7 +254,7 @@ public class LossClosedFormTests
         Assert.Equal("targetNoise", Assert.Throws<ArgumentException>(() => DiffusionDpoLoss.DenoisingError(zeros(2, 4), zeros(2, 3))).ParamName);
         Assert.Equal("beta", Assert.Throws<ArgumentOutOfRangeException>(() => new DpoLoss(0)).ParamName);
         Assert.Equal("beta", Assert.Throws<ArgumentOutOfRangeException>(() => new DiffusionDpoLoss(double.NaN)).ParamName);
-        Assert.Equal("clampEpsilon", Assert.Throws<ArgumentOutOfRangeException>(() => new D3POLoss(0.1, 1.0)).ParamName);
+        Assert.Equal("clampEpsilon", Assert.Throws<ArgumentOutOfRangeException>(() => new D3poLoss(0.1, 1.0)).ParamName);
         Assert.Equal("clipRange", Assert.Throws<ArgumentOutOfRangeException>(() => new DdpoClipObjective(0)).ParamName);
         Assert.Equal("minCount", Assert.Throws<ArgumentOutOfRangeException>(() => new PerPromptStatTracker(4, 5)).ParamName);
         Assert.Equal("prompts", Assert.Throws<ArgumentException>(() => new PerPromptStatTracker().Update(["a"], [1.0, 2.0])).ParamName);

@@ -17,7 +17,7 @@ public class LossGradientTests
     private static IPairwiseLoss Create(string name) => name switch
     {
         "dpo" => new DpoLoss(0.7),
-        "d3po" => new D3POLoss(0.7, 0.1),
+        "d3po" => new D3poLoss(0.7, 0.1),
         "tailorpo" => new TailorPOLoss(0.7),
         "tailorpo-clamped" => new TailorPOLoss(0.7, 0.1),
         "diffusion-dpo" => new DiffusionDpoLoss(5),

@@ -98,7 +98,7 @@ public class PaperClaimTests
         var pair = new PreferencePair(
             DdimStepMath.LogRatio(winnerNext, Mean(xtWinner), referenceWinner, sigma),
             DdimStepMath.LogRatio(loserNext, Mean(xtLoser), referenceLoser, sigma));
-        new D3POLoss(beta: 0.1, clampEpsilon: 0.1).Compute(pair).Loss.backward();
+        new D3poLoss(beta: 0.1, clampEpsilon: 0.1).Compute(pair).Loss.backward();
         using (no_grad()) b.sub_(0.05 * b.grad!);
 
         using var noGrad = no_grad();

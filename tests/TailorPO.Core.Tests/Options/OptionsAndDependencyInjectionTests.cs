@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.DependencyInjection;
 using TailorPO.Core.Losses;
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
@@ -21,7 +20,7 @@ public class OptionsAndDependencyInjectionTests
         Assert.Equal(1.0, o.Sampling.Eta);
         Assert.Equal(5.0, o.Sampling.GuidanceScale);
         Assert.Equal(0.1, o.Loss.Beta);
-        Assert.Equal(0.1, o.Loss.D3POClampEpsilon);
+        Assert.Equal(0.1, o.Loss.D3poClampEpsilon);
         Assert.Equal(5000, o.Loss.DiffusionDpoBeta);
         Assert.Equal(PreferenceLossKind.TailorPO, o.Loss.Kind);
         Assert.Equal(5, o.Finetune.TrainedSteps);
@@ -47,7 +46,7 @@ public class OptionsAndDependencyInjectionTests
         o.Sampling.InferenceSteps = 10;
         o.Finetune.TrainedSteps = 11;
         o.Loss.Beta = -1;
-        o.Loss.D3POClampEpsilon = 1.5;
+        o.Loss.D3poClampEpsilon = 1.5;
         o.Loss.DiffusionDpoBeta = 0;
         o.Ddpo.StatMinCount = 17;
         o.Schedule.SchedulerConfigPath = "/no/such/scheduler_config.json";
@@ -55,7 +54,7 @@ public class OptionsAndDependencyInjectionTests
         var result = new TailorPOCoreOptionsValidator().Validate(null, o);
         Assert.True(result.Failed);
         var failures = result.Failures!.ToList();
-        foreach (var path in new[] { "Sampling.Eta", "Finetune.TrainedSteps", "Loss.Beta", "Loss.D3POClampEpsilon", "Loss.DiffusionDpoBeta", "Ddpo.StatMinCount", "Schedule.SchedulerConfigPath" })
+        foreach (var path in new[] { "Sampling.Eta", "Finetune.TrainedSteps", "Loss.Beta", "Loss.D3poClampEpsilon", "Loss.DiffusionDpoBeta", "Ddpo.StatMinCount", "Schedule.SchedulerConfigPath" })
             Assert.Contains(failures, f => f.Contains(path, StringComparison.Ordinal));
     }
 
@@ -75,7 +74,7 @@ public class OptionsAndDependencyInjectionTests
         var services = new ServiceCollection();
         services.AddTailorPOCore(o =>
         {
-            o.Loss.Kind = PreferenceLossKind.D3PO;
+            o.Loss.Kind = PreferenceLossKind.D3po;
             o.Loss.Beta = 0.2;
             o.Sampling.InferenceSteps = 10;
             o.Schedule.SchedulerConfigPath = FixtureRoot.Combine("ddim", "scheduler_config.json");
@@ -89,9 +88,9 @@ public class OptionsAndDependencyInjectionTests
         Assert.NotNull(provider.GetRequiredService<DdimStepMath>());
 
         var selected = provider.GetRequiredService<IPairwiseLoss>();
-        var d3po = Assert.IsType<D3POLoss>(selected);
+        var d3po = Assert.IsType<D3poLoss>(selected);
         Assert.Equal(0.2, d3po.Beta);
-        Assert.Same(d3po, provider.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3PO));
+        Assert.Same(d3po, provider.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po));
         Assert.IsType<TailorPOLoss>(provider.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.TailorPO));
         Assert.IsType<DpoLoss>(provider.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.Dpo));
         Assert.Equal(5000, Assert.IsType<DiffusionDpoLoss>(provider.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.DiffusionDpo)).Beta);

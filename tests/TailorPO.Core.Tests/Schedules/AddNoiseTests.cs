@@ -13,10 +13,11 @@ public class AddNoiseTests
     public void Each_batch_element_is_noised_at_its_own_timestep_by_the_closed_form()
     {
         using var scope = NewDisposeScope();
-        var schedule = new NoiseSchedule(FixtureConfig());
+        var config = FixtureConfig();
+        var schedule = new NoiseSchedule(config);
         var x0 = randn([3, 4, 5, 6], generator: new Generator(11));
         var noise = randn([3, 4, 5, 6], generator: new Generator(12));
-        long[] steps = [0, 499, 999];
+        long[] steps = [0, config.NumTrainTimesteps / 2 - 1, config.NumTrainTimesteps - 1]; // first, middle and last
 
         var noisy = schedule.AddNoise(x0, noise, tensor(steps));
 
@@ -38,10 +39,12 @@ public class AddNoiseTests
         // No x0 clipping here, so x0_hat is the exact algebraic inverse of q(x_t | x_0).
         var config = FixtureConfig() with { ClipSample = false };
         var schedule = new NoiseSchedule(config);
-        var math = new DdimStepMath(schedule, new DdimTimesteps(config, 20));
+        var timesteps = new DdimTimesteps(config, 20);
+        var math = new DdimStepMath(schedule, timesteps);
         var x0 = randn([4, 3, 8, 8], ScalarType.Float64, generator: new Generator(21));
         var noise = randn([4, 3, 8, 8], ScalarType.Float64, generator: new Generator(22));
-        var t = tensor(new long[] { 1, 251, 601, 951 });
+        // Four of the config's own inference timesteps, from the last (least noise) to the first.
+        var t = tensor(new[] { timesteps.Values[^1], timesteps.Values[14], timesteps.Values[7], timesteps.Values[0] });
 
         var noisy = schedule.AddNoise(x0, noise, t);
         var recovered = math.PredictOriginal(noisy, t, noise);

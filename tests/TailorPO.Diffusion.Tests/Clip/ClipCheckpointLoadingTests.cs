@@ -22,9 +22,10 @@ public sealed class ClipCheckpointLoadingTests : IDisposable
     public void Text_file_with_the_position_ids_buffer_loads_and_gives_identical_outputs()
     {
         using var scope = NewDisposeScope();
-        using var folder = ClipTestSupport.CopyModel(ClipTestSupport.TextFolder, editWeights: w =>
-            w["text_model.embeddings.position_ids"] = arange(77, dtype: ScalarType.Int64).unsqueeze(0));
         using var plain = CLIPTextModel.FromPretrained(FixtureRoot.Combine(ClipTestSupport.TextFolder));
+        var positions = plain.Config.MaxPositionEmbeddings;
+        using var folder = ClipTestSupport.CopyModel(ClipTestSupport.TextFolder, editWeights: w =>
+            w["text_model.embeddings.position_ids"] = arange(positions, dtype: ScalarType.Int64).unsqueeze(0));
         using var withBuffer = CLIPTextModel.FromPretrained(folder.Path);
         var ids = _text.Get(_text.CaseNames()[0], "input_ids");
         Assert.True(Parity.BitEqual(plain.forward(ids), withBuffer.forward(ids)));
@@ -74,8 +75,11 @@ public sealed class ClipCheckpointLoadingTests : IDisposable
         var projection = randn(projectionDim, textWidth, generator: new Generator(3));
         weights["text_projection.weight"] = projection;
         weights["logit_scale"] = tensor(2.6592f);
-        weights["text_model.embeddings.position_ids"] = arange(77, dtype: ScalarType.Int64).unsqueeze(0);
-        weights["vision_model.embeddings.position_ids"] = arange(17, dtype: ScalarType.Int64).unsqueeze(0);
+        // The buffers real files carry: one id per text position, and per image patch plus the class token.
+        var textPositions = (long)textConfig["max_position_embeddings"]!;
+        var patchesPerSide = (long)visionConfig["image_size"]! / (long)visionConfig["patch_size"]!;
+        weights["text_model.embeddings.position_ids"] = arange(textPositions, dtype: ScalarType.Int64).unsqueeze(0);
+        weights["vision_model.embeddings.position_ids"] = arange(patchesPerSide * patchesPerSide + 1, dtype: ScalarType.Int64).unsqueeze(0);
         SafetensorsWriter.Save(folder.File("model.safetensors"), weights);
 
         var textCase = _text.CaseNames()[0];
@@ -125,7 +129,8 @@ public sealed class ClipCheckpointLoadingTests : IDisposable
     public void A_vision_folder_is_refused_as_a_text_encoder_with_a_config_error()
     {
         var error = Assert.Throws<ModelConfigException>(() => CLIPTextModel.FromPretrained(FixtureRoot.Combine(ClipTestSupport.VisionFolder)));
-        Assert.Contains("clip_vision_model", error.Message);
+        var visionConfig = JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine(ClipTestSupport.VisionFolder, "config.json")))!;
+        Assert.Contains((string)visionConfig["model_type"]!, error.Message);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class ClipNumericsTests(ITestOutputHelper output)
     public void Quick_gelu_is_x_times_sigmoid_of_1_702_x()
     {
         using var scope = NewDisposeScope();
-        var actual = CLIPActivation.Apply("quick_gelu", tensor(Points, ScalarType.Float64)).data<double>().ToArray();
+        var actual = ClipActivation.Apply("quick_gelu", tensor(Points, ScalarType.Float64)).data<double>().ToArray();
         for (var i = 0; i < Points.Length; i++)
             Assert.Equal(Points[i] / (1 + Math.Exp(-1.702 * Points[i])), actual[i], 12);
     }
@@ -27,7 +27,7 @@ public sealed class ClipNumericsTests(ITestOutputHelper output)
     public void Gelu_is_x_times_the_normal_cdf()
     {
         using var scope = NewDisposeScope();
-        var actual = CLIPActivation.Apply("gelu", tensor(Points, ScalarType.Float64)).data<double>().ToArray();
+        var actual = ClipActivation.Apply("gelu", tensor(Points, ScalarType.Float64)).data<double>().ToArray();
         for (var i = 0; i < Points.Length; i++)
             Assert.Equal(Points[i] * NormalCdf(Points[i]), actual[i], 9);
     }
@@ -36,7 +36,7 @@ public sealed class ClipNumericsTests(ITestOutputHelper output)
     public void Gelu_new_is_the_tanh_approximation()
     {
         using var scope = NewDisposeScope();
-        var actual = CLIPActivation.Apply("gelu_new", tensor(Points, ScalarType.Float64)).data<double>().ToArray();
+        var actual = ClipActivation.Apply("gelu_new", tensor(Points, ScalarType.Float64)).data<double>().ToArray();
         for (var i = 0; i < Points.Length; i++)
         {
             var x = Points[i];
@@ -49,7 +49,7 @@ public sealed class ClipNumericsTests(ITestOutputHelper output)
     public void An_unknown_activation_is_rejected_with_the_supported_names()
     {
         using var scope = NewDisposeScope();
-        var error = Assert.Throws<ArgumentException>(() => CLIPActivation.Apply("mish", zeros(1)));
+        var error = Assert.Throws<ArgumentException>(() => ClipActivation.Apply("mish", zeros(1)));
         Assert.Contains("quick_gelu", error.Message);
     }
 

@@ -13,10 +13,17 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
 {
     private readonly CLIPTextModel _model = CLIPTextModel.FromPretrained(FixtureRoot.Combine(ClipTestSupport.TextFolder));
 
+    /// <summary>transformers' marker of the legacy pooling rule (SD v1.5's text encoder config): argmax instead of eos.</summary>
+    private const long LegacyEosTokenId = 2;
+
+    /// <summary>An eos id inside the fixture's vocabulary that is none of the other ids below.</summary>
+    private long Eos => _model.Config.VocabSize / 2;
+
     /// <summary>Ids with a large id before the eos id and the eos id twice, so the rules disagree.</summary>
     private Tensor DisagreeingIds(long eos)
     {
         var vocab = _model.Config.VocabSize;
+        Assert.True(vocab >= 32, $"the test ids need a vocabulary of at least 32 tokens; the fixture has {vocab}");
         var rows = new long[][]
         {
             [vocab - 2, 5, vocab - 1, eos, 7, eos, 3, 4],
@@ -31,19 +38,21 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
     [Fact]
     public void Legacy_eos_id_2_pools_at_the_first_largest_id()
     {
-        Assert.True(_model.Config.UsesLegacyArgmaxPooling, "the fixture config keeps SD v1.5's eos_token_id 2");
         using var scope = NewDisposeScope();
-        var ids = DisagreeingIds(eos: 500);
+        using var folder = ClipTestSupport.CopyModel(ClipTestSupport.TextFolder, editConfig: c => c["eos_token_id"] = LegacyEosTokenId);
+        using var model = CLIPTextModel.FromPretrained(folder.Path);
+        Assert.True(model.Config.UsesLegacyArgmaxPooling);
+        var ids = DisagreeingIds(Eos);
         var expected = Reference(ids, row => Array.IndexOf(row, row.Max()));
-        Assert.Equal(expected, _model.PoolingPositions(ids).data<long>().ToArray());
-        AssertPooledRowsAt(_model, ids, expected);
+        Assert.Equal(expected, model.PoolingPositions(ids).data<long>().ToArray());
+        AssertPooledRowsAt(model, ids, expected);
     }
 
     [Fact]
     public void Other_eos_ids_pool_at_the_first_eos_position()
     {
         using var scope = NewDisposeScope();
-        const long eos = 500;
+        var eos = Eos;
         using var folder = ClipTestSupport.CopyModel(ClipTestSupport.TextFolder, editConfig: c => c["eos_token_id"] = eos);
         using var model = CLIPTextModel.FromPretrained(folder.Path);
         Assert.False(model.Config.UsesLegacyArgmaxPooling);
@@ -57,12 +66,13 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
     [Fact]
     public void With_the_real_eos_id_in_the_config_the_fixture_pooling_is_unchanged()
     {
-        // The fixture's specials are the two highest ids, so the first eos IS the argmax: both rules agree.
+        // CLIP's eos is its highest id and ends every tokenized row, so the first eos IS the argmax: both rules agree.
         using var scope = NewDisposeScope();
-        var eos = _model.Config.VocabSize - 1;
+        using var cases = FixtureCases.Load(ClipTestSupport.TextFolder, "cases.safetensors");
+        var eos = cases.CaseNames().Max(name => cases.Get(name, "input_ids").max().item<long>());
         using var folder = ClipTestSupport.CopyModel(ClipTestSupport.TextFolder, editConfig: c => c["eos_token_id"] = eos);
         using var model = CLIPTextModel.FromPretrained(folder.Path);
-        using var cases = FixtureCases.Load(ClipTestSupport.TextFolder, "cases.safetensors");
+        Assert.False(model.Config.UsesLegacyArgmaxPooling);
         foreach (var name in cases.CaseNames())
         {
             var expected = cases.Get(name, "expected_pooler_output");
@@ -82,9 +92,9 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
     public void A_token_changes_no_output_before_it()
     {
         using var scope = NewDisposeScope();
-        var ids = DisagreeingIds(eos: 500);
+        var ids = DisagreeingIds(Eos);
         var changed = ids.clone();
-        changed[0, 4] = tensor(123L);
+        changed[0, 4] = tensor(_model.Config.VocabSize / 3); // differs from the 7 there
         var before = _model.forward(ids);
         var after = _model.forward(changed);
         Assert.True(Parity.BitEqual(before[0, ..4], after[0, ..4]));
@@ -96,10 +106,10 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
     public void A_masked_token_changes_no_output_but_its_own()
     {
         using var scope = NewDisposeScope();
-        var ids = DisagreeingIds(eos: 500);
+        var ids = DisagreeingIds(Eos);
         var changed = ids.clone();
         const int masked = 2;
-        changed[0, masked] = tensor(321L);
+        changed[0, masked] = tensor(_model.Config.VocabSize / 4); // differs from the vocab - 1 there
         var mask = ones(2, 8, dtype: ScalarType.Int64);
         mask[0, masked] = tensor(0L);
         using var a = _model.Encode(ids, mask);
@@ -117,7 +127,7 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
     public void An_all_ones_mask_equals_no_mask()
     {
         using var scope = NewDisposeScope();
-        var ids = DisagreeingIds(eos: 500);
+        var ids = DisagreeingIds(Eos);
         using var masked = _model.Encode(ids, ones(2, 8));
         TensorAssert.Close(_model.forward(ids), masked.LastHiddenState, atol: 1e-6);
     }
@@ -160,7 +170,7 @@ public sealed class ClipTextModelBehaviourTests : IDisposable
     public void Int32_ids_give_the_same_result_as_int64_ids()
     {
         using var scope = NewDisposeScope();
-        var ids = DisagreeingIds(eos: 500);
+        var ids = DisagreeingIds(Eos);
         Assert.True(Parity.BitEqual(_model.forward(ids), _model.forward(ids.to(ScalarType.Int32))));
     }
 

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.DependencyInjection;
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
@@ -51,7 +50,7 @@ public class DiffusionRegistrationTests
         Assert.DoesNotContain(pipeline.Unet.modules(), m => m is LoraLinear { HasAdapter: true });
 
     [Fact]
-    public void Every_part_is_a_singleton_taken_from_one_pipeline_and_no_adapter_is_registered_without_lora()
+    public void Every_part_is_a_singleton_taken_from_one_pipeline_and_without_lora_resolving_an_adapter_names_the_options_to_set()
     {
         using var folder = new TinyPipelineFolder();
         using var provider = Started(o => o.ModelFolder = folder.Path);
@@ -61,8 +60,12 @@ public class DiffusionRegistrationTests
         Assert.Same(pipeline.NoisePredictor, provider.GetRequiredService<INoisePredictor>());
         Assert.Same(pipeline.Decoder, provider.GetRequiredService<ILatentDecoder>());
         Assert.Same(pipeline.Tokenizer, provider.GetRequiredService<ClipTokenizer>());
-        Assert.Null(provider.GetService<IAdapter>());
-        Assert.Null(provider.GetService<LoraAdapter>());
+        foreach (var adapterType in new[] { typeof(IAdapter), typeof(LoraAdapter) })
+        {
+            var refusal = Assert.Throws<InvalidOperationException>(() => provider.GetService(adapterType));
+            Assert.Contains("TailorPODiffusionOptions.Lora", refusal.Message);
+            Assert.Contains("LoraAdapterPath", refusal.Message);
+        }
         AssertUntouchedBase(pipeline);
         Assert.Equal(ScalarType.Float32, pipeline.Unet.DType);
         Assert.Equal(DeviceType.CPU, pipeline.Unet.Device.type);

@@ -7,7 +7,6 @@ using TailorPO.Rewards.DependencyInjection;
 using TailorPO.Training;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;
-using TailorPO.Core.DependencyInjection;
 // docs:end usings
 using TailorPO.Diffusion.Tests.Pipelines;
 using TailorPO.Training.Checkpoints;
@@ -15,7 +14,7 @@ using TailorPO.TestUtilities;
 
 namespace TailorPO.Diffusion.Tests.Docs;
 
-// The host program of docs/training.md and docs/custom-trainer.md: the region between "docs:begin host" and "docs:end host" is quoted there
+// The host program of docs/training.md: the region between "docs:begin host" and "docs:end host" is quoted there
 // verbatim (Doc_quotes_the_compiled_host checks it) and runs here on the fixture pipeline with a tiny budget.
 public sealed class TrainerHostExampleTests : IDisposable
 {
@@ -85,7 +84,7 @@ public sealed class TrainerHostExampleTests : IDisposable
     public void Doc_quotes_the_compiled_host()
     {
         var source = DocRegions.ReadRepositoryText("tests", "TailorPO.Diffusion.Tests", "Docs", "TrainerHostExampleTests.cs");
-        foreach (var page in new[] { "training.md", "custom-trainer.md" })
+        foreach (var page in new[] { "training.md" })
         {
             var doc = DocRegions.ReadRepositoryText("docs", page);
             foreach (var region in new[] { "usings", "host" })

@@ -19,7 +19,7 @@ public sealed class ModelIndexTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private static JsonObject SdIndex() => new()
+    private static JsonObject SDIndex() => new()
     {
         ["_class_name"] = "StableDiffusionPipeline",
         ["_diffusers_version"] = "0.21.4",
@@ -33,7 +33,7 @@ public sealed class ModelIndexTests : IDisposable
     };
 
     /// <summary>SD v1.5's PNDM scheduler_config.json, with the fixture DDIM config's schedule values.</summary>
-    private static JsonObject PndmAsSdShipsIt()
+    private static JsonObject PndmAsSDShipsIt()
     {
         var ddim = JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine("ddim", "scheduler_config.json")))!.AsObject();
         var pndm = new JsonObject { ["_class_name"] = "PNDMScheduler", ["_diffusers_version"] = "0.6.0" };
@@ -60,7 +60,7 @@ public sealed class ModelIndexTests : IDisposable
     [InlineData("text_encoder_2", "[\"transformers\", \"CLIPTextModelWithProjection\"]", "text_encoder_2")]
     public void Classes_this_library_does_not_implement_are_refused_by_name(string key, string value, string named)
     {
-        var index = SdIndex();
+        var index = SDIndex();
         index[key] = JsonNode.Parse(value);
         var folder = Write(index);
         var error = Assert.Throws<ModelConfigException>(() => ModelIndex.Load(folder));
@@ -82,13 +82,13 @@ public sealed class ModelIndexTests : IDisposable
     {
         var scheduler = JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine("ddim", "scheduler_config.json")))!.AsObject();
         scheduler["_class_name"] = "EulerDiscreteScheduler";
-        var folder = Write(SdIndex(), scheduler);
+        var folder = Write(SDIndex(), scheduler);
         var error = Assert.Throws<ModelConfigException>(() => ModelIndex.Load(folder));
         Assert.Contains(Path.Combine(folder, "scheduler", "scheduler_config.json"), error.Message);
         Assert.Contains("EulerDiscreteScheduler", error.Message);
 
         scheduler["_class_name"] = "PNDMScheduler";
-        Assert.Contains("must agree", Assert.Throws<ModelConfigException>(() => ModelIndex.Load(Write(SdIndex(), scheduler))).Message);
+        Assert.Contains("must agree", Assert.Throws<ModelConfigException>(() => ModelIndex.Load(Write(SDIndex(), scheduler))).Message);
     }
 
     [Theory]
@@ -97,10 +97,10 @@ public sealed class ModelIndexTests : IDisposable
     [InlineData("DDPMScheduler")]
     public void Schedulers_whose_config_DDIM_honours_are_accepted_and_the_sampler_is_named(string schedulerClass)
     {
-        var index = SdIndex();
+        var index = SDIndex();
         index["scheduler"] = new JsonArray("diffusers", schedulerClass);
         var scheduler = schedulerClass == "PNDMScheduler"
-            ? PndmAsSdShipsIt()
+            ? PndmAsSDShipsIt()
             : JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine("ddim", "scheduler_config.json")))!.AsObject();
         scheduler["_class_name"] = schedulerClass;
         var loaded = ModelIndex.Load(Write(index, scheduler));
@@ -112,7 +112,7 @@ public sealed class ModelIndexTests : IDisposable
     [Fact]
     public void A_DDPM_config_with_a_learned_variance_is_refused()
     {
-        var index = SdIndex();
+        var index = SDIndex();
         index["scheduler"] = new JsonArray("diffusers", "DDPMScheduler");
         var scheduler = JsonNode.Parse(File.ReadAllText(FixtureRoot.Combine("ddim", "scheduler_config.json")))!.AsObject();
         scheduler["_class_name"] = "DDPMScheduler";
@@ -123,12 +123,12 @@ public sealed class ModelIndexTests : IDisposable
     [Fact]
     public void A_pixel_space_index_without_a_vae_is_accepted()
     {
-        var index = SdIndex();
+        var index = SDIndex();
         index.Remove("vae");
         var loaded = ModelIndex.Load(Write(index));
         Assert.False(loaded.HasVae);
         Assert.DoesNotContain("vae", loaded.LoadedComponents);
-        Assert.True(ModelIndex.Load(Write(SdIndex())).HasVae);
+        Assert.True(ModelIndex.Load(Write(SDIndex())).HasVae);
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class ModelIndexTests : IDisposable
             var index = JsonNode.Parse(File.ReadAllText(Path.Combine(path, "model_index.json")))!.AsObject();
             index["scheduler"] = new JsonArray("diffusers", "PNDMScheduler");
             File.WriteAllText(Path.Combine(path, "model_index.json"), index.ToJsonString());
-            File.WriteAllText(Path.Combine(path, "scheduler", "scheduler_config.json"), PndmAsSdShipsIt().ToJsonString());
+            File.WriteAllText(Path.Combine(path, "scheduler", "scheduler_config.json"), PndmAsSDShipsIt().ToJsonString());
         });
         using var pipeline = StableDiffusionPipeline.FromPretrained(folder.Path);
         var ddim = SchedulerConfig.FromFile(FixtureRoot.Combine("ddim", "scheduler_config.json"));

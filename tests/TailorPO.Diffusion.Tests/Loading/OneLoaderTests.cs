@@ -121,7 +121,8 @@ public sealed class OneLoaderTests
         using var model = CLIPTextModel.FromPretrained(folder.Path, new ModelLoadOptions { ReadOptions = new CheckpointReadOptions { PickleLoader = loader } });
         Assert.Equal([folder.File("pytorch_model.bin")], loader.Calls);
         using var reference = CLIPTextModel.FromPretrained(FixtureRoot.Combine("clip_text"));
+        var loaded = model.state_dict();
         foreach (var (key, value) in reference.state_dict())
-            Assert.True(value.contiguous().bytes.SequenceEqual(model.state_dict()[key].contiguous().bytes), key);
+            Assert.True(value.contiguous().bytes.SequenceEqual(loaded[key].contiguous().bytes), key);
     }
 }

@@ -49,8 +49,9 @@ public sealed class ShardedCheckpointTests : IDisposable
 
     private static void AssertSameTensors(TorchSharp.torch.nn.Module expected, TorchSharp.torch.nn.Module actual)
     {
+        var actualTensors = actual.state_dict(); // once, not per key
         foreach (var (key, value) in expected.state_dict())
-            Assert.True(value.contiguous().bytes.SequenceEqual(actual.state_dict()[key].contiguous().bytes), $"'{key}' differs");
+            Assert.True(value.contiguous().bytes.SequenceEqual(actualTensors[key].contiguous().bytes), $"'{key}' differs");
     }
 
     [Fact]

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using SkiaSharp;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.DependencyInjection;
 using TailorPO.Diffusion.Imaging;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Diffusion.Preferences;

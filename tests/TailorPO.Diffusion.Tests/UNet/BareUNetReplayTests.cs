@@ -31,7 +31,8 @@ public sealed class BareUNetReplayTests
         Assert.NotEmpty(adapters);
 
         using var scope = NewDisposeScope();
-        var latents = randn([2, 4, 32, 32], generator: generator);
+        var size = unet.Config.SampleSize ?? 32;
+        var latents = randn([2, unet.Config.InChannels, size, size], generator: generator);
         var timesteps = tensor(new long[] { 10, 900 });
         var text = randn([2, 7, unet.Config.CrossAttentionDim[0]], generator: generator);
 

@@ -16,7 +16,12 @@ public class UNetConfigTests
     /// <summary>A tiny config (few channels) derived from the fixture's, with edits.</summary>
     private static UNet2DConditionConfig Tiny(Action<JsonObject>? edit = null)
     {
+        // Every knob that sets a size or a per-block list is set here, so no fixture value leaks into the shapes below.
         var json = FixtureConfig();
+        json["in_channels"] = 4;
+        json["out_channels"] = 4;
+        json["transformer_layers_per_block"] = 1;
+        json["only_cross_attention"] = false;
         json["block_out_channels"] = new JsonArray(8, 16);
         json["down_block_types"] = new JsonArray("CrossAttnDownBlock2D", "DownBlock2D");
         json["up_block_types"] = new JsonArray("UpBlock2D", "CrossAttnUpBlock2D");
@@ -36,7 +41,10 @@ public class UNetConfigTests
         json["num_attention_heads"] = 8;
         json["mystery_knob"] = 3;
         json["future_knob_left_null"] = null;
-        json["down_block_types"] = new JsonArray("SimpleCrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D");
+        // The fixture's own block list with its first block replaced, so the list keeps the fixture's length.
+        var blocks = json["down_block_types"]!.AsArray().Select(b => (JsonNode?)JsonValue.Create(b!.GetValue<string>())).ToArray();
+        blocks[0] = JsonValue.Create("SimpleCrossAttnDownBlock2D");
+        json["down_block_types"] = new JsonArray(blocks);
         json["act_fn"] = "tanhshrink";
         var ex = Assert.Throws<ModelConfigException>(() => UNet2DConditionConfig.FromJson(json.ToJsonString(), "test.json"));
         foreach (var knob in new[] { "class_embed_type", "num_attention_heads", "mystery_knob", "SimpleCrossAttnDownBlock2D", "act_fn" })

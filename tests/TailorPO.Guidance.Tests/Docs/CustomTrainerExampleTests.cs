@@ -1,22 +1,22 @@
-// docs:begin usings
-using Microsoft.Extensions.DependencyInjection;   // AddTailorPORewards, AddTailorPOGuidance live here too
-using Microsoft.Extensions.Options;
+// docs:begin trainer-usings
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.DependencyInjection;           // AddTailorPOCore
-using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Guidance;
-using TailorPO.Rewards.DependencyInjection;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-// docs:end usings
+// docs:end trainer-usings
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TailorPO.Core.Options;
+using TailorPO.Rewards.DependencyInjection;
 using TailorPO.TestUtilities.Doubles;
 
 namespace TailorPO.Guidance.Tests.Docs;
 
-// The example of docs/custom-trainer.md. The regions between "docs:begin" and "docs:end" are quoted
-// there verbatim; Doc_quotes_the_compiled_example checks that they stay in sync.
+// The TailorPOStepTrainer.cs file of docs/custom-trainer.md: the regions between "docs:begin" and "docs:end" are quoted
+// there verbatim (Doc_quotes_the_compiled_example checks it). The page's Program.cs runs the class on the embedded
+// model (tests/TailorPO.Docs.Tests); here it runs on a tiny LoRA module so that each claim of the page is asserted.
 
 // docs:begin trainer
 /// <summary>
@@ -153,7 +153,6 @@ public class CustomTrainerExampleTests
     [Fact]
     public void One_training_step_gives_a_finite_loss_and_updates_only_the_adapter_parameters()
     {
-        // docs:begin wiring
         using var generator = new Generator(42);
         // The host's own INoisePredictor: in a real application the UNet with LoRA attached.
         using var predictor = new TinyLoraNoisePredictor(channels: 4, generator);
@@ -174,7 +173,6 @@ public class CustomTrainerExampleTests
             provider.GetRequiredService<IPairwiseLoss>(),
             predictor.TrainableParameters,
             predictor.DisableAdapter);
-        // docs:end wiring
 
         using var scope = NewDisposeScope();
         var options = provider.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value;
@@ -248,7 +246,7 @@ public class CustomTrainerExampleTests
     {
         var source = RepositoryFiles.ReadText("tests", "TailorPO.Guidance.Tests", "Docs", "CustomTrainerExampleTests.cs");
         var doc = RepositoryFiles.ReadText("docs", "custom-trainer.md");
-        foreach (var region in new[] { "usings", "trainer", "wiring" })
+        foreach (var region in new[] { "trainer-usings", "trainer" })
         {
             var quoted = TailorPO.TestUtilities.DocRegions.Region(source, region);
             Assert.True(quoted.Length > 100, $"region '{region}' is missing from the example");

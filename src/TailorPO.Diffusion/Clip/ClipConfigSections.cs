@@ -3,7 +3,7 @@ using TailorPO.Diffusion.Checkpoints;
 namespace TailorPO.Diffusion.Clip;
 
 /// <summary>Shared config reading and checks of the text and vision configs.</summary>
-internal static class CLIPConfigSections
+internal static class ClipConfigSections
 {
     /// <summary>
     /// The object that describes one tower: the root of a single-tower config, or the nested
@@ -63,9 +63,9 @@ internal static class CLIPConfigSections
     {
         if (hiddenSize % heads != 0)
             throw new ModelConfigException(source, $"'hidden_size' {hiddenSize} is not a multiple of 'num_attention_heads' {heads}.");
-        if (!CLIPActivation.IsSupported(hiddenAct))
+        if (!ClipActivation.IsSupported(hiddenAct))
             throw new ModelConfigException(source,
-                $"'hidden_act' is '{hiddenAct}', which this library does not implement; supported: {string.Join(", ", CLIPActivation.SupportedNames)}.");
+                $"'hidden_act' is '{hiddenAct}', which this library does not implement; supported: {string.Join(", ", ClipActivation.SupportedNames)}.");
         if (!(layerNormEps > 0) || double.IsInfinity(layerNormEps))
             throw new ModelConfigException(source, $"'layer_norm_eps' is {layerNormEps}, expected a positive number.");
     }

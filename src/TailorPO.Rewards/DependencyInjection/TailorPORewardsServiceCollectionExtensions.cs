@@ -7,7 +7,7 @@ using TailorPO.Rewards.StepRewards;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers TailorPO.Rewards' services.</summary>
-public static class RewardsServiceCollectionExtensions
+public static class TailorPORewardsServiceCollectionExtensions
 {
     /// <summary>
     /// Registers, as singletons: the configured <see cref="IRewardModel"/> (one reward, or a

@@ -10,7 +10,7 @@ namespace TailorPO.Training.Methods;
 /// conditioned on DIFFERENT inputs, with the ratio clamp. Collect-then-train: the batch is sampled first (the ranking
 /// needs the final images), then trained on in shuffled inner epochs. Ties give no gradient.
 /// </summary>
-public sealed class D3POMethod : ITrainingMethod
+public sealed class D3poMethod : ITrainingMethod
 {
     /// <inheritdoc />
     public string Name => "d3po";
@@ -37,7 +37,7 @@ public sealed class D3POMethod : ITrainingMethod
         var batch = prompts.Count;
         var condition = context.Encode(prompts).RepeatBatch(2);
         var first = context.InitialNoise(batch);
-        var second = context.Options.D3POSameInitialNoise ? first.clone() : context.InitialNoise(batch);
+        var second = context.Options.D3poSameInitialNoise ? first.clone() : context.InitialNoise(batch);
         var latents = cat([first, second]);  // [2B]: trajectory 0 then trajectory 1
         var steps = new List<(int StepIndex, Tensor Latents, Tensor Next)>();
         for (var s = 0; s < context.Sampler.Timesteps.Count; s++)

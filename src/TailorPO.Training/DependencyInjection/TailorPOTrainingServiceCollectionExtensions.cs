@@ -17,7 +17,7 @@ using TailorPO.Training.Prompts;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers TailorPO.Training's reference trainers.</summary>
-public static class TrainingServiceCollectionExtensions
+public static class TailorPOTrainingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="TailorPOTrainingOptions"/> (validated at start), the <see cref="ITrainingMethod"/> the options
@@ -44,7 +44,7 @@ public static class TrainingServiceCollectionExtensions
         {
             TrainingMethod.TailorPO => new TailorPOMethod(guided: false),
             TrainingMethod.TailorPOG => new TailorPOMethod(guided: true),
-            TrainingMethod.D3PO => new D3POMethod(),
+            TrainingMethod.D3po => new D3poMethod(),
             TrainingMethod.Ddpo => new DdpoMethod(sp.GetRequiredService<DdpoClipObjective>(), sp.GetRequiredService<PerPromptStatTracker>(),
                 sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value.Ddpo.PerPromptStatTracking),
             TrainingMethod.DiffusionDpo => new DiffusionDpoMethod(sp.GetService<IPreferencePairSource>()),
@@ -55,7 +55,7 @@ public static class TrainingServiceCollectionExtensions
             var options = Options(sp);
             var loss = options.Method switch
             {
-                TrainingMethod.D3PO => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3PO),
+                TrainingMethod.D3po => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po),
                 TrainingMethod.DiffusionDpo => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.DiffusionDpo),
                 TrainingMethod.Ddpo => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.TailorPO), // unused by DDPO
                 _ => sp.GetRequiredService<IPairwiseLoss>(),

@@ -7,7 +7,7 @@ namespace TailorPO.Diffusion.Clip;
 /// encoder and OpenAI's CLIP use <c>quick_gelu</c> (x * sigmoid(1.702 x)); OpenCLIP-converted
 /// checkpoints (SD 2.x) use the exact erf <c>gelu</c>.
 /// </summary>
-public static class CLIPActivation
+public static class ClipActivation
 {
     /// <summary>The names this library implements.</summary>
     public static IReadOnlyList<string> SupportedNames { get; } =

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.Clip;
 
 /// <summary>Which keys of a transformers CLIP file a tower does not own.</summary>
-internal static class CLIPCheckpoint
+internal static class ClipCheckpoint
 {
     /// <summary>
     /// True for keys a transformers CLIP file may carry that a single tower does not own:

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.Clip;
 
 /// <summary>Validation and placement of the towers' inputs (messages name the argument).</summary>
-internal static class CLIPInputs
+internal static class ClipInputs
 {
     private static readonly ScalarType[] IntegerTypes =
         [ScalarType.Int64, ScalarType.Int32, ScalarType.Int16, ScalarType.Int8, ScalarType.Byte];

@@ -10,7 +10,7 @@ using TailorPO.Diffusion.Tokenization;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers TailorPO.Diffusion's Stable Diffusion parts.</summary>
-public static class DiffusionServiceCollectionExtensions
+public static class TailorPODiffusionServiceCollectionExtensions
 {
     /// <summary>
     /// Registers, as singletons (existing registrations of these types are kept, TryAdd):
@@ -24,7 +24,8 @@ public static class DiffusionServiceCollectionExtensions
     /// <see cref="IPromptEncoder"/> = a <see cref="PipelinePromptEncoder"/> (what the trainers encode prompts with).</item>
     /// <item><see cref="IAdapter"/> and <see cref="LoraAdapter"/>: the UNet's adapter when
     /// <see cref="TailorPODiffusionOptions.Lora"/> or <see cref="TailorPODiffusionOptions.LoraAdapterPath"/> is set;
-    /// otherwise <c>GetService</c> returns null for them.</item>
+    /// otherwise resolving them throws an <see cref="InvalidOperationException"/> that names both options (a factory
+    /// never returns null).</item>
     /// </list>
     /// With <c>AddTailorPOCore</c> (in any order) Core's <see cref="ISampler"/> runs over this
     /// <see cref="INoisePredictor"/>, and unless Core's <c>Schedule.SchedulerConfigPath</c> is set Core reads its
@@ -69,8 +70,8 @@ public static class DiffusionServiceCollectionExtensions
         });
 
         // Every part goes through the pipeline service, so the adapter is attached before any part is handed out.
-        services.TryAddSingleton<LoraAdapter>(sp => Adapter(sp)!);
-        services.TryAddSingleton<IAdapter>(sp => Adapter(sp)!);
+        services.TryAddSingleton<LoraAdapter>(RequiredAdapter);
+        services.TryAddSingleton<IAdapter>(RequiredAdapter);
         services.TryAddSingleton<INoisePredictor>(sp =>
         {
             Adapter(sp);
@@ -84,6 +85,13 @@ public static class DiffusionServiceCollectionExtensions
 
     private static TailorPODiffusionOptions Options(IServiceProvider sp) =>
         sp.GetRequiredService<IOptions<TailorPODiffusionOptions>>().Value;
+
+    // A factory never hands out null (GetService would then look like "not registered" while GetRequiredService
+    // fails with a message that names no option), so a container without LoRA options refuses with the fix.
+    private static LoraAdapter RequiredAdapter(IServiceProvider sp) => Adapter(sp) ?? throw new InvalidOperationException(
+        "No LoRA adapter is configured, so IAdapter and LoraAdapter cannot be resolved: set TailorPODiffusionOptions.Lora " +
+        "(a fresh adapter, e.g. new LoraConfig { Rank = 4 }) or TailorPODiffusionOptions.LoraAdapterPath (a saved PEFT or kohya-ss file) " +
+        "in AddTailorPODiffusion, or register your own IAdapter before calling it.");
 
     private static LoraAdapter? Adapter(IServiceProvider sp) =>
         sp.GetRequiredService<LoraAttachment>().EnsureAttached(sp.GetRequiredService<StableDiffusionPipeline>(), Options(sp));

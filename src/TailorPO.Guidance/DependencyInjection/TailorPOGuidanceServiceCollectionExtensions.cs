@@ -9,7 +9,7 @@ using TailorPO.Guidance.Schedules;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers TailorPO.Guidance's services.</summary>
-public static class GuidanceServiceCollectionExtensions
+public static class TailorPOGuidanceServiceCollectionExtensions
 {
     /// <summary>
     /// Registers, as singletons: the configured <see cref="IGuidanceSchedule"/>, the

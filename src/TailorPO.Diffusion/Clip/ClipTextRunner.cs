@@ -4,15 +4,15 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.Clip;
 
 /// <summary>The shared forward of the text models: validate, run, project, hand out the results.</summary>
-internal static class CLIPTextRunner
+internal static class ClipTextRunner
 {
     public static CLIPTextModelOutput Run(CLIPTextTransformer textModel, CLIPTextConfig config, Linear? projection,
         Tensor inputIds, Tensor? attentionMask, bool outputHiddenStates)
     {
         using var scope = NewDisposeScope();
         var device = DeviceOf(textModel);
-        var ids = CLIPInputs.TokenIds(inputIds, config, device, nameof(inputIds));
-        var mask = CLIPInputs.AttentionMask(attentionMask, ids, device, nameof(attentionMask));
+        var ids = ClipInputs.TokenIds(inputIds, config, device, nameof(inputIds));
+        var mask = ClipInputs.AttentionMask(attentionMask, ids, device, nameof(attentionMask));
         var hiddenStates = outputHiddenStates ? new List<Tensor>() : null;
         var (last, pooled) = textModel.Forward(ids, mask, hiddenStates);
         var projected = projection?.forward(pooled);

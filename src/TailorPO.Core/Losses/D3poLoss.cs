@@ -9,13 +9,13 @@ namespace TailorPO.Core.Losses;
 /// As in yk7333/d3po each ratio exp(h) is clamped to [1 - eps, 1 + eps] (eps = 0.1), which zeroes the
 /// gradient of a log-ratio that has left the trust region.
 /// </summary>
-public sealed class D3POLoss : LogisticPairwiseLoss
+public sealed class D3poLoss : LogisticPairwiseLoss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="beta">KL weight beta &gt; 0 (d3po: 0.1).</param>
     /// <param name="clampEpsilon">Ratio clamp eps in (0, 1) (d3po: 0.1); null disables the clamp.</param>
-    public D3POLoss(double beta = 0.1, double? clampEpsilon = 0.1)
-        : base(PairwiseLossNames.D3PO, beta, "the D3PO KL weight, e.g. 0.1", clampEpsilon)
+    public D3poLoss(double beta = 0.1, double? clampEpsilon = 0.1)
+        : base(PairwiseLossNames.D3po, beta, "the D3PO KL weight, e.g. 0.1", clampEpsilon)
     {
     }
 

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Diffusion.Clip;
 
 /// <summary>The feed-forward block: <c>fc1</c>, the configured activation, <c>fc2</c>.</summary>
-internal sealed class CLIPMlp : nn.Module<Tensor, Tensor>
+internal sealed class CLIPMLP : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly Linear fc1;
@@ -13,7 +13,7 @@ internal sealed class CLIPMlp : nn.Module<Tensor, Tensor>
 
     private readonly string _activation;
 
-    public CLIPMlp(long hiddenSize, long intermediateSize, string activation) : base(nameof(CLIPMlp))
+    public CLIPMLP(long hiddenSize, long intermediateSize, string activation) : base(nameof(CLIPMLP))
     {
         _activation = activation;
         fc1 = nn.Linear(hiddenSize, intermediateSize);
@@ -24,7 +24,7 @@ internal sealed class CLIPMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var expanded = fc1.forward(hidden);
-        using var activated = CLIPActivation.Apply(_activation, expanded);
+        using var activated = ClipActivation.Apply(_activation, expanded);
         return fc2.forward(activated);
     }
 }
