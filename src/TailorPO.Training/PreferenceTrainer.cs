@@ -194,6 +194,7 @@ public sealed class PreferenceTrainer : IDisposable
         PromptEpoch = _cursor.Epoch,
         PromptPosition = _cursor.Position,
         PromptStatistics = _method is DdpoMethod ddpo ? ddpo.Tracker.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
+        RewardState = _context.Reward is IStatefulComponent reward ? reward.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
     };
 
     private void ApplyCounters(TrainerCounters counters)
@@ -205,6 +206,7 @@ public sealed class PreferenceTrainer : IDisposable
         _context.Sampler.Evaluations = counters.NoiseEvaluations;
         _cursor.Restore(counters.PromptEpoch, counters.PromptPosition);
         if (_method is DdpoMethod ddpo && counters.PromptStatistics is { } statistics) ddpo.Tracker.ImportState(statistics);
+        if (_context.Reward is IStatefulComponent reward && counters.RewardState is { } rewardState) reward.ImportState(rewardState);
     }
 
     /// <summary>An in-memory copy of everything an iteration changes, so a cancelled iteration leaves no trace.</summary>

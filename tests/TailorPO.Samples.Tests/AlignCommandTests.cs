@@ -3,6 +3,7 @@ using SkiaSharp;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Cli;
+using TailorPO.Samples.Commands;
 using TailorPO.Training.Metrics;
 
 namespace TailorPO.Samples.Tests;
@@ -22,6 +23,8 @@ public class AlignCommandTests
     [InlineData(new[] { "--prompts", "/no/such/prompts.txt" }, "--prompts '/no/such/prompts.txt' does not exist")]
     [InlineData(new[] { "--model", "/no/such/model" }, "--model '/no/such/model' is not an existing folder")]
     [InlineData(new[] { "--resume", "/no/such/run" }, "is not an align run folder")]
+    [InlineData(new[] { "--pairs", "/no/such/pairs.csv" }, "--pairs feeds Diffusion-DPO")]
+    [InlineData(new[] { "--method", "diffusion-dpo", "--pairs", "/no/such/pairs.csv" }, "--pairs: Preference-pair CSV '/no/such/pairs.csv' does not exist")]
     public void Bad_input_is_reported_before_any_work_with_exit_code_2(string[] args, string message)
     {
         using var folder = new TemporaryFolder();
@@ -87,5 +90,41 @@ public class AlignCommandTests
         (code, output) = CliRunner.Run("align", "--resume", run, "--budget", "4", "--threads", "1");
         Assert.True(code == ExitCodes.Success, output);
         Assert.Equal(10, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length - 1);
+    }
+
+    [Fact]
+    public void Diffusion_dpo_trains_on_a_pairs_csv_and_a_bad_line_is_reported_before_any_work()
+    {
+        using var folder = new TemporaryFolder();
+        foreach (var (name, color) in new[] { ("red.png", SKColors.Red), ("grey.png", SKColors.Gray) })
+        {
+            using var bitmap = new SKBitmap(40, 40);
+            using (var canvas = new SKCanvas(bitmap)) canvas.Clear(color);
+            using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(folder.Combine(name), png.ToArray());
+        }
+        var csv = folder.Combine("pairs.csv");
+        File.WriteAllLines(csv, ["prompt,preferred,dispreferred", "\"a red circle, bright\",red.png,grey.png", "a grey square,grey.png"]);
+        var (code, output) = CliRunner.Run(["align", "--method", "diffusion-dpo", "--pairs", csv, "-o", folder.Combine("bad"), .. Tiny]);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("pairs.csv:3: expected 3 fields", output);
+
+        File.WriteAllLines(csv, ["prompt,preferred,dispreferred", "\"a red circle, bright\",red.png,grey.png"]);
+        var run = folder.Combine("run");
+        (code, output) = CliRunner.Run(["align", "--method", "diffusion-dpo", "--pairs", folder.Path, "--budget", "2", "-o", run, .. Tiny]);
+        Assert.True(code == ExitCodes.Success, output);
+        Assert.Equal(Path.GetFullPath(folder.Path), System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "options.json"))).RootElement.GetProperty("PairsFile").GetString());
+        Assert.True(File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length > 1);
+    }
+
+    [Fact]
+    public void The_embedded_model_defaults_to_its_own_cfg_and_learning_rate_and_a_real_model_to_the_papers()
+    {
+        var embedded = new AlignSettings().ToPlan();
+        Assert.Equal((AlignSettings.EmbeddedGuidanceScale, AlignSettings.EmbeddedLearningRate), (embedded.GuidanceScale, embedded.LearningRate));
+        var real = new AlignSettings { Model = "/models/sd15" }.ToPlan();
+        Assert.Equal((5.0, 3e-5), (real.GuidanceScale, real.LearningRate)); // the paper's CFG and learning rate
+        var chosen = new AlignSettings { GuidanceScale = 7.5, LearningRate = 1e-4 }.ToPlan();
+        Assert.Equal((7.5, 1e-4), (chosen.GuidanceScale, chosen.LearningRate));
     }
 }

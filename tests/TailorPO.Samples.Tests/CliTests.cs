@@ -19,6 +19,20 @@ public class CliTests
         Assert.Contains("evaluate", output);
     }
 
+    [Theory]
+    [InlineData("align")]
+    [InlineData("generate")]
+    [InlineData("evaluate")]
+    [InlineData("pretrain")]
+    public void Every_command_prints_its_help_with_every_option(string command)
+    {
+        // Option descriptions are Spectre markup: an unescaped bracket such as "(0, 1]" breaks the whole help page.
+        var (code, output) = CliRunner.Run(command, "--help");
+        Assert.True(code == ExitCodes.Success, output);
+        Assert.Contains("--seed", output);
+        Assert.DoesNotContain("Failed", output);
+    }
+
     [Fact]
     public void An_unknown_command_or_option_is_bad_input()
     {

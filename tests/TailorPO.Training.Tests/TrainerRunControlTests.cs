@@ -18,26 +18,27 @@ public sealed class TrainerRunControlTests : IDisposable
     }
 
     [Theory]
-    [InlineData(TrainingMethod.TailorPOG)]
-    [InlineData(TrainingMethod.Ddpo)]
-    public void Resuming_from_a_checkpoint_continues_bit_identically(TrainingMethod method)
+    [InlineData(TrainingMethod.TailorPOG, false)]
+    [InlineData(TrainingMethod.Ddpo, false)]
+    [InlineData(TrainingMethod.TailorPOG, true)] // the reward's running normaliser scales the guidance gradient
+    public void Resuming_from_a_checkpoint_continues_bit_identically(TrainingMethod method, bool runningNormalizer)
     {
         float[] uninterrupted;
         List<TrainingStepMetrics> rowsA = [];
-        using (var setup = new TrainerSetup(method, o => o.SampleBudget = 16))
+        using (var setup = new TrainerSetup(method, o => o.SampleBudget = 16, runningNormalizer: runningNormalizer))
         using (var trainer = setup.CreateTrainer())
         {
             trainer.Train(new SynchronousProgress(p => rowsA.Add(p.Latest)));
             uninterrupted = setup.AdapterValues();
         }
 
-        var checkpoint = Path.Combine(_folder, method.ToString());
-        using (var setup = new TrainerSetup(method, o => (o.SampleBudget, o.CheckpointDirectory) = (8, checkpoint)))
+        var checkpoint = Path.Combine(_folder, $"{method}-{runningNormalizer}");
+        using (var setup = new TrainerSetup(method, o => (o.SampleBudget, o.CheckpointDirectory) = (8, checkpoint), runningNormalizer: runningNormalizer))
         using (var trainer = setup.CreateTrainer())
             trainer.Train();
 
         List<TrainingStepMetrics> rowsB = [];
-        using (var setup = new TrainerSetup(method, o => o.SampleBudget = 16, modelSeed: 7))
+        using (var setup = new TrainerSetup(method, o => o.SampleBudget = 16, modelSeed: 7, runningNormalizer: runningNormalizer))
         using (var trainer = setup.CreateTrainer())
         {
             trainer.ResumeFrom(Path.Combine(checkpoint, PreferenceTrainer.CheckpointFolderName));
@@ -45,7 +46,7 @@ public sealed class TrainerRunControlTests : IDisposable
             Assert.Equal(uninterrupted, setup.AdapterValues());
         }
         var tail = rowsA.Skip(rowsA.Count - rowsB.Count).ToList();
-        Assert.Equal(tail.Select(r => (r.Loss, r.Update, r.Samples, r.NoiseEvaluations)), rowsB.Select(r => (r.Loss, r.Update, r.Samples, r.NoiseEvaluations)));
+        Assert.Equal(tail.Select(r => (r.Loss, r.PreferredReward, r.Update, r.Samples, r.NoiseEvaluations)), rowsB.Select(r => (r.Loss, r.PreferredReward, r.Update, r.Samples, r.NoiseEvaluations)));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Options;
+using TailorPO.Rewards.Ensemble;
 using TailorPO.Rewards.StepRewards;
 using TailorPO.Training.Evaluation;
 using TailorPO.Training.Options;
@@ -13,7 +14,7 @@ internal sealed class TrainerSetup : IDisposable
 {
     private readonly ServiceProvider _provider;
 
-    public TrainerSetup(TrainingMethod method, Action<TailorPOTrainingOptions>? configure = null, long modelSeed = 7)
+    public TrainerSetup(TrainingMethod method, Action<TailorPOTrainingOptions>? configure = null, long modelSeed = 7, bool runningNormalizer = false)
     {
         Model = new TinyAdaptedModel(channels: 3, modelSeed);
         var services = new ServiceCollection();
@@ -21,8 +22,10 @@ internal sealed class TrainerSetup : IDisposable
         services.AddSingleton<IAdapter>(Model);
         services.AddSingleton<IPromptEncoder>(Encoder);
         services.AddSingleton<ILatentDecoder>(new IdentityLatentDecoder());
-        services.AddSingleton<IRewardModel>(Reward);
-        services.AddSingleton<IStepRewardEstimator>(sp => new StepRewardEstimator(sp.GetRequiredService<ILatentDecoder>(), Reward));
+        // A running normaliser makes the reward stateful: an exact resume must carry its statistics.
+        IRewardModel reward = runningNormalizer ? new RewardEnsemble([new RewardEnsembleMember(Reward, 1.0, new RunningRewardNormalizer())]) : Reward;
+        services.AddSingleton(reward);
+        services.AddSingleton<IStepRewardEstimator>(sp => new StepRewardEstimator(sp.GetRequiredService<ILatentDecoder>(), reward));
         services.AddTailorPOCore(o =>
         {
             o.Sampling.InferenceSteps = 10;

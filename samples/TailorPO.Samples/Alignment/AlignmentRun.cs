@@ -8,6 +8,7 @@ using TailorPO.Core.Abstractions;
 using TailorPO.Core.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
+using TailorPO.Diffusion.Preferences;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Imaging;
 using TailorPO.Training;
@@ -131,6 +132,8 @@ public static class AlignmentRun
                 o.LatentShape = [pipeline.Unet.Config.InChannels, size, size];
             });
         services.AddSingleton<IPromptSource>(new InMemoryPromptSource(AlignmentPrompts.Training(plan.EmbeddedModel, plan.PromptFile)));
+        if (plan.PairsFile is { } pairs)
+            services.AddSingleton<IPreferencePairSource>(sp => CsvPreferencePairSource.FromCsv(pairs, sp.GetRequiredService<StableDiffusionPipeline>()));
         services.AddSingleton<ITrainingMetricsSink>(_ => new CsvMetricsSink(Path.Combine(folder, "metrics.csv")));
         services.AddSingleton<ITrainingMetricsSink>(_ => new JsonLinesMetricsSink(Path.Combine(folder, "metrics.jsonl")));
         return services;

@@ -31,7 +31,7 @@ public class ModelSettings : GlobalSettings
 
     /// <summary>DDIM eta.</summary>
     [CommandOption("--eta <ETA>")]
-    [Description("DDIM eta in [0, 1]: 1 is the paper's stochastic sampling (draws from --seed), 0 deterministic DDIM (use a lower --cfg with it on the embedded model).")]
+    [Description("DDIM eta in [[0, 1]]: 1 is the paper's stochastic sampling (draws from --seed), 0 deterministic DDIM (use a lower --cfg with it on the embedded model).")]
     [DefaultValue(1.0)]
     public double Eta { get; init; } = 1.0;
 

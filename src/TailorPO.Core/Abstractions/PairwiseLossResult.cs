@@ -49,7 +49,7 @@ public sealed class PairwiseLossStatistics
 
 /// <summary>Detached statistics of one loss evaluation.</summary>
 /// <param name="Loss">The loss value.</param>
-/// <param name="ImplicitAccuracy">Fraction of decided (untied) pairs with h_w &gt; h_l (after any clamping); 0 when every pair tied.</param>
+/// <param name="ImplicitAccuracy">Fraction of decided (untied) pairs with h_w &gt; h_l, read from the unclamped log-ratios (the implicit reward beta h; a clamp limits the loss, not the ranking); 0 when every pair tied.</param>
 /// <param name="MeanPreferredLogRatio">Mean h_w over the decided pairs.</param>
 /// <param name="MeanDispreferredLogRatio">Mean h_l over the decided pairs.</param>
 /// <param name="ClampedFraction">Fraction of log-ratios the loss clamped (D3PO's ratio clamp); 0 for losses that do not clamp.</param>

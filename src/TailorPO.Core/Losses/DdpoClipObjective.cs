@@ -51,21 +51,54 @@ public sealed class DdpoClipObjective
         var loss = maximum(unclipped, clipped).mean();
         TensorGuard.Finite(loss, "the DDPO clipped objective");
 
+        // The diagnostics stay on the device as one [5] vector; DdpoObjectiveResult.Diagnostics reads it on demand.
+        using var noGrad = no_grad();
         var r = ratio.detach().to_type(ScalarType.Float64);
-        var diagnostics = new DdpoDiagnostics(
-            loss.detach().to_type(ScalarType.Float64).item<double>(),
-            ((r - 1).abs() > ClipRange).to_type(ScalarType.Float64).mean().item<double>(),
-            0.5 * logRatio.detach().to_type(ScalarType.Float64).square().mean().item<double>(),
-            r.mean().item<double>(),
-            (advantages.detach().abs() > AdvantageClip).to_type(ScalarType.Float64).mean().item<double>());
-        return new DdpoObjectiveResult(loss.MoveToOuterDisposeScope(), diagnostics);
+        var statistics = stack([
+            loss.detach().to_type(ScalarType.Float64),
+            ((r - 1).abs() > ClipRange).to_type(ScalarType.Float64).mean(),
+            0.5 * logRatio.detach().to_type(ScalarType.Float64).square().mean(),
+            r.mean(),
+            (advantages.detach().abs() > AdvantageClip).to_type(ScalarType.Float64).mean()]);
+        return new DdpoObjectiveResult(loss.MoveToOuterDisposeScope(), statistics.MoveToOuterDisposeScope());
     }
 }
 
-/// <summary>The DDPO loss and its diagnostics.</summary>
-/// <param name="Loss">Scalar loss (0-d, differentiable).</param>
-/// <param name="Diagnostics">Detached statistics.</param>
-public sealed record DdpoObjectiveResult(Tensor Loss, DdpoDiagnostics Diagnostics);
+/// <summary>The DDPO loss and its statistics, kept on the device until <see cref="Diagnostics"/> is read.</summary>
+public sealed class DdpoObjectiveResult
+{
+    private DdpoDiagnostics? _read;
+
+    /// <summary>Wraps a loss and its statistics.</summary>
+    /// <param name="loss">Scalar loss (0-d, differentiable).</param>
+    /// <param name="statistics">float64 [5]: loss, clip fraction, approximate KL, mean ratio, clipped-advantage fraction.</param>
+    /// <exception cref="ArgumentException">The statistics are not a 5-vector.</exception>
+    public DdpoObjectiveResult(Tensor loss, Tensor statistics)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(statistics);
+        if (statistics.dim() != 1 || statistics.shape[0] != 5)
+            throw new ArgumentException($"DDPO statistics must be a [5] vector; got [{string.Join(", ", statistics.shape)}].", nameof(statistics));
+        (Loss, Statistics) = (loss, statistics);
+    }
+
+    /// <summary>Scalar loss (0-d, differentiable).</summary>
+    public Tensor Loss { get; }
+
+    /// <summary>float64 [5] on the loss's device: loss, clip fraction, approximate KL, mean ratio, clipped-advantage fraction (detached).</summary>
+    public Tensor Statistics { get; }
+
+    /// <summary>The statistics on the host: one read (a GPU synchronisation) on first access, cached.</summary>
+    public DdpoDiagnostics Diagnostics
+    {
+        get
+        {
+            if (_read is not null) return _read;
+            var v = Statistics.cpu().data<double>().ToArray();
+            return _read = new DdpoDiagnostics(v[0], v[1], v[2], v[3], v[4]);
+        }
+    }
+}
 
 /// <summary>Detached statistics of one DDPO objective evaluation (ddpo-pytorch's logged values).</summary>
 /// <param name="Loss">The loss value.</param>

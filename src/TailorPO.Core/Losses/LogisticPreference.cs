@@ -76,7 +76,9 @@ internal static class LogisticPreference
 
         // Few kernels on purpose: on small batches every tensor op costs more than the arithmetic.
         using var noGrad = no_grad();
-        var columns = stack([(margin > 0).to_type(hw.dtype), hw, hl]).detach().to_type(ScalarType.Float64); // [3, B]
+        // The implicit accuracy reads the unclamped log-ratios (the implicit reward beta * h, as DPO reports it): the clamp
+        // is the loss's trust region, and a pair whose two ratios both left it is not thereby ranked wrongly.
+        var columns = stack([(hw > hl).to_type(hw.dtype), hw, hl]).detach().to_type(ScalarType.Float64); // [3, B]
         Tensor means, tied;
         if (weight is null)
         {

@@ -144,4 +144,36 @@ public static class ImageTensors
         var hwc = tensor(pixels, new long[] { rgba.Height, rgba.Width, 4 }, ScalarType.Byte);
         return (hwc[TensorIndex.Ellipsis, TensorIndex.Slice(0, 3)].permute(2, 0, 1).to(ScalarType.Float32) / 255f).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Largest image <see cref="LoadSquare"/> decodes, in pixels (a 64-megapixel photo; a hostile header can claim far more).</summary>
+    public const long MaxDecodedPixels = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Decodes a PNG/JPEG/WebP file, crops the centred square and resizes it to <paramref name="size"/> x
+    /// <paramref name="size"/> (SkiaSharp, cubic resampling): how training images are usually brought to a model's resolution.
+    /// The header's dimensions are checked before any pixel is decoded.
+    /// </summary>
+    /// <returns>float32 [3, size, size] in [0, 1] on the CPU.</returns>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">Not a decodable image, or larger than <see cref="MaxDecodedPixels"/>.</exception>
+    public static Tensor LoadSquare(string path, int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Image '{path}' does not exist.", path);
+        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"'{path}' is not an image SkiaSharp can decode.");
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        if (width < 1 || height < 1 || (long)width * height > MaxDecodedPixels)
+            throw new InvalidDataException($"'{path}' is {width} x {height} pixels; images must have between 1 and {MaxDecodedPixels:N0} pixels.");
+        using var decoded = SKBitmap.Decode(codec, codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul))
+            ?? throw new InvalidDataException($"'{path}' could not be decoded.");
+        var side = Math.Min(width, height);
+        using var square = new SKBitmap();
+        if (!decoded.ExtractSubset(square, SKRectI.Create((width - side) / 2, (height - side) / 2, side, side)))
+            throw new InvalidDataException($"'{path}': the centred square could not be cropped.");
+        using var resized = square.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKCubicResampler.Mitchell))
+            ?? throw new InvalidDataException($"'{path}' could not be resized to {size} x {size}.");
+        using var scope = NewDisposeScope();
+        var hwc = tensor(resized.Bytes, new long[] { size, size, 4 }, ScalarType.Byte);
+        return (hwc[TensorIndex.Ellipsis, TensorIndex.Slice(0, 3)].permute(2, 0, 1).to(ScalarType.Float32) / 255f).MoveToOuterDisposeScope();
+    }
 }

@@ -165,6 +165,27 @@ public sealed class StableDiffusionPipeline : IDisposable
     }
 
     /// <summary>
+    /// Maps images to the latents the UNet denoises: the VAE posterior's mean times the VAE's scaling factor (deterministic,
+    /// where diffusers' training scripts draw a sample; the mean keeps offline pairs reproducible), or, for a pixel-space
+    /// model, the images mapped to [-1, 1]. The inverse of <see cref="Decoder"/> up to the VAE's reconstruction error.
+    /// </summary>
+    /// <param name="images">RGB images in [0, 1], [B, 3, H, W], H and W multiples of <see cref="VaeScaleFactor"/>.</param>
+    /// <returns>float32 latents [B, in_channels, H / <see cref="VaeScaleFactor"/>, W / <see cref="VaeScaleFactor"/>] on the UNet's device.</returns>
+    /// <exception cref="ArgumentException">Wrong shape, dtype or image side.</exception>
+    public Tensor EncodeImages(Tensor images)
+    {
+        Imaging.ImageTensors.ValidateBatch(images, nameof(images));
+        CheckImageSide((int)images.shape[2], "height");
+        CheckImageSide((int)images.shape[3], "width");
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var scaled = images.to(ScalarType.Float32).to(Unet.Device) * 2 - 1;
+        if (Vae is null) return scaled.MoveToOuterDisposeScope();
+        using var posterior = Vae.Encode(scaled.to(Vae.Device));
+        return (posterior.Mean.to(ScalarType.Float32).to(Unet.Device) * Vae.ScalingFactor).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Text-to-image with DDIM and classifier-free guidance. Same request and seed give the same images.
     /// </summary>
     /// <exception cref="ArgumentException">The request is invalid (the message names the field).</exception>

@@ -18,7 +18,7 @@ namespace TailorPO.Rewards.Ensemble;
 /// without gradient, for the breakdown only. Non-differentiable members with a non-zero weight still
 /// contribute their value (as a constant) when the images require grad.
 /// </remarks>
-public sealed class RewardEnsemble : IRewardModel, IDisposable
+public sealed class RewardEnsemble : IRewardModel, IStatefulComponent, IDisposable
 {
     private readonly IReadOnlyList<IDisposable> _owned;
     private volatile RewardEnsembleBreakdown? _lastBreakdown;
@@ -113,6 +113,31 @@ public sealed class RewardEnsemble : IRewardModel, IDisposable
     /// Disposes the rewards the ensemble owns: those the DI registration built from options
     /// (model-based rewards). Rewards you pass in yourself stay yours.
     /// </summary>
+    /// <inheritdoc />
+    /// <remarks>The states of the members' stateful normalisers, keys prefixed with <c>{member index}/</c>.</remarks>
+    public IReadOnlyDictionary<string, double[]> ExportState()
+    {
+        var state = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        for (var i = 0; i < Members.Count; i++)
+            if (Members[i].Normalizer is IStatefulComponent stateful)
+                foreach (var (key, value) in stateful.ExportState()) state[$"{i}/{key}"] = value;
+        return state;
+    }
+
+    /// <inheritdoc />
+    public void ImportState(IReadOnlyDictionary<string, double[]> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        for (var i = 0; i < Members.Count; i++)
+        {
+            if (Members[i].Normalizer is not IStatefulComponent stateful) continue;
+            var prefix = $"{i}/";
+            stateful.ImportState(state.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(p => p.Key[prefix.Length..], p => p.Value, StringComparer.Ordinal));
+        }
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         foreach (var owned in _owned)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TailorPO.Core.Abstractions;
 using static TorchSharp.torch;
 
 namespace TailorPO.Rewards.Ensemble;
@@ -15,7 +16,7 @@ namespace TailorPO.Rewards.Ensemble;
 /// guidance refiner do). Set <see cref="IsFrozen"/> to stop updating (evaluation, gradient checks)
 /// or use <see cref="FixedRewardNormalizer"/> when the scale is known. Thread-safe.
 /// </remarks>
-public sealed class RunningRewardNormalizer : IRewardNormalizer
+public sealed class RunningRewardNormalizer : IRewardNormalizer, IStatefulComponent
 {
     private readonly object _gate = new();
     private long _count;
@@ -100,6 +101,27 @@ public sealed class RunningRewardNormalizer : IRewardNormalizer
         }
         using var scope = NewDisposeScope();
         return ((raw - mean) / (std + Epsilon)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Keys <c>count</c>, <c>mean</c> and <c>sum_of_squares</c>, one value each (the frozen flag is configuration, not state).</remarks>
+    public IReadOnlyDictionary<string, double[]> ExportState()
+    {
+        lock (_gate)
+            return new Dictionary<string, double[]>(StringComparer.Ordinal) { ["count"] = [_count], ["mean"] = [_mean], ["sum_of_squares"] = [_sumOfSquares] };
+    }
+
+    /// <inheritdoc />
+    public void ImportState(IReadOnlyDictionary<string, double[]> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        double Single(string key) => state.TryGetValue(key, out var v) && v.Length == 1 && double.IsFinite(v[0])
+            ? v[0]
+            : throw new InvalidDataException($"Running normaliser state: '{key}' must hold one finite value.");
+        var (count, mean, sumOfSquares) = (Single("count"), Single("mean"), Single("sum_of_squares"));
+        if (count < 0 || count != Math.Floor(count) || sumOfSquares < 0)
+            throw new InvalidDataException($"Running normaliser state: count {count} must be a whole number >= 0 and sum_of_squares {sumOfSquares} >= 0.");
+        lock (_gate) (_count, _mean, _sumOfSquares) = ((long)count, mean, sumOfSquares);
     }
 
     private double CurrentStandardDeviation() => _count < 2 ? 1.0 : Math.Sqrt(_sumOfSquares / _count);

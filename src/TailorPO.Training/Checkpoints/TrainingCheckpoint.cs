@@ -110,4 +110,7 @@ public sealed record TrainerCounters
 
     /// <summary>DDPO: the per-prompt reward history (prompt to rewards), or null.</summary>
     public Dictionary<string, double[]>? PromptStatistics { get; init; }
+
+    /// <summary>The reward model's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. running normalisers), or null.</summary>
+    public Dictionary<string, double[]>? RewardState { get; init; }
 }

@@ -1,3 +1,4 @@
+using TailorPO.Core.Abstractions;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Pairs;

@@ -117,6 +117,19 @@ public class LossClosedFormTests
     }
 
     [Fact]
+    public void Implicit_accuracy_ranks_by_the_unclamped_log_ratios_while_the_clamp_limits_the_loss()
+    {
+        using var scope = NewDisposeScope();
+        // eps 0.1 clamps h to [log 0.9, log 1.1] = [-0.105, 0.095]. Pair 0: both ratios above the region (0.5 > 0.3), so
+        // the clamped margin is 0 and the loss is log 2, yet the policy ranks the pair right. Pair 1: h_w < h_l inside.
+        var result = new D3poLoss(0.1, 0.1).Compute(new PreferencePair(tensor(new[] { 0.5, 0.01 }), tensor(new[] { 0.3, 0.02 })));
+        var expected = (Math.Log(2) + SoftplusNeg(0.1 * (0.01 - 0.02))) / 2;
+        Assert.Equal(expected, result.Loss.item<double>(), 12);
+        Assert.Equal(0.5, result.Diagnostics.ImplicitAccuracy, 12);
+        Assert.Equal(0.5, result.Diagnostics.ClampedFraction, 12); // 2 of the 4 log-ratios left the region
+    }
+
+    [Fact]
     public void Diffusion_dpo_follows_wallace_et_al_from_denoising_errors()
     {
         using var scope = NewDisposeScope();
@@ -154,6 +167,9 @@ public class LossClosedFormTests
         Assert.Equal(0.5, result.Diagnostics.ClipFraction, 12);
         Assert.Equal(0.5, result.Diagnostics.AdvantageClippedFraction, 12);
         Assert.Equal(0.5 * logp.Select(v => v * v).Average(), result.Diagnostics.ApproxKL, 14);
+        Assert.Equal(expected, result.Diagnostics.Loss, 12);
+        Assert.Equal(logp.Select(Math.Exp).Average(), result.Diagnostics.MeanRatio, 12);
+        Assert.Equal(new long[] { 5 }, result.Statistics.shape); // on the device until read
     }
 
     [Fact]
