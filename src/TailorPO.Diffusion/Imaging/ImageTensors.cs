@@ -29,7 +29,7 @@ public static class ImageTensors
     /// <remarks>
     /// The float32 CPU copy is converted in one managed pass (TensorPrimitives) instead of four libtorch passes with
     /// a temporary each; the result is the same as libtorch's <c>(x * 255).round().clamp(0, 255).to(uint8)</c>
-    /// (float32 product, rounding half to even). A NaN becomes 0.
+    /// (float32 product, rounding half to even). What a NaN becomes is unspecified, as in libtorch.
     /// </remarks>
     public static Tensor ToBytes(Tensor images)
     {
@@ -38,24 +38,39 @@ public static class ImageTensors
             throw new ArgumentException($"An image batch of {images.numel()} values is too large to convert at once; split the batch.", nameof(images));
         using var scope = NewDisposeScope();
         var cpu = images.detach().to(ScalarType.Float32).cpu().contiguous();
-        var bytes = new byte[cpu.numel()];
-        UnitToBytes(MemoryMarshal.Cast<byte, float>(cpu.bytes), bytes);
-        return tensor(bytes, cpu.shape, ScalarType.Byte).MoveToOuterDisposeScope();
+        var count = (int)cpu.numel();
+        // A pooled buffer, not a new array per call: a batch is large-object-heap sized and would churn Gen2 collections.
+        var bytes = ArrayPool<byte>.Shared.Rent(count);
+        try
+        {
+            UnitToBytes(MemoryMarshal.Cast<byte, float>(cpu.bytes), bytes.AsSpan(0, count));
+            var result = empty(cpu.shape, ScalarType.Byte);
+            result.data<byte>().CopyFrom(bytes.AsSpan(0, count));
+            return result.MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 
-    // round(255 x) half to even, clamped to [0, 255], in chunks that stay in the L1 cache; the saturating conversion
-    // is the clamp and the cast in one.
+    // round(255 x) half to even, clamped to [0, 255], in chunks that stay in the L1 cache, then float -> int -> byte
+    // (exact for the integers 0..255; the vectorised path: ConvertSaturating<float, byte> is not vectorised).
     internal static void UnitToBytes(ReadOnlySpan<float> unit, Span<byte> bytes)
     {
         const int chunk = 2048;
         Span<float> scaled = stackalloc float[chunk];
+        Span<int> whole = stackalloc int[chunk];
         for (var offset = 0; offset < unit.Length; offset += chunk)
         {
             var count = Math.Min(chunk, unit.Length - offset);
             var part = scaled[..count];
+            var integers = whole[..count];
             TensorPrimitives.Multiply(unit.Slice(offset, count), 255f, part);
             TensorPrimitives.Round(part, part);
-            TensorPrimitives.ConvertSaturating<float, byte>(part, bytes.Slice(offset, count));
+            TensorPrimitives.Clamp(part, 0f, 255f, part);
+            TensorPrimitives.ConvertTruncating<float, int>(part, integers);
+            TensorPrimitives.ConvertTruncating<int, byte>(integers, bytes.Slice(offset, count));
         }
     }
 
@@ -141,7 +156,8 @@ public static class ImageTensors
         var pixels = height * width;
         if (rgba.Length != 4 * pixels)
             throw new ArgumentException($"Expected {height} x {width} x 4 = {4L * pixels} RGBA bytes, got {rgba.Length}.", nameof(rgba));
-        var planar = new float[3 * pixels];
+        // Pooled buffers, not new arrays per call: an image is large-object-heap sized and would churn Gen2 collections.
+        var planar = ArrayPool<float>.Shared.Rent(3 * pixels);
         var plane = ArrayPool<byte>.Shared.Rent(pixels);
         try
         {
@@ -152,11 +168,14 @@ public static class ImageTensors
                 TensorPrimitives.ConvertTruncating<byte, float>(plane.AsSpan(0, pixels), destination);
                 TensorPrimitives.Divide(destination, 255f, destination);
             }
+            var image = empty(new long[] { 3, height, width }, ScalarType.Float32);
+            image.data<float>().CopyFrom(planar.AsSpan(0, 3 * pixels));
+            return image;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(plane);
+            ArrayPool<float>.Shared.Return(planar);
         }
-        return tensor(planar, new long[] { 3, height, width });
     }
 }
