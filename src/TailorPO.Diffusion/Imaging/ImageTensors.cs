@@ -38,20 +38,10 @@ public static class ImageTensors
             throw new ArgumentException($"An image batch of {images.numel()} values is too large to convert at once; split the batch.", nameof(images));
         using var scope = NewDisposeScope();
         var cpu = images.detach().to(ScalarType.Float32).cpu().contiguous();
-        var count = (int)cpu.numel();
-        // A pooled buffer, not a new array per call: a batch is large-object-heap sized and would churn Gen2 collections.
-        var bytes = ArrayPool<byte>.Shared.Rent(count);
-        try
-        {
-            UnitToBytes(MemoryMarshal.Cast<byte, float>(cpu.bytes), bytes.AsSpan(0, count));
-            var result = empty(cpu.shape, ScalarType.Byte);
-            result.data<byte>().CopyFrom(bytes.AsSpan(0, count));
-            return result.MoveToOuterDisposeScope();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(bytes);
-        }
+        // Converted straight into the new tensor's storage: no managed copy of the batch.
+        var result = empty(cpu.shape, ScalarType.Byte);
+        UnitToBytes(MemoryMarshal.Cast<byte, float>(cpu.bytes), result.bytes);
+        return result.MoveToOuterDisposeScope();
     }
 
     // round(255 x) half to even, clamped to [0, 255], in chunks that stay in the L1 cache, then float -> int -> byte
@@ -156,26 +146,29 @@ public static class ImageTensors
         var pixels = height * width;
         if (rgba.Length != 4 * pixels)
             throw new ArgumentException($"Expected {height} x {width} x 4 = {4L * pixels} RGBA bytes, got {rgba.Length}.", nameof(rgba));
-        // Pooled buffers, not new arrays per call: an image is large-object-heap sized and would churn Gen2 collections.
-        var planar = ArrayPool<float>.Shared.Rent(3 * pixels);
+        // Converted straight into the new tensor's storage, one channel plane at a time through a pooled byte plane.
+        var image = empty(new long[] { 3, height, width }, ScalarType.Float32);
+        var planar = MemoryMarshal.Cast<byte, float>(image.bytes);
         var plane = ArrayPool<byte>.Shared.Rent(pixels);
         try
         {
             for (var channel = 0; channel < 3; channel++)
             {
                 for (int i = 0, j = channel; i < pixels; i++, j += 4) plane[i] = rgba[j];
-                var destination = planar.AsSpan(channel * pixels, pixels);
+                var destination = planar.Slice(channel * pixels, pixels);
                 TensorPrimitives.ConvertTruncating<byte, float>(plane.AsSpan(0, pixels), destination);
                 TensorPrimitives.Divide(destination, 255f, destination);
             }
-            var image = empty(new long[] { 3, height, width }, ScalarType.Float32);
-            image.data<float>().CopyFrom(planar.AsSpan(0, 3 * pixels));
             return image;
+        }
+        catch
+        {
+            image.Dispose();
+            throw;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(plane);
-            ArrayPool<float>.Shared.Return(planar);
         }
     }
 }
