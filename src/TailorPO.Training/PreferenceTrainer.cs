@@ -146,6 +146,8 @@ public sealed class PreferenceTrainer : IDisposable
         {
             foreach (var t in all.Values) t.Dispose();
         }
+        _logger.LogInformation("Checkpoint written to {Folder}: iteration {Iteration}, {Samples} samples, {Updates} updates.",
+            folder, _context.Iteration, _context.Samples, _context.Updates);
     }
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> (same method, seed and adapter layout).</summary>

@@ -14,7 +14,8 @@ internal sealed class TrainerSetup : IDisposable
 {
     private readonly ServiceProvider _provider;
 
-    public TrainerSetup(TrainingMethod method, Action<TailorPOTrainingOptions>? configure = null, long modelSeed = 7, bool runningNormalizer = false)
+    public TrainerSetup(TrainingMethod method, Action<TailorPOTrainingOptions>? configure = null, long modelSeed = 7,
+        bool runningNormalizer = false, Action<IServiceCollection>? moreServices = null)
     {
         Model = new TinyAdaptedModel(channels: 3, modelSeed);
         var services = new ServiceCollection();
@@ -44,6 +45,7 @@ internal sealed class TrainerSetup : IDisposable
             o.DiffusionDpoGeneratedPairs = 8;
             configure?.Invoke(o);
         });
+        moreServices?.Invoke(services);
         _provider = services.BuildServiceProvider();
         _provider.GetRequiredService<IStartupValidator>().Validate();
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Checkpoints;
@@ -29,6 +30,13 @@ public sealed record ModelLoadOptions
 
     /// <summary>How big a model a config may describe.</summary>
     public ModelSizeLimits Limits { get; init; } = ModelSizeLimits.Default;
+
+    /// <summary>
+    /// Where the loaders report what they loaded (file, tensor and parameter counts, dtype, device, time) at
+    /// Information level and which checkpoint keys they converted (legacy names, reshaped kernels); null logs nothing.
+    /// A factory rather than an <c>ILogger&lt;T&gt;</c> because the loaders are static: each logs under its own category.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">The dtype is not a floating-point type, the variant is not a plain name, or a limit is not positive.</exception>

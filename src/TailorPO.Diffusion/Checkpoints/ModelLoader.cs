@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -38,17 +41,30 @@ internal static class ModelLoader
         if (!File.Exists(configFile))
             throw new FileNotFoundException($"{recipe.Kind} folder '{full}' has no config.json.", configFile);
         // Cheap checks first: the config (bounded), then the weight files' headers; the model is built last.
+        var logger = options.LoggerFactory?.CreateLogger(LogCategory) ?? NullLogger.Instance;
+        var clock = Stopwatch.StartNew();
         var build = recipe.Prepare(configFile, options.Limits);
         var weightsFile = FindWeights(full, recipe.WeightsBaseName, recipe.PickleTwin, options, recipe.PickleWithoutLoaderIsNotFound);
         var source = TensorSource.Open(weightsFile, options.ReadOptions);
         try
         {
-            if (recipe.Adapt is not null) source = recipe.Adapt(source);
+            if (recipe.Adapt is not null)
+            {
+                source = recipe.Adapt(source);
+                if (source is MappedSource mapped) LogConversions(logger, recipe.Kind, weightsFile, mapped);
+            }
             var model = build();
             UNet.UNet2DConditionModel.ReleaseConstructionGarbage(); // the template tensors of the build, before the weights stream in
             try
             {
                 LoadInto(model, source, options, recipe.IgnoreKey);
+                if (logger.IsEnabled(LogLevel.Information))
+                {
+                    var parameters = model.parameters().Sum(p => p.numel());
+                    logger.LogInformation("Loaded {Kind} from {WeightsFile}: {Tensors} tensors, {Parameters:N0} parameters as {DType} on {Device} in {Milliseconds} ms.",
+                        recipe.Kind, weightsFile, source.Keys.Count, parameters, options.DType ?? ScalarType.Float32,
+                        options.Device?.ToString() ?? "cpu", clock.ElapsedMilliseconds);
+                }
                 return model;
             }
             catch
@@ -61,6 +77,23 @@ internal static class ModelLoader
         {
             source.Dispose();
         }
+    }
+
+    /// <summary>The category every loader logs under (the loaders share this one loading path).</summary>
+    public const string LogCategory = "TailorPO.Diffusion.Checkpoints.ModelLoader";
+
+    // Which keys the adapted view renamed or reshaped: the count and a few examples at Information, every one at Debug.
+    private static void LogConversions(ILogger logger, string kind, string weightsFile, MappedSource mapped)
+    {
+        if (!logger.IsEnabled(LogLevel.Information)) return;
+        var conversions = mapped.Conversions.ToList();
+        if (conversions.Count == 0) return;
+        var examples = string.Join(", ", conversions.Take(3).Select(c => $"{c.From} -> {c.To}{(c.Reshaped ? " (reshaped)" : "")}"));
+        logger.LogInformation("{Kind}: converted {Count} legacy checkpoint keys of {WeightsFile} to current names (e.g. {Examples}).",
+            kind, conversions.Count, weightsFile, examples);
+        if (!logger.IsEnabled(LogLevel.Debug)) return;
+        foreach (var (from, to, reshaped) in conversions)
+            logger.LogDebug("{Kind}: {From} -> {To}{Reshaped}", kind, from, to, reshaped ? " (1x1 kernel read as a linear weight)" : "");
     }
 
     /// <summary>

@@ -103,6 +103,12 @@ internal sealed class MappedSource(TensorSource inner, IReadOnlyDictionary<strin
     /// <summary>Inner keys nothing maps to (reported as unexpected by their inner name).</summary>
     public IReadOnlyList<string> Leftovers => leftovers;
 
+    /// <summary>The keys this view changes: (inner key, key seen here, reshaped), for the loaders' log.</summary>
+    public IEnumerable<(string From, string To, bool Reshaped)> Conversions =>
+        map.Where(entry => entry.Key != entry.Value.SourceKey || entry.Value.Reshape)
+            .Select(entry => (entry.Value.SourceKey, entry.Key, entry.Value.Reshape))
+            .OrderBy(conversion => conversion.Key, StringComparer.Ordinal);
+
     public override bool Contains(string key) => map.ContainsKey(key) || leftovers.Contains(key);
 
     public override long[] ShapeOf(string key) => map.TryGetValue(key, out var m) ? m.Shape : inner.ShapeOf(key);

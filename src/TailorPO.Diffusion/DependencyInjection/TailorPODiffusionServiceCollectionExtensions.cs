@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
@@ -56,6 +57,7 @@ public static class TailorPODiffusionServiceCollectionExtensions
                 DType = options.DType,
                 VaeDType = options.VaeDType,
                 Device = device,
+                LoggerFactory = sp.GetService<ILoggerFactory>(), // the loaders' report, when the application logs
             });
             try
             {

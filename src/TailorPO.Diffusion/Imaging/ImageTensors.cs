@@ -1,6 +1,9 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace TailorPO.Diffusion.Imaging;
 
@@ -57,11 +60,42 @@ public static class ImageTensors
 
     /// <summary>Quantises images to bytes the way DDPO does: round(255 x), clamped to [0, 255].</summary>
     /// <returns>uint8 tensor [B, 3, H, W] on the CPU.</returns>
+    /// <remarks>
+    /// The float32 CPU copy is converted in one managed pass (TensorPrimitives) instead of four libtorch passes with
+    /// a temporary each; the result is the same as libtorch's <c>(x * 255).round().clamp(0, 255).to(uint8)</c>
+    /// (float32 product, rounding half to even). What a NaN becomes is unspecified, as in libtorch.
+    /// </remarks>
     public static Tensor ToBytes(Tensor images)
     {
         ValidateBatch(images, nameof(images));
+        if (images.numel() > Array.MaxLength)
+            throw new ArgumentException($"An image batch of {images.numel()} values is too large to convert at once; split the batch.", nameof(images));
         using var scope = NewDisposeScope();
-        return (images.detach().to(ScalarType.Float32).cpu() * 255f).round().clamp(0, 255).to(ScalarType.Byte).MoveToOuterDisposeScope();
+        var cpu = images.detach().to(ScalarType.Float32).cpu().contiguous();
+        // Converted straight into the new tensor's storage: no managed copy of the batch.
+        var result = empty(cpu.shape, ScalarType.Byte);
+        UnitToBytes(MemoryMarshal.Cast<byte, float>(cpu.bytes), result.bytes);
+        return result.MoveToOuterDisposeScope();
+    }
+
+    // round(255 x) half to even, clamped to [0, 255], in chunks that stay in the L1 cache, then float -> int -> byte
+    // (exact for the integers 0..255; the vectorised path: ConvertSaturating<float, byte> is not vectorised).
+    internal static void UnitToBytes(ReadOnlySpan<float> unit, Span<byte> bytes)
+    {
+        const int chunk = 2048;
+        Span<float> scaled = stackalloc float[chunk];
+        Span<int> whole = stackalloc int[chunk];
+        for (var offset = 0; offset < unit.Length; offset += chunk)
+        {
+            var count = Math.Min(chunk, unit.Length - offset);
+            var part = scaled[..count];
+            var integers = whole[..count];
+            TensorPrimitives.Multiply(unit.Slice(offset, count), 255f, part);
+            TensorPrimitives.Round(part, part);
+            TensorPrimitives.Clamp(part, 0f, 255f, part);
+            TensorPrimitives.ConvertTruncating<float, int>(part, integers);
+            TensorPrimitives.ConvertTruncating<int, byte>(integers, bytes.Slice(offset, count));
+        }
     }
 
     /// <summary>Encodes one image [3, H, W] in [0, 1] as PNG bytes.</summary>
@@ -139,10 +173,41 @@ public static class ImageTensors
         EnsureCodecAvailable();
         using var bitmap = SKBitmap.Decode(path) ?? throw new InvalidDataException($"'{path}' is not an image SkiaSharp can decode.");
         using var rgba = bitmap.Copy(SKColorType.Rgba8888) ?? throw new InvalidDataException($"'{path}' could not be converted to RGBA.");
-        var pixels = rgba.Bytes;
-        using var scope = NewDisposeScope();
-        var hwc = tensor(pixels, new long[] { rgba.Height, rgba.Width, 4 }, ScalarType.Byte);
-        return (hwc[TensorIndex.Ellipsis, TensorIndex.Slice(0, 3)].permute(2, 0, 1).to(ScalarType.Float32) / 255f).MoveToOuterDisposeScope();
+        return FromRgba(rgba.Bytes, rgba.Height, rgba.Width);
+    }
+
+    /// <summary>Interleaved RGBA bytes (row-major, alpha ignored) to an image tensor [3, H, W] of x / 255.</summary>
+    /// <remarks>Each channel is gathered into a plane, then converted and divided by 255 with TensorPrimitives: the same
+    /// float32 values libtorch's <c>to(float32) / 255</c> gives, without its strided permute.</remarks>
+    internal static Tensor FromRgba(byte[] rgba, int height, int width)
+    {
+        var pixels = height * width;
+        if (rgba.Length != 4 * pixels)
+            throw new ArgumentException($"Expected {height} x {width} x 4 = {4L * pixels} RGBA bytes, got {rgba.Length}.", nameof(rgba));
+        // Converted straight into the new tensor's storage, one channel plane at a time through a pooled byte plane.
+        var image = empty(new long[] { 3, height, width }, ScalarType.Float32);
+        var planar = MemoryMarshal.Cast<byte, float>(image.bytes);
+        var plane = ArrayPool<byte>.Shared.Rent(pixels);
+        try
+        {
+            for (var channel = 0; channel < 3; channel++)
+            {
+                for (int i = 0, j = channel; i < pixels; i++, j += 4) plane[i] = rgba[j];
+                var destination = planar.Slice(channel * pixels, pixels);
+                TensorPrimitives.ConvertTruncating<byte, float>(plane.AsSpan(0, pixels), destination);
+                TensorPrimitives.Divide(destination, 255f, destination);
+            }
+            return image;
+        }
+        catch
+        {
+            image.Dispose();
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(plane);
+        }
     }
 
     /// <summary>Largest image <see cref="LoadSquare"/> decodes, in pixels (a 64-megapixel photo; a hostile header can claim far more).</summary>

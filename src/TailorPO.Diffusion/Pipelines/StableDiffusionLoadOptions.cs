@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using TailorPO.Diffusion.Checkpoints;
 using static TorchSharp.torch;
 
@@ -29,8 +30,11 @@ public sealed class StableDiffusionLoadOptions
     /// <summary>How big each part's config may be, and the longest training schedule accepted.</summary>
     public ModelSizeLimits Limits { get; set; } = ModelSizeLimits.Default;
 
+    /// <summary>Where the pipeline and each part's loader report what they loaded and converted; null logs nothing.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
     /// <summary>The options one part is loaded with (every loader takes the same <see cref="ModelLoadOptions"/>).</summary>
     /// <param name="dtype">The part's dtype (<see cref="DType"/> or <see cref="VaeDType"/>).</param>
     public ModelLoadOptions ForPart(ScalarType dtype) =>
-        new() { DType = dtype, Device = Device, Variant = Variant, ReadOptions = ReadOptions, Limits = Limits };
+        new() { DType = dtype, Device = Device, Variant = Variant, ReadOptions = ReadOptions, Limits = Limits, LoggerFactory = LoggerFactory };
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
@@ -116,6 +117,9 @@ public sealed class StableDiffusionPipeline : IDisposable
             if (index.HasVae)
                 vae = AutoencoderKL.FromPretrained(Path.Combine(root, ModelIndex.VaeComponent), options.ForPart(options.VaeDType));
             textEncoder = CLIPTextModel.FromPretrained(Path.Combine(root, "text_encoder"), options.ForPart(options.DType));
+            options.LoggerFactory?.CreateLogger<StableDiffusionPipeline>().LogInformation(
+                "Loaded the pipeline in {Folder}: UNet, {Vae}, CLIP text encoder, a tokenizer of {Vocabulary} tokens, a {Timesteps}-step training schedule.",
+                root, index.HasVae ? "VAE" : "no VAE (pixel space)", tokenizer.VocabularySize, scheduler.NumTrainTimesteps);
             return new StableDiffusionPipeline(unet, vae, textEncoder, tokenizer, scheduler);
         }
         catch

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace TailorPO.Rewards.Jpeg;
 
 /// <summary>
@@ -84,16 +86,24 @@ internal readonly ref struct JpegPlanes
         var blue = rgbPlanar.Slice(2 * planeSize, planeSize);
 
         var chromaImageRows = CeilDiv(height, 2);
-        for (var pair = 0; pair < chromaImageRows; pair++)
+        var rowScratch = ArrayPool<int>.Shared.Rent(JpegColorConverter.RowScratchLength(width));
+        try
         {
-            var top = 2 * pair;
-            // An odd image height repeats its last row to complete the pair.
-            var bottom = Math.Min(top + 1, height - 1);
-            ConvertRow(red, green, blue, width, top, luma.Slice(top * lumaStride, lumaStride), cbTop, crTop);
-            ConvertRow(red, green, blue, width, bottom,
-                top + 1 < height ? luma.Slice((top + 1) * lumaStride, lumaStride) : default, cbBottom, crBottom);
-            Downsample(cbTop, cbBottom, cb.Slice(pair * chromaStride, chromaStride));
-            Downsample(crTop, crBottom, cr.Slice(pair * chromaStride, chromaStride));
+            for (var pair = 0; pair < chromaImageRows; pair++)
+            {
+                var top = 2 * pair;
+                // An odd image height repeats its last row to complete the pair.
+                var bottom = Math.Min(top + 1, height - 1);
+                ConvertRow(red, green, blue, width, top, luma.Slice(top * lumaStride, lumaStride), cbTop, crTop, rowScratch);
+                ConvertRow(red, green, blue, width, bottom,
+                    top + 1 < height ? luma.Slice((top + 1) * lumaStride, lumaStride) : default, cbBottom, crBottom, rowScratch);
+                Downsample(cbTop, cbBottom, cb.Slice(pair * chromaStride, chromaStride));
+                Downsample(crTop, crBottom, cr.Slice(pair * chromaStride, chromaStride));
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(rowScratch);
         }
 
         RepeatLastRow(luma, lumaStride, height, lumaRows);
@@ -106,23 +116,12 @@ internal readonly ref struct JpegPlanes
     // the right with its last sample.
     private static void ConvertRow(
         ReadOnlySpan<byte> red, ReadOnlySpan<byte> green, ReadOnlySpan<byte> blue, int width, int row,
-        Span<byte> lumaRow, Span<byte> cbRow, Span<byte> crRow)
+        Span<byte> lumaRow, Span<byte> cbRow, Span<byte> crRow, Span<int> scratch)
     {
         var offset = row * width;
-        var r = red.Slice(offset, width);
-        var g = green.Slice(offset, width);
-        var b = blue.Slice(offset, width);
-        if (!lumaRow.IsEmpty)
-        {
-            for (var x = 0; x < width; x++) lumaRow[x] = JpegColorConverter.Luma(r[x], g[x], b[x]);
-            lumaRow[width..].Fill(lumaRow[width - 1]);
-        }
-        for (var x = 0; x < width; x++)
-        {
-            int rx = r[x], gx = g[x], bx = b[x];
-            cbRow[x] = JpegColorConverter.Cb(rx, gx, bx);
-            crRow[x] = JpegColorConverter.Cr(rx, gx, bx);
-        }
+        JpegColorConverter.ConvertRow(red.Slice(offset, width), green.Slice(offset, width), blue.Slice(offset, width),
+            lumaRow.IsEmpty ? default : lumaRow[..width], cbRow[..width], crRow[..width], scratch);
+        if (!lumaRow.IsEmpty) lumaRow[width..].Fill(lumaRow[width - 1]);
         cbRow[width..].Fill(cbRow[width - 1]);
         crRow[width..].Fill(crRow[width - 1]);
     }
