@@ -48,6 +48,22 @@ public sealed class ComparisonRunner
         return scores;
     }
 
+    /// <summary>
+    /// An analysis result (sections 2-4) cached as work/analyses/<paramref name="name"/>.json: computed once, so a rerun
+    /// that only rewrites the page costs nothing.
+    /// </summary>
+    public T Cached<T>(string name, Func<T> compute)
+    {
+        ArgumentNullException.ThrowIfNull(compute);
+        var folder = Path.Combine(_work, "analyses");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, name + ".json");
+        if (File.Exists(path)) return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Json)!;
+        var value = compute();
+        WriteAtomically(path, JsonSerializer.Serialize(value, Json));
+        return value;
+    }
+
     /// <summary>The folder of a run (an align run folder: lora.safetensors, metrics.csv, checkpoint/ ...).</summary>
     public string Folder(ComparisonRun run) => Path.Combine(_work, "runs", run.Key);
 

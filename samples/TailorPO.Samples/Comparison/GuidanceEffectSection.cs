@@ -34,7 +34,10 @@ public static class GuidanceEffectSection
         var clock = Stopwatch.StartNew();
         var trained = new FinetuneOptions { TrainedSteps = context.Sizing.TrainedSteps }.SelectStepIndices(context.Sizing.Steps);
         // [seed][setting][trained step] -> (rise, fall)
-        var measured = context.Sizing.Seeds.Select(seed => Measure(context, seed, trained)).ToList();
+        var measured = context.Sizing.Seeds
+            .Select(seed => context.Runner.Cached($"sec3-seed{seed}", () => Measure(context, seed, trained)))
+            .Select(m => m.Select(setting => setting.Select(v => (Rise: v[0], Fall: v[1])).ToList()).ToArray())
+            .ToList();
         var c = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
         md.AppendLine("## 3. Guidance effect (Table 1)");
@@ -94,7 +97,8 @@ public static class GuidanceEffectSection
 
     private static double Nz(double v) => double.IsFinite(v) ? v : 0;
 
-    private static List<(double Rise, double Fall)>[] Measure(ComparisonContext context, long seed, IReadOnlyList<int> trained)
+    /// <summary>[setting][trained step] = [rise fraction, fall fraction].</summary>
+    private static double[][][] Measure(ComparisonContext context, long seed, IReadOnlyList<int> trained)
     {
         var pipeline = context.Evaluator.Pipeline;
         var sampler = context.Evaluator.CreateSampler();
@@ -108,7 +112,7 @@ public static class GuidanceEffectSection
         var size = pipeline.DefaultImageSize / pipeline.VaeScaleFactor;
         var initial = randn([prompts.Count, pipeline.Unet.Config.InChannels, size, size], generator: generator);
         using var trajectory = probe.Run(initial, 0, condition, generator, keepInputs: true);
-        var result = Settings.Select(_ => new List<(double, double)>()).ToArray();
+        var result = Settings.Select(_ => new List<double[]>()).ToArray();
         foreach (var s in trained)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
@@ -128,9 +132,9 @@ public static class GuidanceEffectSection
                 var report = refiner.Refine(sampler, preferred, s, condition).Report!;
                 var rise = report.ProposalReward.gt(report.PreferredReward).to_type(ScalarType.Float64).mean().item<double>();
                 var fall = report.OppositeReward!.lt(report.PreferredReward).to_type(ScalarType.Float64).mean().item<double>();
-                result[k].Add((rise, fall));
+                result[k].Add([rise, fall]);
             }
         }
-        return result;
+        return result.Select(r => r.ToArray()).ToArray();
     }
 }

@@ -24,7 +24,7 @@ public static class PreferenceDisagreementSection
         var clock = Stopwatch.StartNew();
         var steps = context.Sizing.Steps;
         // [seed][setting][reward][step]
-        var measured = context.Sizing.Seeds.Select(seed => Measure(context, seed)).ToList();
+        var measured = context.Sizing.Seeds.Select(seed => context.Runner.Cached($"sec2-seed{seed}", () => Measure(context, seed))).ToList();
         var c = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
         md.AppendLine("## 2. Preference-order disagreement (Fig. 2)");

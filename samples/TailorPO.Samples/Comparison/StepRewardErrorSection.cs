@@ -23,7 +23,8 @@ public static class StepRewardErrorSection
         var steps = context.Sizing.Steps;
         // (model, reward) -> [seed][step]. The base model is probed once for both rewards.
         var measured = new Dictionary<(string Model, string Reward), List<double[]>>();
-        var baseErrors = context.Sizing.Seeds.Select(seed => context.Evaluator.WithLora(null, _ => Measure(context, rewards, seed))).ToList();
+        var baseErrors = context.Sizing.Seeds
+            .Select(seed => context.Runner.Cached($"sec4-base-seed{seed}", () => context.Evaluator.WithLora(null, _ => Measure(context, rewards, seed)))).ToList();
         for (var r = 0; r < rewards.Count; r++)
             measured[("base", rewards[r])] = baseErrors.Select(e => e[r]).ToList();
         foreach (var reward in rewards)
@@ -31,7 +32,8 @@ public static class StepRewardErrorSection
             var aligned = await context.Runner.GetAsync(MethodComparisonSection.Run(context, "tailorpo", reward, context.Sizing.Seeds[0]), context.CancellationToken)
                 .ConfigureAwait(false);
             var lora = Path.Combine(context.Runner.Folder(aligned.Run), "lora.safetensors");
-            measured[("TailorPO LoRA", reward)] = context.Sizing.Seeds.Select(seed => context.Evaluator.WithLora(lora, _ => Measure(context, [reward], seed)[0])).ToList();
+            measured[("TailorPO LoRA", reward)] = context.Sizing.Seeds
+                .Select(seed => context.Runner.Cached($"sec4-tailorpo-{reward}-seed{seed}", () => context.Evaluator.WithLora(lora, _ => Measure(context, [reward], seed)[0]))).ToList();
         }
         var c = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
