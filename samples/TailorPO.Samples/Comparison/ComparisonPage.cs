@@ -82,7 +82,8 @@ public static class ComparisonPage
         md.AppendLine();
         md.AppendLine($"This page reproduces the paper's claims on this repository's embedded 32x32 pixel-space model (docs/embedded-model.md), not on SD v1.5. " +
             $"It was written by `{context.CommandLine}` ({s.Name} sizing) in {total.Elapsed.TotalMinutes:F1} min on {context.Machine}. " +
-            "Training runs are cached in the work folder; a rerun reuses them, so wall times are those of the run that trained them.");
+            "Training runs are cached in the work folder; a rerun reuses them, so wall times are those of the run that trained them " +
+            "(a run resumed after an interruption would count only the time after its resume; none of the runs below was, unless the log says so).");
         md.AppendLine();
         md.AppendLine(c, $"- Sizing: {s.Steps} DDIM steps (eta 1, CFG {GuidanceScale}), T_finetune {s.TrainedSteps}, budget {s.Budget} images per run " +
             $"evaluated at {s.Stages} point(s), batch {s.Batch}, training seeds {string.Join(", ", s.Seeds)}; evaluation on {context.Evaluator.HeldOutPrompts.Count} held-out prompts " +

@@ -54,15 +54,15 @@ public static class GeneralisationSection
         var ensemble = rows[^1].Runs;
         var zero = SeedStatistics.Of(jpegTailor.Select(_ => 0.0));
         var jpegColour = Change(jpegTailor, "colorfulness", context);
-        md.AppendLine(c, $"- Does JPEG training hurt colourfulness? TailorPO on JPEG changes colourfulness by {jpegColour.Format()}: lowers it " +
+        md.AppendLine(c, $"- Does JPEG training hurt colourfulness? TailorPO on JPEG changes colourfulness by {jpegColour.Format()}: lowers it: " +
             $"{SeedStatistics.Compare(zero, jpegColour)}.");
         var ensembleColour = Change(ensemble, "colorfulness", context);
         md.AppendLine(c, $"- Does the normalised ensemble reduce that loss? Colourfulness change {ensembleColour.Format()} (ensemble) vs {jpegColour.Format()} (JPEG only): " +
-            $"ensemble keeps more colourfulness {SeedStatistics.Compare(ensembleColour, jpegColour)}; its JPEG gain {Change(ensemble, "jpeg-compressibility", context).Format()} " +
+            $"ensemble keeps more colourfulness: {SeedStatistics.Compare(ensembleColour, jpegColour)}; its JPEG gain {Change(ensemble, "jpeg-compressibility", context).Format()} " +
             $"vs {Change(jpegTailor, "jpeg-compressibility", context).Format()} with JPEG alone.");
         var colourTailor = rows.First(r => r.Label == "tailorpo on colorfulness").Runs;
         md.AppendLine(c, $"- Reward generalisation (Table 4: training on one reward raises related ones): TailorPO on colourfulness changes saturation by " +
-            $"{Change(colourTailor, "saturation", context).Format()} (raises it {SeedStatistics.Compare(Change(colourTailor, "saturation", context), zero)}) " +
+            $"{Change(colourTailor, "saturation", context).Format()} (raises it: {SeedStatistics.Compare(Change(colourTailor, "saturation", context), zero)}) " +
             $"and JPEG compressibility by {Change(colourTailor, "jpeg-compressibility", context).Format()}.");
         md.AppendLine();
 

@@ -78,7 +78,7 @@ public static class GuidanceEffectSection
         {
             var rise = SeedStatistics.Of(measured.Select(m => m[k].Average(v => v.Rise)));
             var fall = SeedStatistics.Of(measured.Select(m => m[k].Average(v => v.Fall)));
-            md.AppendLine(c, $"- {Settings[k].Name}: rises {rise.Format("F2")}, falls {fall.Format("F2")} (means over trained steps): at least 83% of samples " +
+            md.AppendLine(c, $"- {Settings[k].Name}: rises {rise.Format("F2")}, falls {fall.Format("F2")} (means over trained steps): at least 83% of samples: " +
                 $"{Threshold(rise, fall, 0.83)}.");
         }
         md.AppendLine();

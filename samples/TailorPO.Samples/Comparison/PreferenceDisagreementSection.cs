@@ -65,7 +65,7 @@ public static class PreferenceDisagreementSection
             var different = SeedStatistics.Of(measured.Select(m => m[0][r].Take(steps - 1).Average()));
             var same = SeedStatistics.Of(measured.Select(m => m[1][r].Take(steps - 1).Average()));
             var verdict = SeedStatistics.Compare(different, SeedStatistics.Of(measured.Select(_ => 0.0)));
-            md.AppendLine(c, $"- {reward}, different x_T: mean disagreement over steps 0-{steps - 2} {different.Format("F2")}: disagreement > 0 {verdict}. " +
+            md.AppendLine(c, $"- {reward}, different x_T: mean disagreement over steps 0-{steps - 2} {different.Format("F2")}: disagreement > 0: {verdict}. " +
                 $"Same x_t: {same.Format("F2")} (TailorPO ranks these pairs; their step-reward order is the final order that often).");
         }
         md.AppendLine();

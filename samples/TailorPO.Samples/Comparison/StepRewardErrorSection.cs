@@ -65,7 +65,7 @@ public static class StepRewardErrorSection
             var worst = SeedStatistics.Of(measured[key].Select(m => m.Max()));
             var outcome = worst.Mean + 2 * Nz(worst.StandardError) <= 0.13 ? "reproduced"
                 : worst.Mean - 2 * Nz(worst.StandardError) > 0.13 ? "not reproduced at every step" : "inconclusive";
-            md.AppendLine(c, $"- {key.Model}, {key.Reward}: mean over steps {all.Format("P1")}, worst step {worst.Format("P1")}: within 13% at every step {outcome}.");
+            md.AppendLine(c, $"- {key.Model}, {key.Reward}: mean over steps {all.Format("P1")}, worst step {worst.Format("P1")}: within 13% at every step: {outcome}.");
         }
         md.AppendLine();
         md.AppendLine("Where the error exceeds the paper's range it is largest at the first (noisiest) steps, where x0_hat is a blurred average and a " +
