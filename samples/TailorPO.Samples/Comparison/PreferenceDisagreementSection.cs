@@ -66,7 +66,8 @@ public static class PreferenceDisagreementSection
             var same = SeedStatistics.Of(measured.Select(m => m[1][r].Take(steps - 1).Average()));
             var verdict = SeedStatistics.Compare(different, SeedStatistics.Of(measured.Select(_ => 0.0)));
             md.AppendLine(c, $"- {reward}, different x_T: mean disagreement over steps 0-{steps - 2} {different.Format("F2")}: disagreement > 0: {verdict}. " +
-                $"Same x_t: {same.Format("F2")} (TailorPO ranks these pairs; their step-reward order is the final order that often).");
+                $"Same x_t: {same.Format("F2")} - pairs from one x_t differ by one noise draw, so which of their two single continuations ends higher is " +
+                $"mostly decided by the later noise; TailorPO's step reward estimates the expected final reward of a sample, not one continuation's outcome (section 4).");
         }
         md.AppendLine();
         md.AppendLine(context.Provenance(clock, $"analysis seeds {string.Join(", ", context.Sizing.Seeds)}"));
