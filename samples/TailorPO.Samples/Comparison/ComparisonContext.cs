@@ -57,12 +57,18 @@ public sealed class ComparisonContext
         $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, {Threads} libtorch thread(s), " +
         $"OMP_NUM_THREADS={Environment.GetEnvironmentVariable("OMP_NUM_THREADS") ?? "unset"}, shared with other jobs");
 
-    /// <summary>The provenance line under a table: command, seeds, wall time of the section, machine.</summary>
+    /// <summary>
+    /// The provenance line under a table: command, seeds, machine, and the compute behind the section's numbers - the
+    /// training wall time of its runs and the wall time of its analyses as measured when first computed (a run shared
+    /// with an earlier section counts again here), plus this invocation's time.
+    /// </summary>
     public string Provenance(Stopwatch sectionClock, string? seedsNote = null)
     {
         ArgumentNullException.ThrowIfNull(sectionClock);
+        var (training, analysis) = Runner.TakeCompute();
         return string.Create(CultureInfo.InvariantCulture,
             $"_Produced by `{CommandLine}`; {seedsNote ?? $"training seeds {string.Join(", ", Sizing.Seeds)}"}; evaluation seeds " +
-            $"{string.Join(", ", Evaluator.Seeds)}; section wall time {sectionClock.Elapsed.TotalMinutes:F1} min (runs cached from earlier sections count 0); machine: {Machine}._");
+            $"{string.Join(", ", Evaluator.Seeds)}; compute behind this section: training {training / 60:F1} min + analyses {analysis / 60:F1} min " +
+            $"(wall time when first computed; this invocation {sectionClock.Elapsed.TotalMinutes:F1} min); machine: {Machine}._");
     }
 }

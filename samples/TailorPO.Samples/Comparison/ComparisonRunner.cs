@@ -38,6 +38,31 @@ public sealed class ComparisonRunner
     /// <summary>Runs finished in this process (trained or read from the cache).</summary>
     public int Completed { get; private set; }
 
+    /// <summary>
+    /// Compute measured when each result was first computed (training wall time of runs, wall time of analyses), summed
+    /// over what was used since the last <see cref="TakeCompute"/> - so a page rewritten from the cache still states
+    /// what its numbers cost.
+    /// </summary>
+    public (double TrainingSeconds, double AnalysisSeconds) TakeCompute()
+    {
+        var taken = (_trainingSeconds, _analysisSeconds);
+        (_trainingSeconds, _analysisSeconds) = (0, 0);
+        return taken;
+    }
+
+    /// <summary>The same sums over everything used in this process.</summary>
+    public (double TrainingSeconds, double AnalysisSeconds) TotalCompute => (_totalTraining, _totalAnalysis);
+
+    private double _trainingSeconds, _analysisSeconds, _totalTraining, _totalAnalysis;
+    private readonly HashSet<string> _counted = [];
+
+    private void Count(string key, double training, double analysis)
+    {
+        (_trainingSeconds, _analysisSeconds) = (_trainingSeconds + training, _analysisSeconds + analysis);
+        if (!_counted.Add(key)) return;
+        (_totalTraining, _totalAnalysis) = (_totalTraining + training, _totalAnalysis + analysis);
+    }
+
     /// <summary>The base model's scores (cached as base.json).</summary>
     public ImageSetScores BaseScores(CancellationToken cancellationToken)
     {
@@ -58,9 +83,18 @@ public sealed class ComparisonRunner
         var folder = Path.Combine(_work, "analyses");
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, name + ".json");
-        if (File.Exists(path)) return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Json)!;
+        var secondsPath = Path.Combine(folder, name + ".seconds");
+        if (File.Exists(path))
+        {
+            var seconds = File.Exists(secondsPath) ? double.Parse(File.ReadAllText(secondsPath), CultureInfo.InvariantCulture) : 0;
+            Count("analysis:" + name, 0, seconds);
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Json)!;
+        }
+        var clock = Stopwatch.StartNew();
         var value = compute();
         WriteAtomically(path, JsonSerializer.Serialize(value, Json));
+        WriteAtomically(secondsPath, clock.Elapsed.TotalSeconds.ToString("R", CultureInfo.InvariantCulture));
+        Count("analysis:" + name, 0, clock.Elapsed.TotalSeconds);
         return value;
     }
 
@@ -80,7 +114,11 @@ public sealed class ComparisonRunner
     public async Task<RunResult> GetAsync(ComparisonRun run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
-        if (_results.TryGetValue(run.Key, out var known)) return known;
+        if (_results.TryGetValue(run.Key, out var known))
+        {
+            Count("run:" + run.Key, known.Final.TrainSeconds, 0);
+            return known;
+        }
         var folder = Folder(run);
         var stages = new List<StageResult>();
         var clock = Stopwatch.StartNew();
@@ -105,6 +143,7 @@ public sealed class ComparisonRunner
         }
         var result = new RunResult(run, stages);
         _results[run.Key] = result;
+        Count("run:" + run.Key, result.Final.TrainSeconds, 0);
         Completed++;
         var final = result.Final;
         // One plain line per run, so a long background run can be followed in its log.
