@@ -41,7 +41,9 @@ public static class MethodComparisonSection
         md.AppendLine(c, $"Each method is trained from the embedded base model with LoRA rank 4, lr {Commands.AlignSettings.EmbeddedLearningRate}, batch {context.Sizing.Batch}, " +
             $"{context.Sizing.Steps} DDIM steps (eta 1, CFG {ComparisonPage.GuidanceScale}), T_finetune {context.Sizing.TrainedSteps}, beta 0.1, " +
             $"and a budget of {context.Sizing.Budget} images (the budget rule above). Rewards are evaluated on {context.Evaluator.HeldOutPrompts.Count} held-out prompts x " +
-            $"{context.Evaluator.Seeds.Count} evaluation seeds; every cell is the mean ± the standard deviation over the training seeds.");
+            $"{context.Evaluator.Seeds.Count} evaluation seeds; every cell is the mean ± the standard deviation over the training seeds. " +
+            $"Wall times come from a machine shared with other jobs whose load changed during the run, so compare the methods' costs by NFE " +
+            $"(deterministic) rather than by seconds.");
         md.AppendLine();
         foreach (var reward in Rewards)
         {
