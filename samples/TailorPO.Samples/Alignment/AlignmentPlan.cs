@@ -75,6 +75,18 @@ public sealed record AlignmentPlan
     /// <summary>The aesthetic MLP file.</summary>
     public string? AestheticHead { get; init; }
 
+    /// <summary>
+    /// TailorPO's pairing: "same-input" (the paper's method, default) or "different-inputs" (Table 10's step-level
+    /// ranking ablation; see <c>TailorPOPairing</c>).
+    /// </summary>
+    public string Pairing { get; init; } = "same-input";
+
+    /// <summary>TailorPO-G: a constant guidance eta, or null for the paper's cosine schedule in [0.1, 0.2].</summary>
+    public double? GuidanceEta { get; init; }
+
+    /// <summary>Diffusion-DPO: pairs the base model generates for its offline set, or null for the library default.</summary>
+    public int? DiffusionDpoGeneratedPairs { get; init; }
+
     /// <summary>libtorch threads.</summary>
     public int Threads { get; init; }
 

@@ -9,6 +9,7 @@ using TailorPO.Core.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Diffusion.Preferences;
+using TailorPO.Guidance.DependencyInjection;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Imaging;
 using TailorPO.Training;
@@ -48,6 +49,14 @@ public static class AlignmentRun
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"--method must be one of {string.Join(", ", Methods)}."),
     };
 
+    /// <summary>The pairing names of a plan.</summary>
+    public static TailorPOPairing ParsePairing(string name) => name switch
+    {
+        "same-input" => TailorPOPairing.SameInput,
+        "different-inputs" => TailorPOPairing.DifferentInputs,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "The pairing must be same-input or different-inputs."),
+    };
+
     /// <summary>Trains (or resumes) the plan into <paramref name="folder"/>, evaluates and writes every output.</summary>
     /// <exception cref="BadInputException">The options do not fit the model (reported before any training).</exception>
     public static async Task<AlignmentResult> RunAsync(AlignmentPlan plan, string folder, bool resume, IAnsiConsole console, CancellationToken cancellationToken)
@@ -55,19 +64,51 @@ public static class AlignmentRun
         ArgumentNullException.ThrowIfNull(plan);
         Directory.CreateDirectory(folder);
         var clock = Stopwatch.StartNew();
-        var services = Services(plan, folder);
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = StartProvider(plan, folder, resume);
+
+        var pipeline = provider.GetRequiredService<StableDiffusionPipeline>();
+        var adapter = provider.GetRequiredService<LoraAdapter>();
+        var report = await TrainAndSave(provider, plan, folder, resume, console, cancellationToken).ConfigureAwait(false);
+        var evaluation = Evaluate(provider, plan, console, cancellationToken);
+        WriteGrids(pipeline, adapter, plan, folder, cancellationToken);
+        WriteSummary(plan, report, evaluation, folder, clock.Elapsed);
+        return new AlignmentResult(report, evaluation, folder);
+    }
+
+    /// <summary>
+    /// Trains (or resumes) the plan into <paramref name="folder"/> and writes options.json, metrics, checkpoint/,
+    /// lora.safetensors and the two training plots - no evaluation, grids or summary (the <c>compare</c> command
+    /// evaluates many runs on one shared image set itself).
+    /// </summary>
+    /// <exception cref="BadInputException">The options do not fit the model (reported before any training).</exception>
+    public static async Task<TrainingReport> TrainAsync(AlignmentPlan plan, string folder, bool resume, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        Directory.CreateDirectory(folder);
+        await using var provider = StartProvider(plan, folder, resume);
+        return await TrainAndSave(provider, plan, folder, resume, console, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds the run's container, validates every option at once and saves a new run's plan.</summary>
+    private static ServiceProvider StartProvider(AlignmentPlan plan, string folder, bool resume)
+    {
+        var provider = Services(plan, folder).BuildServiceProvider();
         try
         {
             provider.GetRequiredService<IStartupValidator>().Validate();
         }
         catch (OptionsValidationException ex)
         {
+            provider.Dispose();
             throw new BadInputException("The run's options do not fit: " + string.Join(" ", ex.Failures));
         }
         if (!resume) plan.Save(folder);
+        return provider;
+    }
 
-        var pipeline = provider.GetRequiredService<StableDiffusionPipeline>();
+    private static async Task<TrainingReport> TrainAndSave(IServiceProvider provider, AlignmentPlan plan, string folder, bool resume, IAnsiConsole console,
+        CancellationToken cancellationToken)
+    {
         var adapter = provider.GetRequiredService<LoraAdapter>();
         var checkpoint = Path.Combine(folder, PreferenceTrainer.CheckpointFolderName);
         TrainingReport report;
@@ -82,14 +123,10 @@ public static class AlignmentRun
             report = await Train(trainer, plan, console, cancellationToken).ConfigureAwait(false);
         }
         adapter.Save(Path.Combine(folder, "lora.safetensors"));
-
-        var evaluation = Evaluate(provider, plan, console, cancellationToken);
-        WriteGrids(pipeline, adapter, plan, folder, cancellationToken);
         var rows = TrainingPlots.Read(Path.Combine(folder, "metrics.csv"));
         TrainingPlots.RewardCurve(rows, plan.Reward, Path.Combine(folder, "reward-curve.png"));
         TrainingPlots.LossAndAccuracy(rows, Path.Combine(folder, "loss-accuracy.png"));
-        WriteSummary(plan, report, evaluation, folder, clock.Elapsed);
-        return new AlignmentResult(report, evaluation, folder);
+        return report;
     }
 
     /// <summary>The container of a run (public so tests can check the wiring).</summary>
@@ -114,7 +151,11 @@ public static class AlignmentRun
             o.Loss.Beta = plan.Beta;
         });
         services.AddTailorPORewards(o => RewardChoice.Configure(o, plan.Reward, plan.ClipModel, plan.AestheticHead, plan.ClipModel));
-        services.AddTailorPOGuidance(o => o.Enabled = method == TrainingMethod.TailorPOG);
+        services.AddTailorPOGuidance(o =>
+        {
+            o.Enabled = method == TrainingMethod.TailorPOG;
+            if (plan.GuidanceEta is { } eta) (o.Schedule, o.ConstantEta) = (GuidanceScheduleKind.Constant, eta);
+        });
         services.AddTailorPOTraining(o =>
             {
                 o.Method = method;
@@ -125,6 +166,8 @@ public static class AlignmentRun
                 o.Seed = plan.Seed;
                 o.CheckpointDirectory = folder;
                 o.CheckpointEveryIterations = 10;
+                o.Pairing = ParsePairing(plan.Pairing);
+                if (plan.DiffusionDpoGeneratedPairs is { } pairs) o.DiffusionDpoGeneratedPairs = pairs;
             })
             .Configure<StableDiffusionPipeline>((o, pipeline) =>
             {

@@ -64,6 +64,9 @@ public static class CliApplication
             .WithDescription("The main job: align the embedded tiny model (or --model) to a reward with TailorPO or a baseline.")
             .WithExample("align")
             .WithExample("align", "--method", "tailorpo-g", "--reward", "colorfulness");
+        config.AddCommand<CompareCommand>("compare")
+            .WithDescription("Regenerates docs/results.md: the paper's claims at small scale, TailorPO next to the baselines (--quick: minutes).")
+            .WithExample("compare", "--quick", "--output", "/tmp/docs");
         config.AddCommand<GenerateCommand>("generate")
             .WithDescription("Prompts -> a PNG grid (optionally with a LoRA).")
             .WithExample("generate", "\"a red circle on a plain white background\"");

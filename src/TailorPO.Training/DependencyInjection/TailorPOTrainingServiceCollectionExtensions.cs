@@ -42,7 +42,7 @@ public static class TailorPOTrainingServiceCollectionExtensions
         services.TryAddSingleton<IPromptSource, AnimalPromptSource>();
         services.TryAddTransient<ITrainingMethod>(sp => Options(sp).Method switch
         {
-            TrainingMethod.TailorPO => new TailorPOMethod(guided: false),
+            TrainingMethod.TailorPO => new TailorPOMethod(guided: false, Options(sp).Pairing),
             TrainingMethod.TailorPOG => new TailorPOMethod(guided: true),
             TrainingMethod.D3po => new D3poMethod(),
             TrainingMethod.Ddpo => new DdpoMethod(sp.GetRequiredService<DdpoClipObjective>(), sp.GetRequiredService<PerPromptStatTracker>(),

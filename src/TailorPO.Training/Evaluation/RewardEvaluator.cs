@@ -25,26 +25,56 @@ public sealed class RewardEvaluator(ISampler sampler, ILatentDecoder decoder, IR
         double[,] Scores(bool adapters)
         {
             var scores = new double[prompts.Count, seeds.Count];
-            using var disabled = adapters ? null : adapter?.Disable();
-            using var noGrad = no_grad();
-            var device = adapter?.TrainableParameters[0].Parameter.device ?? CPU;
+            using var scope = NewDisposeScope();
+            using var images = GenerateImages(prompts, seeds, latentShape, guidanceScale, adapters, cancellationToken);
             for (var j = 0; j < seeds.Count; j++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                using var generator = new Generator((ulong)seeds[j], device);
-                var condition = encoder.Encode(prompts, guidanceScale);
-                var shape = new long[] { prompts.Count }.Concat(latentShape.Select(d => (long)d)).ToArray();
-                var latents = randn(shape, ScalarType.Float32, device, generator: generator);
-                for (var s = 0; s < sampler.Timesteps.Count; s++)
-                    latents = sampler.Step(latents, s, condition, 1, generator).Candidates[0];
-                var values = reward.Score(decoder.DecodeToImages(latents), prompts).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+                using var seedScope = NewDisposeScope();
+                var values = reward.Score(images[j], prompts).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
                 for (var i = 0; i < prompts.Count; i++) scores[i, j] = values[i];
             }
             return scores;
         }
         var reference = Scores(adapters: false);
         return new EvaluationReport(prompts, seeds, reference, adapter is null ? reference : Scores(adapters: true));
+    }
+
+    /// <summary>
+    /// The decoded images [seeds, prompts, C, H, W] in [0, 1] that <see cref="Evaluate"/> scores: per seed one batch of
+    /// every prompt, x_T and the sampler's draws from that seed, with or without the adapters. Lets a caller score one
+    /// image set with several rewards.
+    /// </summary>
+    /// <param name="prompts">Prompts (one batch per seed).</param>
+    /// <param name="seeds">Seeds.</param>
+    /// <param name="latentShape">[C, H, W] of one latent.</param>
+    /// <param name="guidanceScale">CFG scale.</param>
+    /// <param name="adapters">False samples the reference model (adapters off).</param>
+    /// <param name="cancellationToken">Observed between seeds.</param>
+    public Tensor GenerateImages(IReadOnlyList<string> prompts, IReadOnlyList<long> seeds, IReadOnlyList<int> latentShape, double guidanceScale,
+        bool adapters = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(seeds);
+        ArgumentNullException.ThrowIfNull(latentShape);
+        if (prompts.Count == 0 || seeds.Count == 0) throw new ArgumentException("Generation needs at least one prompt and one seed.");
+        using var disabled = adapters ? null : adapter?.Disable();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var device = adapter?.TrainableParameters[0].Parameter.device ?? CPU;
+        var perSeed = new List<Tensor>();
+        var condition = encoder.Encode(prompts, guidanceScale);
+        for (var j = 0; j < seeds.Count; j++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var seedScope = NewDisposeScope();
+            using var generator = new Generator((ulong)seeds[j], device);
+            var shape = new long[] { prompts.Count }.Concat(latentShape.Select(d => (long)d)).ToArray();
+            var latents = randn(shape, ScalarType.Float32, device, generator: generator);
+            for (var s = 0; s < sampler.Timesteps.Count; s++)
+                latents = sampler.Step(latents, s, condition, 1, generator).Candidates[0];
+            perSeed.Add(decoder.DecodeToImages(latents).MoveToOuterDisposeScope());
+        }
+        return stack(perSeed).MoveToOuterDisposeScope();
     }
 }
 

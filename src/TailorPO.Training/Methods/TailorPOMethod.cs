@@ -20,21 +20,42 @@ public sealed class TailorPOMethod : ITrainingMethod
 {
     /// <summary>Creates the method.</summary>
     /// <param name="guided">True for TailorPO-G (the refiner must then be a guiding one).</param>
-    public TailorPOMethod(bool guided) => Guided = guided;
+    /// <param name="pairing">Where the ranked pair comes from: the paper's same x_t (default) or Table 10's
+    /// step-level ranking ablation with pairs from different inputs (not with guidance).</param>
+    /// <exception cref="ArgumentException">Guidance with <see cref="TailorPOPairing.DifferentInputs"/>.</exception>
+    public TailorPOMethod(bool guided, TailorPOPairing pairing = TailorPOPairing.SameInput)
+    {
+        if (!Enum.IsDefined(pairing)) throw new ArgumentOutOfRangeException(nameof(pairing), pairing, "Unknown pairing.");
+        if (guided && pairing == TailorPOPairing.DifferentInputs)
+            throw new ArgumentException("The step-level ranking ablation (pairs from different inputs) is defined without guidance; use TailorPO-G with SameInput.", nameof(pairing));
+        Guided = guided;
+        Pairing = pairing;
+    }
 
     /// <summary>True for TailorPO-G.</summary>
     public bool Guided { get; }
 
-    /// <inheritdoc />
-    public string Name => Guided ? "tailorpo-g" : "tailorpo";
+    /// <summary>Where the ranked pair comes from.</summary>
+    public TailorPOPairing Pairing { get; }
 
     /// <inheritdoc />
-    public int SamplesPerIteration(int batchSize) => batchSize;
+    public string Name => Guided ? "tailorpo-g" : Pairing == TailorPOPairing.DifferentInputs ? "tailorpo-different-inputs" : "tailorpo";
+
+    /// <inheritdoc />
+    /// <remarks>With pairs from different inputs each prompt runs two trajectories, so two final images.</remarks>
+    public int SamplesPerIteration(int batchSize) => Pairing == TailorPOPairing.DifferentInputs ? 2 * batchSize : batchSize;
 
     /// <inheritdoc />
     public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (Pairing == TailorPOPairing.DifferentInputs)
+        {
+            if (context.Options.EffectiveLoopMode != TrainingLoopMode.Online)
+                throw new InvalidOperationException("TailorPO with pairs from different inputs runs only in the Online loop.");
+            DifferentInputsTrajectories(context, prompts, cancellationToken);
+            return;
+        }
         if (context.Options.EffectiveLoopMode == TrainingLoopMode.Online)
         {
             Trajectory(context, prompts, stored: null, cancellationToken);
@@ -94,6 +115,66 @@ public sealed class TailorPOMethod : ITrainingMethod
             (latents, noise) = (ranked!.Winner, ranked.WinnerNoise);
         }
         context.AddSamples(prompts.Count);
+    }
+
+    /// <summary>
+    /// Table 10's step-level ranking ablation: two trajectories per prompt from different x_T ([2B] batch: trajectory 0
+    /// then trajectory 1); at each trained step one sample each, ranked by step reward; the loss compares log-ratios
+    /// conditioned on their two different inputs; both trajectories continue.
+    /// </summary>
+    private static void DifferentInputsTrajectories(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        var batch = prompts.Count;
+        var condition = context.Encode(prompts).RepeatBatch(2);
+        var latents = cat([context.InitialNoise(batch), context.InitialNoise(batch)]);
+        Tensor? noise = null;
+        var sampler = context.Sampler;
+        for (var s = 0; s < sampler.Timesteps.Count; s++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!context.TrainedSteps.Contains(s))
+            {
+                using var stepScope = NewDisposeScope();
+                var step = sampler.Step(latents, s, condition, 1, context.Generator, noise);
+                (latents, noise) = (step.Candidates[0].MoveToOuterDisposeScope(), null);
+                continue;
+            }
+            var x = latents;
+            var reused = noise;
+            Tensor? next = null, nextNoise = null;
+            context.Update(s, () =>
+            {
+                Tensor sample, rewards;
+                using (no_grad())
+                {
+                    sample = sampler.Step(x, s, condition, 1, context.Generator, reused).Candidates[0];   // [2B]
+                    var scored = context.StepRewards.ScoreCandidates(sampler, sample.unsqueeze(0), s, condition);
+                    rewards = scored.Rewards[0].detach();                                                    // [2B]
+                    nextNoise = scored.NoisePredictions?[0];
+                }
+                var (r0, r1) = (rewards[..batch], rewards[batch..]);
+                var transition = new SamplerTransition(s, x, sample, zeros(2 * batch, device: x.device));
+                var policy = sampler.Score(transition, condition);
+                Tensor referenceMean;
+                using (context.Adapter.Disable())
+                using (no_grad())
+                    referenceMean = sampler.Score(transition, condition).Mean;
+                var h = DdimStepMath.LogRatio(sample, policy.Mean, referenceMean, policy.Sigma);          // [2B]
+                var (h0, h1) = (h[..batch], h[batch..]);
+                var secondWins = r1.gt(r0);
+                // A tie prefers nobody: weight 0, no gradient.
+                var weight = r0.ne(r1).to_type(h.dtype);
+                var result = context.Loss.Compute(new PreferencePair(where(secondWins, h1, h0), where(secondWins, h0, h1), weight));
+                var signals = new UpdateSignals(maximum(r0, r1).to_type(ScalarType.Float64).mean(), minimum(r0, r1).to_type(ScalarType.Float64).mean(),
+                    (r0 - r1).abs().to_type(ScalarType.Float64).mean(), null, h.detach().abs().mean());
+                next = sample.detach().MoveToOuterDisposeScope();
+                nextNoise = nextNoise?.detach().MoveToOuterDisposeScope();
+                return new UpdateOutcome(result.Loss, result.Statistics, signals);
+            });
+            (latents, noise) = (next!, nextNoise);
+        }
+        context.AddSamples(2 * batch);
     }
 
     private static Tensor Keep(Tensor? t) => t!.detach().clone().DetachFromDisposeScope();

@@ -22,6 +22,13 @@ public sealed class TailorPOTrainingOptions
     /// </summary>
     public int Candidates { get; set; } = 2;
 
+    /// <summary>
+    /// TailorPO: where the ranked pair comes from. Default <see cref="TailorPOPairing.SameInput"/> (the paper's method);
+    /// <see cref="TailorPOPairing.DifferentInputs"/> is the "step-level ranking only" ablation of the paper's Table 10
+    /// (needs Method TailorPO, the online loop and Candidates = 2).
+    /// </summary>
+    public TailorPOPairing Pairing { get; set; } = TailorPOPairing.SameInput;
+
     /// <summary>Prompts per batch (trajectories sampled together). Paper: 2. Must be &gt;= 1.</summary>
     public int BatchSize { get; set; } = 2;
 
