@@ -1,3 +1,3 @@
-// The samples CLI: pretrain / generate / evaluate (align and compare join later).
+// The samples CLI: align (the main job), compare (docs/results.md), generate, evaluate, pretrain.
 // Run `dotnet run --project samples/TailorPO.Samples -c Release -- --help` for the commands.
 return await TailorPO.Samples.Cli.CliApplication.RunAsync(args).ConfigureAwait(false);
