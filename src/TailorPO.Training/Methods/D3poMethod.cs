@@ -1,5 +1,4 @@
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.Sampling;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Methods;
@@ -53,28 +52,8 @@ public sealed class D3poMethod : ITrainingMethod
             stored.Add(new Stored(prompts, s, Keep(x), Keep(next), Keep(rewards[..batch]), Keep(rewards[batch..])));
     }
 
-    private static UpdateOutcome Loss(TrainerContext context, Stored item, DiffusionCondition condition)
-    {
-        var batch = item.Reward0.shape[0];
-        var transition = new SamplerTransition(item.StepIndex, item.Latents, item.Next, zeros(2 * batch, device: item.Latents.device));
-        var policy = context.Sampler.Score(transition, condition);
-        Tensor referenceMean;
-        using (context.Adapter.Disable())
-        using (no_grad())
-            referenceMean = context.Sampler.Score(transition, condition).Mean;
-        var h = DdimStepMath.LogRatio(item.Next, policy.Mean, referenceMean, policy.Sigma); // [2B]
-        var (h0, h1) = (h[..(int)batch], h[(int)batch..]);
-        var secondWins = item.Reward1.gt(item.Reward0);
-        var weight = item.Reward0.ne(item.Reward1).to_type(h.dtype);
-        var result = context.Loss.Compute(new PreferencePair(where(secondWins, h1, h0), where(secondWins, h0, h1), weight));
-        var signals = new UpdateSignals(
-            maximum(item.Reward0, item.Reward1).to_type(ScalarType.Float64).mean(),
-            minimum(item.Reward0, item.Reward1).to_type(ScalarType.Float64).mean(),
-            (item.Reward0 - item.Reward1).abs().to_type(ScalarType.Float64).mean(),
-            null,
-            h.detach().abs().mean());
-        return new UpdateOutcome(result.Loss, result.Statistics, signals);
-    }
+    private static UpdateOutcome Loss(TrainerContext context, Stored item, DiffusionCondition condition) =>
+        DifferentInputsPairLoss.Compute(context, item.StepIndex, item.Latents, item.Next, condition, item.Reward0, item.Reward1);
 
     private static Tensor Keep(Tensor t) => t.detach().clone().DetachFromDisposeScope();
 

@@ -153,24 +153,10 @@ public sealed class TailorPOMethod : ITrainingMethod
                     rewards = scored.Rewards[0].detach();                                                    // [2B]
                     nextNoise = scored.NoisePredictions?[0];
                 }
-                var (r0, r1) = (rewards[..batch], rewards[batch..]);
-                var transition = new SamplerTransition(s, x, sample, zeros(2 * batch, device: x.device));
-                var policy = sampler.Score(transition, condition);
-                Tensor referenceMean;
-                using (context.Adapter.Disable())
-                using (no_grad())
-                    referenceMean = sampler.Score(transition, condition).Mean;
-                var h = DdimStepMath.LogRatio(sample, policy.Mean, referenceMean, policy.Sigma);          // [2B]
-                var (h0, h1) = (h[..batch], h[batch..]);
-                var secondWins = r1.gt(r0);
-                // A tie prefers nobody: weight 0, no gradient.
-                var weight = r0.ne(r1).to_type(h.dtype);
-                var result = context.Loss.Compute(new PreferencePair(where(secondWins, h1, h0), where(secondWins, h0, h1), weight));
-                var signals = new UpdateSignals(maximum(r0, r1).to_type(ScalarType.Float64).mean(), minimum(r0, r1).to_type(ScalarType.Float64).mean(),
-                    (r0 - r1).abs().to_type(ScalarType.Float64).mean(), null, h.detach().abs().mean());
+                var outcome = DifferentInputsPairLoss.Compute(context, s, x, sample, condition, rewards[..batch], rewards[batch..]);
                 next = sample.detach().MoveToOuterDisposeScope();
                 nextNoise = nextNoise?.detach().MoveToOuterDisposeScope();
-                return new UpdateOutcome(result.Loss, result.Statistics, signals);
+                return outcome;
             });
             (latents, noise) = (next!, nextNoise);
         }
