@@ -16,11 +16,19 @@ public sealed record PairwiseLossResult(Tensor Loss, PairwiseLossStatistics Stat
 /// synchronise for them; <see cref="Read"/> copies all of them to the host at once. The tensor belongs to
 /// the caller's dispose scope, like the loss.
 /// </summary>
+/// <remarks>
+/// The library's losses compute the vector on first access to <see cref="Values"/> (or <see cref="Read"/>), from the
+/// log-ratios they were given: a step that never looks at its diagnostics does not pay the handful of small kernels
+/// they take, which on a small batch cost more than the loss itself. Read them while the loss's inputs are alive
+/// (in the dispose scope that holds them); the vector then lives in the scope current at that first access.
+/// </remarks>
 public sealed class PairwiseLossStatistics
 {
     /// <summary>The number of values in <see cref="Values"/>.</summary>
     public const int Length = 6;
 
+    private Func<Tensor>? _compute;
+    private Tensor? _values;
     private PairwiseLossDiagnostics? _read;
 
     /// <summary>Wraps the statistics vector.</summary>
@@ -29,13 +37,36 @@ public sealed class PairwiseLossStatistics
     public PairwiseLossStatistics(Tensor values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        if (values.dim() != 1 || values.shape[0] != Length)
-            throw new ArgumentException($"Loss statistics must be a [{Length}] vector; got [{string.Join(", ", values.shape)}].", nameof(values));
-        Values = values;
+        _values = Checked(values);
+    }
+
+    /// <summary>Statistics computed on first access by <paramref name="compute"/> (which must return the [6] vector).</summary>
+    internal PairwiseLossStatistics(Func<Tensor> compute)
+    {
+        _compute = compute;
     }
 
     /// <summary>float64 [6]: loss, implicit accuracy, mean h_w, mean h_l, clamped fraction, tied fraction (detached).</summary>
-    public Tensor Values { get; }
+    /// <exception cref="ObjectDisposedException">Computed lazily after the loss's inputs were disposed.</exception>
+    public Tensor Values
+    {
+        get
+        {
+            if (_values is null)
+            {
+                _values = Checked(_compute!());
+                _compute = null; // drops the references to the inputs
+            }
+            return _values;
+        }
+    }
+
+    private static Tensor Checked(Tensor values)
+    {
+        if (values.dim() != 1 || values.shape[0] != Length)
+            throw new ArgumentException($"Loss statistics must be a [{Length}] vector; got [{string.Join(", ", values.shape)}].", nameof(values));
+        return values;
+    }
 
     /// <summary>Copies the statistics to the host (one read, cached).</summary>
     public PairwiseLossDiagnostics Read()

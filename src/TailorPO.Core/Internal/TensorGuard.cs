@@ -59,6 +59,31 @@ internal static class TensorGuard
 
     public static void FiniteArgument(Tensor t, string name) => Finite(t, $"argument '{name}'");
 
+    /// <summary>
+    /// One finiteness check over several tensors: they are joined into one vector and checked with a single
+    /// host read (or, inside a <see cref="DeferredFiniteChecks"/> batch, recorded as one check) instead of one
+    /// read per tensor. Only on failure are the parts checked one by one, so the exception names the first
+    /// non-finite part in argument order, as separate checks would.
+    /// </summary>
+    /// <remarks>
+    /// Small-batch losses pay per kernel, not per element: three separate checks cost about as much as the loss
+    /// itself. Joining is exact (<c>cat</c> promotes to the widest dtype, so nothing overflows on the way).
+    /// In a deferred batch the parts are not told apart; the recorded name lists them all.
+    /// </remarks>
+    public static void AllFinite(params (Tensor Values, string What)[] parts)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var joined = cat(parts.Select(p => p.Values.dim() == 1 ? p.Values : p.Values.reshape(-1)).ToArray());
+        if (DeferredFiniteChecks.Current is { } deferred)
+        {
+            deferred.Add(joined, string.Join(" or ", parts.Select(p => p.What)));
+            return;
+        }
+        if (joined.isfinite().all().item<bool>()) return;
+        foreach (var (values, what) in parts) Finite(values, what);
+    }
+
     public static void Positive(double value, string name, string meaning)
     {
         if (!(value > 0) || double.IsInfinity(value))

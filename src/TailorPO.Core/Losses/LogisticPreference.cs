@@ -20,15 +20,22 @@ internal static class LogisticPreference
     public static PairwiseLossResult Ranked(string lossName, PreferencePair pair, double beta, double? clampEpsilon)
     {
         ArgumentNullException.ThrowIfNull(pair);
+        const string wName = "pair.PreferredLogRatio", lName = "pair.DispreferredLogRatio";
         var (hw, hl) = (pair.PreferredLogRatio, pair.DispreferredLogRatio);
-        CheckLogRatios(hw, "pair.PreferredLogRatio", hl, "pair.DispreferredLogRatio");
+        CheckLogRatioShapes(hw, wName, hl, lName);
         if (pair.Weight is { } w)
         {
             TensorGuard.Floating(w, "pair.Weight");
-            TensorGuard.SameShape(w, "pair.Weight", hw, "pair.PreferredLogRatio");
-            TensorGuard.SameDevice(w, "pair.Weight", hw, "pair.PreferredLogRatio");
+            TensorGuard.SameShape(w, "pair.Weight", hw, wName);
+            TensorGuard.SameDevice(w, "pair.Weight", hw, wName);
         }
-        return Weighted(lossName, hw, hl, pair.Weight?.detach(), beta, clampEpsilon);
+        using var scope = NewDisposeScope();
+        var loss = Weighted(hw, hl, pair.Weight?.detach(), beta, clampEpsilon);
+        // One check for the inputs and the loss (the inputs on their own: a clamp, or a margin of +inf, gives a finite loss).
+        TensorGuard.AllFinite((hw, $"argument '{wName}'"), (hl, $"argument '{lName}'"), (loss, $"the {lossName} loss"));
+        var weight = pair.Weight;
+        var statistics = LazyStatistics(loss, [hw, hl, weight], () => (hw, hl, weight), clampEpsilon);
+        return new PairwiseLossResult(loss.MoveToOuterDisposeScope(), statistics);
     }
 
     /// <summary>
@@ -38,75 +45,96 @@ internal static class LogisticPreference
     public static PairwiseLossResult ByReward(string lossName, Tensor h0, Tensor h1, Tensor r0, Tensor r1, double beta, double? clampEpsilon,
         string r0Name = "reward0", string r1Name = "reward1")
     {
-        CheckLogRatios(h0, "logRatio0", h1, "logRatio1");
+        CheckLogRatioShapes(h0, "logRatio0", h1, "logRatio1");
         TensorGuard.Floating(r0, r0Name);
         TensorGuard.Floating(r1, r1Name);
         TensorGuard.SameShape(r0, r0Name, h0, "logRatio0");
         TensorGuard.SameShape(r1, r1Name, h0, "logRatio0");
         TensorGuard.SameDevice(r0, r0Name, h0, "logRatio0");
         TensorGuard.SameDevice(r1, r1Name, h0, "logRatio0");
-        TensorGuard.FiniteArgument(r0, r0Name);
-        TensorGuard.FiniteArgument(r1, r1Name);
 
         using var scope = NewDisposeScope();
+        var (hw, hl, weight) = RankByReward(h0, h1, r0, r1);
+        var loss = Weighted(hw, hl, weight, beta, clampEpsilon);
+        TensorGuard.AllFinite((r0, $"argument '{r0Name}'"), (r1, $"argument '{r1Name}'"), (h0, "argument 'logRatio0'"), (h1, "argument 'logRatio1'"),
+            (loss, $"the {lossName} loss"));
+        // The statistics rank again when read, from the caller's tensors: the loss leaves no tensor of its own behind.
+        var statistics = LazyStatistics(loss, [h0, h1, r0, r1], () => RankByReward(h0, h1, r0, r1), clampEpsilon);
+        return new PairwiseLossResult(loss.MoveToOuterDisposeScope(), statistics);
+    }
+
+    /// <summary>(h_w, h_l, weight) of Appendix B's indicator: x^1 wins where r1 &gt; r0; weight |s|, 0 on a tie.</summary>
+    private static (Tensor Preferred, Tensor Dispreferred, Tensor Weight) RankByReward(Tensor h0, Tensor h1, Tensor r0, Tensor r1)
+    {
         var sign = (r0.detach().to_type(ScalarType.Float64) - r1.detach().to_type(ScalarType.Float64)).sign();
         var secondWins = sign < 0;
-        var hw = where(secondWins, h1, h0);
-        var hl = where(secondWins, h0, h1);
-        var result = Weighted(lossName, hw, hl, sign.abs().to_type(h0.dtype), beta, clampEpsilon);
-        result.Loss.MoveToOuterDisposeScope();
-        result.Statistics.Values.MoveToOuterDisposeScope();
-        return result;
+        return (where(secondWins, h1, h0), where(secondWins, h0, h1), sign.abs().to_type(h0.dtype));
     }
 
     /// <summary>
-    /// mean_b [ w_b (-log sigma(beta (h_w - h_l))) + (1 - w_b) log 2 ] and its statistics, all on the device
-    /// (no host read; the finiteness check of the loss is deferred inside a <see cref="Errors.DeferredFiniteChecks"/> batch).
+    /// mean_b [ w_b (-log sigma(beta (h_w - h_l))) + (1 - w_b) log 2 ], with the same kernels as the bare expression
+    /// (plus the clamp when asked for).
     /// </summary>
-    private static PairwiseLossResult Weighted(string lossName, Tensor hw, Tensor hl, Tensor? weight, double beta, double? clampEpsilon)
+    private static Tensor Weighted(Tensor hw, Tensor hl, Tensor? weight, double beta, double? clampEpsilon)
     {
-        using var scope = NewDisposeScope();
-        var (hwc, hlc, clamped) = Clamp(hw, hl, clampEpsilon);
-        var margin = hwc - hlc;
+        var margin = clampEpsilon is { } eps ? hw.clamp(Math.Log(1 - eps), Math.Log(1 + eps)) - hl.clamp(Math.Log(1 - eps), Math.Log(1 + eps)) : hw - hl;
         var perPair = -nn.functional.logsigmoid(beta * margin);
         var loss = weight is null
             ? perPair.mean()
             : (weight * perPair + (1 - weight) * Math.Log(2)).mean();
-        TensorGuard.Finite(loss, $"the {lossName} loss");
-
-        // Few kernels on purpose: on small batches every tensor op costs more than the arithmetic.
-        using var noGrad = no_grad();
-        // The implicit accuracy reads the unclamped log-ratios (the implicit reward beta * h, as DPO reports it): the clamp
-        // is the loss's trust region, and a pair whose two ratios both left it is not thereby ranked wrongly.
-        var columns = stack([(hw > hl).to_type(hw.dtype), hw, hl]).detach().to_type(ScalarType.Float64); // [3, B]
-        Tensor means, tied;
-        if (weight is null)
-        {
-            means = columns.mean([1]);
-            tied = zeros(1, ScalarType.Float64, hw.device);
-        }
-        else
-        {
-            var w = weight.to_type(ScalarType.Float64);
-            // With no decided pair every weighted sum is 0, so 0 / eps reports 0 without a branch.
-            means = (columns * w).sum(1) / w.sum().clamp_min(1e-12);
-            tied = w.eq(0).to_type(ScalarType.Float64).mean().reshape(1);
-        }
-        var statistics = cat([loss.detach().to_type(ScalarType.Float64).reshape(1), means, clamped.reshape(1), tied]);
-        return new PairwiseLossResult(loss.MoveToOuterDisposeScope(), new PairwiseLossStatistics(statistics.MoveToOuterDisposeScope()));
+        return loss;
     }
 
-    private static (Tensor A, Tensor B, Tensor ClampedFraction) Clamp(Tensor a, Tensor b, double? epsilon)
+    /// <summary>
+    /// The [6] statistics vector (loss, implicit accuracy, mean h_w, mean h_l, clamped fraction, tied fraction), computed
+    /// on first access from the caller's tensors (kept by reference, not copied; no tensor of the loss's own is kept).
+    /// </summary>
+    /// <param name="loss">The loss (its value is the first statistic).</param>
+    /// <param name="inputs">The caller's tensors <paramref name="ranked"/> reads (null entries are skipped).</param>
+    /// <param name="ranked">(h_w, h_l, pair weight or null), computed at the first read.</param>
+    /// <param name="clampEpsilon">The loss's ratio clamp, for the clamped fraction.</param>
+    private static PairwiseLossStatistics LazyStatistics(Tensor loss, Tensor?[] inputs, Func<(Tensor Preferred, Tensor Dispreferred, Tensor? Weight)> ranked,
+        double? clampEpsilon) =>
+        new(() =>
+        {
+            if (loss.IsInvalid || inputs.Any(t => t is not null && t.IsInvalid))
+                throw new ObjectDisposedException(nameof(PairwiseLossStatistics),
+                    "The loss's statistics are computed on first access from the loss and its inputs, and some of them were disposed since; read them while they are alive.");
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var (hw, hl, weight) = ranked();
+            var (w, l) = (hw.detach(), hl.detach());
+            // The implicit accuracy reads the unclamped log-ratios (the implicit reward beta * h, as DPO reports it): the clamp
+            // is the loss's trust region, and a pair whose two ratios both left it is not thereby ranked wrongly.
+            var columns = stack([(w > l).to_type(w.dtype), w, l]).to_type(ScalarType.Float64); // [3, B]
+            Tensor means, tied;
+            if (weight is null)
+            {
+                means = columns.mean([1]);
+                tied = zeros(1, ScalarType.Float64, w.device);
+            }
+            else
+            {
+                var pairWeight = weight.to_type(ScalarType.Float64);
+                // With no decided pair every weighted sum is 0, so 0 / eps reports 0 without a branch.
+                means = (columns * pairWeight).sum(1) / pairWeight.sum().clamp_min(1e-12);
+                tied = pairWeight.eq(0).to_type(ScalarType.Float64).mean().reshape(1);
+            }
+            var statistics = cat([loss.detach().to_type(ScalarType.Float64).reshape(1), means, ClampedFraction(w, l, clampEpsilon).reshape(1), tied]);
+            return statistics.MoveToOuterDisposeScope();
+        });
+
+    private static Tensor ClampedFraction(Tensor a, Tensor b, double? epsilon)
     {
-        if (epsilon is not { } eps) return (a, b, zeros([], ScalarType.Float64, a.device));
+        if (epsilon is not { } eps) return zeros([], ScalarType.Float64, a.device);
         var lower = Math.Log(1 - eps);
         var upper = Math.Log(1 + eps);
-        Tensor Outside(Tensor x) => (x.detach() < lower).logical_or(x.detach() > upper).to_type(ScalarType.Float64).sum();
-        var fraction = (Outside(a) + Outside(b)) / (2.0 * a.numel());
-        return (a.clamp(lower, upper), b.clamp(lower, upper), fraction);
+        Tensor Outside(Tensor x) => (x < lower).logical_or(x > upper).to_type(ScalarType.Float64).sum();
+        return (Outside(a) + Outside(b)) / (2.0 * a.numel());
     }
 
-    internal static void CheckLogRatios(Tensor a, string aName, Tensor b, string bName)
+    /// <summary>Dtype, rank, shape and device of two [B] log-ratios (no host read; finiteness is checked with the loss).</summary>
+    internal static void CheckLogRatioShapes(Tensor a, string aName, Tensor b, string bName)
     {
         TensorGuard.Floating(a, aName);
         TensorGuard.Floating(b, bName);
@@ -115,6 +143,12 @@ internal static class LogisticPreference
             throw new ArgumentException($"Argument '{aName}' is empty; expected [B] with B >= 1.", aName);
         TensorGuard.SameShape(b, bName, a, aName);
         TensorGuard.SameDevice(b, bName, a, aName);
+    }
+
+    /// <summary>The shape checks of <see cref="CheckLogRatioShapes"/> and each tensor's finiteness (one host read each).</summary>
+    internal static void CheckLogRatios(Tensor a, string aName, Tensor b, string bName)
+    {
+        CheckLogRatioShapes(a, aName, b, bName);
         TensorGuard.FiniteArgument(a, aName);
         TensorGuard.FiniteArgument(b, bName);
     }

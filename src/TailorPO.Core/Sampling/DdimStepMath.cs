@@ -162,15 +162,15 @@ public sealed class DdimStepMath
         var leading = CheckDensityArguments(sample, mean, sigma);
         using var scope = NewDisposeScope();
         var type = DensityType(sample, mean);
-        var x = sample.to_type(type);
-        var mu = mean.to_type(type);
+        var x = As(sample, type);
+        var mu = As(mean, type);
         if (leading == 1) mu = mu.unsqueeze(0);
-        var s = sigma.to_type(type);
+        var s = As(sigma, type);
         if (leading == 1) s = s.unsqueeze(0);
         var reduceDims = Enumerable.Range(leading + 1, (int)mean.dim() - 1).Select(d => (long)d).ToArray();
         var meanSquare = reduceDims.Length == 0 ? (x - mu).square() : (x - mu).square().mean(reduceDims);
         var logp = -meanSquare / (2.0 * s.square()) - s.log() - HalfLogTwoPi;
-        TensorGuard.Finite(logp, "the DDIM log-probability (check 'sample', 'mean' and 'sigma' for NaN)");
+        CheckSigmaAndResult(sigma, logp, "the DDIM log-probability (check 'sample', 'mean' and 'sigma' for NaN)");
         return logp.MoveToOuterDisposeScope();
     }
 
@@ -191,10 +191,10 @@ public sealed class DdimStepMath
         TensorGuard.SameShape(referenceMean, nameof(referenceMean), mean, nameof(mean));
         using var scope = NewDisposeScope();
         var type = DensityType(sample, mean);
-        var x = sample.to_type(type);
-        var mu = mean.to_type(type);
-        var muRef = referenceMean.to_type(type);
-        var s = sigma.to_type(type);
+        var x = As(sample, type);
+        var mu = As(mean, type);
+        var muRef = As(referenceMean, type);
+        var s = As(sigma, type);
         if (leading == 1)
         {
             mu = mu.unsqueeze(0);
@@ -205,7 +205,7 @@ public sealed class DdimStepMath
         var product = (muRef - mu) * (2.0 * x - mu - muRef);
         var meanProduct = reduceDims.Length == 0 ? product : product.mean(reduceDims);
         var h = -meanProduct / (2.0 * s.square());
-        TensorGuard.Finite(h, "the DDIM log-ratio (check 'sample', 'mean', 'referenceMean' and 'sigma' for NaN)");
+        CheckSigmaAndResult(sigma, h, "the DDIM log-ratio (check 'sample', 'mean', 'referenceMean' and 'sigma' for NaN)");
         return h.MoveToOuterDisposeScope();
     }
 
@@ -331,17 +331,43 @@ public sealed class DdimStepMath
                 $"Argument 'sigma' has shape {TensorGuard.Shape(sigma)}; expected [{mean.shape[0]}] (one sigma per batch element).", nameof(sigma));
         TensorGuard.SameDevice(sample, nameof(sample), mean, nameof(mean));
         TensorGuard.SameDevice(sigma, nameof(sigma), mean, nameof(mean));
-
-        using var scope = NewDisposeScope();
-        var s = sigma.detach();
-        if (!(s > 0).all().item<bool>())
-        {
-            var values = s.cpu().to_type(ScalarType.Float64).data<double>().ToArray();
-            throw new ArgumentException(
-                $"Argument 'sigma' is [{string.Join(", ", values.Select(v => v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)))}]; " +
-                "every sigma must be > 0. sigma = 0 means eta = 0 (deterministic DDIM), where log-probabilities are undefined: sample with eta > 0 (the paper uses 1.0).",
-                nameof(sigma));
-        }
         return leading;
     }
+
+    /// <summary>
+    /// sigma &gt; 0 and a finite density, with ONE host read (checked after the arithmetic, which costs less than a second
+    /// read). Inside a <see cref="Errors.DeferredFiniteChecks"/> batch only the result's finiteness is recorded: sigma = 0
+    /// makes both densities non-finite, and a negative sigma enters the log-ratio only squared (the log-probability's
+    /// log sigma is NaN), so the deferred check still catches every sigma that changes a result.
+    /// </summary>
+    private static void CheckSigmaAndResult(Tensor sigma, Tensor result, string what)
+    {
+        if (Errors.DeferredFiniteChecks.Current is not null)
+        {
+            TensorGuard.Finite(result, what);
+            return;
+        }
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            if ((sigma > 0).all().logical_and(result.isfinite().all()).item<bool>()) return;
+        }
+        CheckSigmaPositive(sigma);
+        TensorGuard.Finite(result, what);
+    }
+
+    private static void CheckSigmaPositive(Tensor sigma)
+    {
+        using var scope = NewDisposeScope();
+        var s = sigma.detach();
+        if ((s > 0).all().item<bool>()) return;
+        var values = s.cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+        throw new ArgumentException(
+            $"Argument 'sigma' is [{string.Join(", ", values.Select(v => v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)))}]; " +
+            "every sigma must be > 0. sigma = 0 means eta = 0 (deterministic DDIM), where log-probabilities are undefined: sample with eta > 0 (the paper uses 1.0).",
+            nameof(sigma));
+    }
+
+    // A new handle costs a native call even when the dtype already matches; on small posteriors that shows.
+    private static Tensor As(Tensor t, ScalarType type) => t.dtype == type ? t : t.to_type(type);
 }
