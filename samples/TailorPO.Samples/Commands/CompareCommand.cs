@@ -13,7 +13,7 @@ public sealed class CompareSettings : GlobalSettings
 {
     /// <summary>Quick sizing.</summary>
     [CommandOption("--quick")]
-    [Description("Every section on a token budget (minutes): numbers, not evidence. Default: the full sizing (about an hour on 2 cores).")]
+    [Description("Every section on a token budget (minutes): numbers, not evidence. Default: the full sizing (about 1.5 hours on 2 cores).")]
     public bool Quick { get; init; }
 
     /// <summary>The docs folder.</summary>

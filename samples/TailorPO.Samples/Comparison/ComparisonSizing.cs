@@ -2,7 +2,7 @@ namespace TailorPO.Samples.Comparison;
 
 /// <summary>
 /// How large <c>compare</c> runs: the per-run image budget, the evaluation set and the analysis sample counts. Two fixed
-/// sizings: <see cref="Full"/> (the committed docs/results.md, about an hour on 2 shared cores) and <see cref="Quick"/>
+/// sizings: <see cref="Full"/> (the committed docs/results.md, about 1.5 hours on 2 cores) and <see cref="Quick"/>
 /// (every section on a token budget in minutes, for the test). Both use the same code paths.
 /// </summary>
 public sealed record ComparisonSizing
@@ -25,7 +25,7 @@ public sealed record ComparisonSizing
 
     /// <summary>
     /// Evaluation points along the budget (the reward-vs-images curve has these plus the base model). Each costs a full
-    /// evaluation per run - on this machine as much as half the run's training - so the full sizing evaluates once.
+    /// evaluation per run - on this machine about a quarter of a 64-image run's training - so the full sizing evaluates twice.
     /// </summary>
     public required int Stages { get; init; }
 
@@ -65,8 +65,8 @@ public sealed record ComparisonSizing
         Name = "full",
         Steps = 10,
         TrainedSteps = 5,
-        Budget = 32,
-        Stages = 1,
+        Budget = 64,
+        Stages = 2,
         Seeds = [0, 1, 2],
         EvaluationPrompts = 6,
         EvaluationSeeds = 3,
