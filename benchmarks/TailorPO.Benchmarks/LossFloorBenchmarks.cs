@@ -84,6 +84,22 @@ public class LossFloorBenchmarks
         checks.ThrowIfAnyNonFinite();
     }
 
+    /// <summary>
+    /// As a trainer that logs every step runs it: the checks deferred as above, and the statistics vector built (it is
+    /// computed on first read; still on the device, no host read).
+    /// </summary>
+    [Benchmark]
+    public void OursInTrainingStepWithStatistics()
+    {
+        ZeroGradients();
+        using var checks = TailorPO.Core.Errors.DeferredFiniteChecks.Begin();
+        using var scope = NewDisposeScope();
+        var result = OursResult();
+        result.Loss.backward();
+        _ = result.Statistics.Values;
+        checks.ThrowIfAnyNonFinite();
+    }
+
     /// <summary>The same with bare tensor expressions (the floor).</summary>
     [Benchmark(Baseline = true)]
     public void BareExpression()
@@ -93,12 +109,14 @@ public class LossFloorBenchmarks
         BareLoss().backward();
     }
 
-    private Tensor OursLoss()
+    private Tensor OursLoss() => OursResult().Loss;
+
+    private PairwiseLossResult OursResult()
     {
         var (preferred, dispreferred) = FromPosteriors
             ? (DdimStepMath.LogRatio(_preferred, _mean, _referenceMean, _sigma), DdimStepMath.LogRatio(_dispreferred, _mean, _referenceMean, _sigma))
             : (_preferredLogRatio, _dispreferredLogRatio);
-        return _loss.Compute(new PreferencePair(preferred, dispreferred)).Loss;
+        return _loss.Compute(new PreferencePair(preferred, dispreferred));
     }
 
     private Tensor BareLoss()

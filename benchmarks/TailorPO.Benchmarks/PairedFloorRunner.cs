@@ -52,6 +52,7 @@ internal static class PairedFloorRunner
                 benchmark.Setup();
                 rows.Add(Measure("LossFloor", input, pairs, 200, benchmark.Ours, benchmark.BareExpression));
                 rows.Add(Measure("LossFloor, checks deferred (training step)", input, pairs, 200, benchmark.OursInTrainingStep, benchmark.BareExpression));
+                rows.Add(Measure("LossFloor, checks deferred + statistics built", input, pairs, 200, benchmark.OursInTrainingStepWithStatistics, benchmark.BareExpression));
                 benchmark.Cleanup();
             }
         }

@@ -70,8 +70,29 @@ internal static class TensorGuard
     /// itself. Joining is exact (<c>cat</c> promotes to the widest dtype, so nothing overflows on the way).
     /// In a deferred batch the parts are not told apart; the recorded name lists them all.
     /// </remarks>
-    public static void AllFinite(params (Tensor Values, string What)[] parts)
+    public static void AllFinite(params (Tensor Values, string What)[] parts) => AllFinite(null, parts);
+
+    /// <summary>
+    /// <see cref="AllFinite(ValueTuple{Tensor, string}[])"/> screened by <paramref name="screen"/>: a 0-d value the caller already
+    /// has, or gets with fewer kernels than joining the parts, that is non-finite whenever some part is (a sum over
+    /// them, say). It may also be non-finite when every part is finite (a sum can overflow); the parts then decide, so
+    /// only a non-finite part ever throws. In a deferred batch the screen alone is recorded.
+    /// </summary>
+    public static void AllFinite(Tensor? screen, params (Tensor Values, string What)[] parts)
     {
+        if (screen is not null)
+        {
+            if (DeferredFiniteChecks.Current is { } batch)
+            {
+                batch.Add(screen, string.Join(" or ", parts.Select(p => p.What)));
+                return;
+            }
+            using (var finite = screen.isfinite())
+                if (finite.item<bool>()) return;
+            foreach (var (values, what) in parts) Finite(values, what);
+            return;
+        }
+
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var joined = cat(parts.Select(p => p.Values.dim() == 1 ? p.Values : p.Values.reshape(-1)).ToArray());

@@ -30,9 +30,12 @@ internal static class LogisticPreference
             TensorGuard.SameDevice(w, "pair.Weight", hw, wName);
         }
         using var scope = NewDisposeScope();
-        var loss = Weighted(hw, hl, pair.Weight?.detach(), beta, clampEpsilon);
+        var (loss, logits) = Weighted(hw, hl, pair.Weight?.detach(), beta, clampEpsilon);
         // One check for the inputs and the loss (the inputs on their own: a clamp, or a margin of +inf, gives a finite loss).
-        TensorGuard.AllFinite((hw, $"argument '{wName}'"), (hl, $"argument '{lName}'"), (loss, $"the {lossName} loss"));
+        // Without a clamp or weights the logits beta (h_w - h_l) are non-finite whenever a log-ratio is, so their sum plus the
+        // loss screens all three with three kernels; otherwise the parts are joined.
+        var screen = clampEpsilon is null && pair.Weight is null ? logits.sum() + loss : null;
+        TensorGuard.AllFinite(screen, (hw, $"argument '{wName}'"), (hl, $"argument '{lName}'"), (loss, $"the {lossName} loss"));
         var weight = pair.Weight;
         var statistics = LazyStatistics(loss, [hw, hl, weight], () => (hw, hl, weight), clampEpsilon);
         return new PairwiseLossResult(loss.MoveToOuterDisposeScope(), statistics);
@@ -55,7 +58,7 @@ internal static class LogisticPreference
 
         using var scope = NewDisposeScope();
         var (hw, hl, weight) = RankByReward(h0, h1, r0, r1);
-        var loss = Weighted(hw, hl, weight, beta, clampEpsilon);
+        var (loss, _) = Weighted(hw, hl, weight, beta, clampEpsilon);
         TensorGuard.AllFinite((r0, $"argument '{r0Name}'"), (r1, $"argument '{r1Name}'"), (h0, "argument 'logRatio0'"), (h1, "argument 'logRatio1'"),
             (loss, $"the {lossName} loss"));
         // The statistics rank again when read, from the caller's tensors: the loss leaves no tensor of its own behind.
@@ -73,16 +76,17 @@ internal static class LogisticPreference
 
     /// <summary>
     /// mean_b [ w_b (-log sigma(beta (h_w - h_l))) + (1 - w_b) log 2 ], with the same kernels as the bare expression
-    /// (plus the clamp when asked for).
+    /// (plus the clamp when asked for), and the logits beta (h_w - h_l) it applied log sigma to.
     /// </summary>
-    private static Tensor Weighted(Tensor hw, Tensor hl, Tensor? weight, double beta, double? clampEpsilon)
+    private static (Tensor Loss, Tensor Logits) Weighted(Tensor hw, Tensor hl, Tensor? weight, double beta, double? clampEpsilon)
     {
         var margin = clampEpsilon is { } eps ? hw.clamp(Math.Log(1 - eps), Math.Log(1 + eps)) - hl.clamp(Math.Log(1 - eps), Math.Log(1 + eps)) : hw - hl;
-        var perPair = -nn.functional.logsigmoid(beta * margin);
+        var logits = beta * margin;
+        var perPair = -nn.functional.logsigmoid(logits);
         var loss = weight is null
             ? perPair.mean()
             : (weight * perPair + (1 - weight) * Math.Log(2)).mean();
-        return loss;
+        return (loss, logits);
     }
 
     /// <summary>

@@ -47,6 +47,19 @@ public class LossCheapPathTests
     }
 
     [Fact]
+    public void A_screen_that_overflows_while_every_part_is_finite_does_not_throw()
+    {
+        using var scope = NewDisposeScope();
+        // The cheap screen sums the logits beta (h_w - h_l): four finite 1e38 logits sum to +inf in float32, but the log-ratios
+        // and the loss (softplus(-1e38) = 0) are finite, so the parts decide and nothing is refused.
+        var result = new TailorPOLoss(beta: 1.0).Compute(new PreferencePair(full(4, 1e38f), zeros(4)));
+        Assert.Equal(0.0, result.Diagnostics.Loss);
+        // A real +inf log-ratio, which the loss alone would hide (margin +inf gives loss 0), is still refused and named.
+        var error = Assert.Throws<NonFiniteValueException>(() => new TailorPOLoss().Compute(new PreferencePair(tensor(new[] { float.PositiveInfinity }), zeros(1))));
+        Assert.Contains("pair.PreferredLogRatio", error.Message);
+    }
+
+    [Fact]
     public void Statistics_read_after_the_inputs_were_disposed_fail_with_a_clear_message()
     {
         PairwiseLossResult result;
