@@ -25,7 +25,8 @@ public sealed record ComparisonSizing
 
     /// <summary>
     /// Evaluation points along the budget (the reward-vs-images curve has these plus the base model). Each costs a full
-    /// evaluation per run - on this machine about a quarter of a 64-image run's training - so the full sizing evaluates twice.
+    /// evaluation per run - on this machine about a sixth of a 32-image stage's training - so the full sizing evaluates every
+    /// 32 images (4 points).
     /// </summary>
     public required int Stages { get; init; }
 
@@ -65,8 +66,8 @@ public sealed record ComparisonSizing
         Name = "full",
         Steps = 10,
         TrainedSteps = 5,
-        Budget = 64,
-        Stages = 2,
+        Budget = 128,
+        Stages = 4,
         Seeds = [0, 1, 2],
         EvaluationPrompts = 6,
         EvaluationSeeds = 3,
