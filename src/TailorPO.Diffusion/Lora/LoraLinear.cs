@@ -25,7 +25,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     private double _scale = 1.0;
     private bool _enabled = true;
 
-    /// <summary>Creates the layer with PyTorch's default Linear initialisation (uninitialised within a <see cref="SkipInitScope"/>).</summary>
+    /// <summary>
+    /// Creates the layer with PyTorch's default Linear initialisation (left uninitialised, in the target dtype
+    /// and device, when a model loader builds it for a checkpoint that then writes every value).
+    /// </summary>
     /// <param name="inFeatures">Input width.</param>
     /// <param name="outFeatures">Output width.</param>
     /// <param name="hasBias">Whether the layer has a bias.</param>
