@@ -49,7 +49,13 @@ internal sealed class SkipInitScope : IDisposable
     public Device Device { get; }
 
     /// <summary>A parameter of <paramref name="shape"/> whose values are whatever the memory held: the loader overwrites it.</summary>
-    public Parameter Empty(params long[] shape) => new(empty(shape, DType, Device));
+    public Parameter Empty(params long[] shape)
+    {
+        var parameter = new Parameter(empty(shape, DType, Device));
+        // It belongs to its module: a dispose scope the caller loads in must not dispose it on exit.
+        parameter.DetachFromDisposeScope();
+        return parameter;
+    }
 
     /// <summary>Ends the scope (restoring the scope it was nested in).</summary>
     public void Dispose()

@@ -168,6 +168,25 @@ public sealed class SkipInitLoadingTests
 
     [Theory]
     [MemberData(nameof(AllKinds))]
+    public void A_model_loaded_inside_a_dispose_scope_outlives_the_scope(ModelKind kind)
+    {
+        using var folder = FolderOf(kind);
+        using var cases = FixtureCases.Load(kind.CasesFolder, "cases.safetensors");
+        nn.Module loaded;
+        using (NewDisposeScope())
+            loaded = kind.Load(folder.Path, new ModelLoadOptions { DType = ScalarType.Float16 });
+        using (loaded)
+        using (NewDisposeScope())
+        using (no_grad())
+        {
+            Assert.All(loaded.parameters(), p => Assert.False(p.IsInvalid));
+            var output = kind.Run(loaded, cases, ScalarType.Float16);
+            Assert.Equal(ScalarType.Float16, output.dtype);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(AllKinds))]
     public void A_checkpoint_missing_a_parameter_fails_naming_it(ModelKind kind)
     {
         string victim;
