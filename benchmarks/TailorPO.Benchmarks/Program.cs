@@ -6,6 +6,10 @@ using TailorPO.Benchmarks;
 if (args.Length > 0 && args[0] == "--paired")
     return PairedFloorRunner.Run(args[1..]);
 
+// "--loader-memory write|load <folder> [dtype]": the model loader's peak-RSS/time measurement (LoaderMemoryCommand).
+if (args.Length > 0 && args[0] == "--loader-memory")
+    return LoaderMemoryCommand.Run(args[1..]);
+
 // "--job <default|dry|short|medium|long>" is read here, not by BenchmarkDotNet: its own --job adds
 // an out-of-process job next to ours, and that one cannot load libtorch. Every other argument
 // (--filter, --list, ...) goes to BenchmarkDotNet unchanged.

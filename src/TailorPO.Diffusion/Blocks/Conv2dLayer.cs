@@ -6,7 +6,7 @@ namespace TailorPO.Diffusion.Blocks;
 
 /// <summary>
 /// A square-kernel 2-D convolution with the keys of <c>torch.nn.Conv2d</c> (<c>weight</c>, <c>bias</c>)
-/// and PyTorch's default initialisation. Forward and backward are libtorch's native convolution
+/// and PyTorch's default initialisation (uninitialised within a <see cref="SkipInitScope"/>). Forward and backward are libtorch's native convolution
 /// (NativeConvolutionCanaryTests checks them against a float64 reference). bfloat16 inputs on the
 /// CPU are convolved in float32 and cast back, for speed only: without AVX512-BF16/AMX, libtorch's
 /// native CPU bfloat16 convolution was 4-7x slower than float32 (AVX-512) and about 100x slower
@@ -39,10 +39,17 @@ internal sealed class Conv2dLayer : nn.Module<Tensor, Tensor>
         OutChannels = outChannels;
         _stride = [stride, stride];
         _padding = [padding, padding];
-        // PyTorch's initialisation, taken from a throwaway torch Conv2d.
-        using (var template = nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: hasBias))
-        using (no_grad())
+        if (SkipInitScope.Current is { } scope)
         {
+            // The checkpoint that follows writes every value (SkipInitScope).
+            weight = scope.Empty(outChannels, inChannels, kernelSize, kernelSize);
+            if (hasBias) bias = scope.Empty(outChannels);
+        }
+        else
+        {
+            // PyTorch's initialisation, taken from a throwaway torch Conv2d.
+            using var template = nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: hasBias);
+            using var noGrad = no_grad();
             weight = new Parameter(template.weight.detach().clone());
             if (hasBias) bias = new Parameter(template.bias!.detach().clone());
         }

@@ -10,9 +10,11 @@ namespace TailorPO.Diffusion.Blocks;
 /// </summary>
 internal static class Normalization
 {
-    /// <summary>A GroupNorm with weight 1 and bias 0 (keys <c>weight</c>, <c>bias</c>).</summary>
+    /// <summary>A GroupNorm with weight 1 and bias 0 (keys <c>weight</c>, <c>bias</c>); uninitialised in the dtype and device of a <see cref="SkipInitScope"/>.</summary>
     public static GroupNorm GroupNorm(long numGroups, long numChannels, double eps)
     {
+        if (SkipInitScope.Current is { } scope)
+            return nn.GroupNorm(numGroups, numChannels, eps, affine: true, device: scope.Device, dtype: scope.DType);
         var norm = nn.GroupNorm(numGroups, numChannels, eps, affine: true);
         using (no_grad())
         {

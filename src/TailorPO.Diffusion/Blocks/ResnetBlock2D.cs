@@ -66,7 +66,7 @@ internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor?, Tensor>
         norm1 = Normalization.GroupNorm(groups, inChannels, eps);
         conv1 = new Conv2dLayer(inChannels, outCh, 3, stride: 1, padding: 1);
         if (tembChannels is long temb)
-            time_emb_proj = nn.Linear(temb, _scaleShift ? 2 * outCh : outCh);
+            time_emb_proj = Layers.Linear(temb, _scaleShift ? 2 * outCh : outCh);
         norm2 = Normalization.GroupNorm(gOut, outCh, eps);
         conv2 = new Conv2dLayer(outCh, outCh, 3, stride: 1, padding: 1);
         if (inChannels != outCh)

@@ -13,7 +13,11 @@ public sealed record ModelLoadOptions
     /// <summary>The default options: float32 on the CPU, the plain weight file, no pickle, default limits.</summary>
     public static ModelLoadOptions Default { get; } = new();
 
-    /// <summary>dtype of the weights (default float32); the file's values are converted.</summary>
+    /// <summary>
+    /// dtype of the weights (default float32); the file's values are converted on copy. The parameters are
+    /// created in this dtype and on <see cref="Device"/> directly, uninitialised until the file writes them (no
+    /// random initialisation, no float32 copy first), so a float16 load peaks near the float16 size.
+    /// </summary>
     public ScalarType? DType { get; init; }
 
     /// <summary>Device of the weights (default CPU).</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using TailorPO.Diffusion.Blocks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,8 +54,7 @@ internal static class ModelLoader
                 source = recipe.Adapt(source);
                 if (source is MappedSource mapped) LogConversions(logger, recipe.Kind, weightsFile, mapped);
             }
-            var model = build();
-            UNet.UNet2DConditionModel.ReleaseConstructionGarbage(); // the template tensors of the build, before the weights stream in
+            var model = BuildForLoading(build, options);
             try
             {
                 LoadInto(model, source, options, recipe.IgnoreKey);
@@ -97,15 +97,36 @@ internal static class ModelLoader
     }
 
     /// <summary>
-    /// Places the freshly built model in the target dtype and device, then streams the weights into it:
-    /// names and shapes are checked from the headers first, then each tensor is read and copied (converted
-    /// on copy), so peak memory is the model plus one tensor. Ends in eval mode.
+    /// Builds a model whose every parameter a checkpoint is about to overwrite: within a <see cref="SkipInitScope"/>,
+    /// so the parameters are created uninitialised directly in the target dtype and device (no random
+    /// initialisation, no float32 copy first). Only for models that go to <see cref="LoadInto"/> next, which
+    /// refuses to return a model with any parameter left unwritten.
     /// </summary>
+    public static TModel BuildForLoading<TModel>(Func<TModel> build, ModelLoadOptions options)
+    {
+        using var scope = SkipInitScope.Begin(options.DType ?? ScalarType.Float32, options.Device ?? CPU);
+        return build();
+    }
+
+    /// <summary>
+    /// Places the freshly built model in the target dtype and device (a no-op for parameters built by
+    /// <see cref="BuildForLoading"/>; buffers are moved), then streams the weights into it: names and shapes
+    /// are checked from the headers first, then each tensor is read and copied (converted on copy), so peak
+    /// memory is the model plus one tensor. Ends in eval mode.
+    /// </summary>
+    /// <exception cref="StateDictMismatchException">
+    /// A key is missing, unexpected or mis-shaped, or a parameter was left unwritten: a model built by
+    /// <see cref="BuildForLoading"/> holds uninitialised memory until the checkpoint writes it, so every
+    /// parameter must have been written, LoRA adapter keys included (a fresh model has none).
+    /// </exception>
     public static void LoadInto(nn.Module model, TensorSource source, ModelLoadOptions options, Func<string, bool>? ignoreKey)
     {
         if (options.DType is { } dtype) model.to(dtype);
         if (options.Device is { } device) model.to(device);
-        StateDictLoader.Load(model, source, ignoreKey, CheckpointFiles.IsAdapterKey);
+        var written = StateDictLoader.Load(model, source, ignoreKey, CheckpointFiles.IsAdapterKey);
+        var unwritten = model.named_parameters().Select(p => p.name).Where(key => !written.Contains(key)).Order(StringComparer.Ordinal).ToList();
+        if (unwritten.Count > 0)
+            throw new StateDictMismatchException(source.Description, model.GetName(), unwritten, [], []);
         model.eval();
     }
 

@@ -199,7 +199,7 @@ public static partial class SingleFileCheckpoint
         options = Checked(options);
         UniformLayers(config);
         using var file = TensorSource.Open(checkpoint, options.ReadOptions);
-        return Load(file, new UNet2DConditionModel(config, options.Limits), UNetPrefix, k => UNetKey(k, config), options);
+        return Load(file, ModelLoader.BuildForLoading(() => new UNet2DConditionModel(config, options.Limits), options), UNetPrefix, k => UNetKey(k, config), options);
     }
 
     /// <summary>Reads the VAE of a single-file checkpoint.</summary>
@@ -209,7 +209,7 @@ public static partial class SingleFileCheckpoint
         ArgumentNullException.ThrowIfNull(config);
         options = Checked(options);
         using var file = TensorSource.Open(checkpoint, options.ReadOptions);
-        return Load(file, new AutoencoderKL(config, options.Limits), VaePrefix, k => VaeKey(k, config), options);
+        return Load(file, ModelLoader.BuildForLoading(() => new AutoencoderKL(config, options.Limits), options), VaePrefix, k => VaeKey(k, config), options);
     }
 
     /// <summary>Reads the CLIP text encoder of a single-file SD v1.x checkpoint.</summary>
@@ -252,8 +252,9 @@ public static partial class SingleFileCheckpoint
         try
         {
             var part = options.ForPart(options.DType);
-            unet = Load(file, new UNet2DConditionModel(unetConfig, limits), UNetPrefix, k => UNetKey(k, unetConfig), part);
-            vae = Load(file, new AutoencoderKL(vaeConfig, limits), VaePrefix, k => VaeKey(k, vaeConfig), options.ForPart(options.VaeDType));
+            unet = Load(file, ModelLoader.BuildForLoading(() => new UNet2DConditionModel(unetConfig, limits), part), UNetPrefix, k => UNetKey(k, unetConfig), part);
+            var vaePart = options.ForPart(options.VaeDType);
+            vae = Load(file, ModelLoader.BuildForLoading(() => new AutoencoderKL(vaeConfig, limits), vaePart), VaePrefix, k => VaeKey(k, vaeConfig), vaePart);
             textEncoder = LoadTextEncoder(file, textConfig, part);
             return new StableDiffusionPipeline(unet, vae, textEncoder, tokenizer, scheduler);
         }
@@ -281,7 +282,7 @@ public static partial class SingleFileCheckpoint
             throw new ModelConfigException(file.Description,
                 $"the text encoder is stored under '{OpenClipPrefix}*' (SD v2.x's OpenCLIP layout), which this reader does not convert; use the diffusers folder of that model.");
         bool withTextModel = file.Keys.Any(k => k.StartsWith(TextEncoderPrefix + "text_model.", StringComparison.Ordinal));
-        return Load(file, new CLIPTextModel(config, options.Limits), TextEncoderPrefix, k => TextEncoderKey(k, withTextModel), options,
+        return Load(file, ModelLoader.BuildForLoading(() => new CLIPTextModel(config, options.Limits), options), TextEncoderPrefix, k => TextEncoderKey(k, withTextModel), options,
             ldmKey => ldmKey.EndsWith("embeddings.position_ids", StringComparison.Ordinal));
     }
 

@@ -34,7 +34,8 @@ public static class StateDictLoader
     /// module's parameters (converted to each parameter's dtype and device on copy), so the weights are
     /// never held twice.
     /// </summary>
-    internal static void Load(nn.Module module, TensorSource source, Func<string, bool>? ignoreKey = null, Func<string, bool>? optionalKey = null)
+    /// <returns>The module keys that were written.</returns>
+    internal static IReadOnlySet<string> Load(nn.Module module, TensorSource source, Func<string, bool>? ignoreKey = null, Func<string, bool>? optionalKey = null)
     {
         var target = module.state_dict();
         var missing = new List<string>();
@@ -66,11 +67,14 @@ public static class StateDictLoader
         }
 
         using var noGrad = no_grad();
+        var written = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (key, parameter) in target)
         {
             if (!source.Contains(key)) continue;
             using var value = source.Read(key);
             parameter.copy_(value);
+            written.Add(key);
         }
+        return written;
     }
 }

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -28,10 +29,10 @@ internal sealed class CLIPAttention : nn.Module<Tensor, Tensor?, Tensor>
         _heads = heads;
         _headSize = hiddenSize / heads;
         _causal = causal;
-        q_proj = nn.Linear(hiddenSize, hiddenSize);
-        k_proj = nn.Linear(hiddenSize, hiddenSize);
-        v_proj = nn.Linear(hiddenSize, hiddenSize);
-        out_proj = nn.Linear(hiddenSize, hiddenSize);
+        q_proj = Layers.Linear(hiddenSize, hiddenSize);
+        k_proj = Layers.Linear(hiddenSize, hiddenSize);
+        v_proj = Layers.Linear(hiddenSize, hiddenSize);
+        out_proj = Layers.Linear(hiddenSize, hiddenSize);
         RegisterComponents();
     }
 

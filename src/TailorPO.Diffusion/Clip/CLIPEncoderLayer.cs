@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -19,9 +20,9 @@ internal sealed class CLIPEncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
         : base(nameof(CLIPEncoderLayer))
     {
         self_attn = new CLIPAttention(hiddenSize, heads, causal);
-        layer_norm1 = nn.LayerNorm(hiddenSize, layerNormEps);
+        layer_norm1 = Layers.LayerNorm(hiddenSize, layerNormEps);
         mlp = new CLIPMLP(hiddenSize, intermediateSize, activation);
-        layer_norm2 = nn.LayerNorm(hiddenSize, layerNormEps);
+        layer_norm2 = Layers.LayerNorm(hiddenSize, layerNormEps);
         RegisterComponents();
     }
 

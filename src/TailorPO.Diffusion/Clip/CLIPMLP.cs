@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,8 +17,8 @@ internal sealed class CLIPMLP : nn.Module<Tensor, Tensor>
     public CLIPMLP(long hiddenSize, long intermediateSize, string activation) : base(nameof(CLIPMLP))
     {
         _activation = activation;
-        fc1 = nn.Linear(hiddenSize, intermediateSize);
-        fc2 = nn.Linear(intermediateSize, hiddenSize);
+        fc1 = Layers.Linear(hiddenSize, intermediateSize);
+        fc2 = Layers.Linear(intermediateSize, hiddenSize);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -17,8 +18,8 @@ internal sealed class CLIPTextEmbeddings : nn.Module<Tensor, Tensor>
 
     public CLIPTextEmbeddings(long vocabSize, long maxPositions, long hiddenSize) : base(nameof(CLIPTextEmbeddings))
     {
-        token_embedding = nn.Embedding(vocabSize, hiddenSize);
-        position_embedding = nn.Embedding(maxPositions, hiddenSize);
+        token_embedding = Layers.Embedding(vocabSize, hiddenSize);
+        position_embedding = Layers.Embedding(maxPositions, hiddenSize);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -25,7 +26,7 @@ public sealed class CLIPTextModelWithProjection : nn.Module<Tensor, Tensor>
         config.Validate(limits: limits);
         Config = config;
         text_model = new CLIPTextTransformer(config);
-        text_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false);
+        text_projection = Layers.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false);
         RegisterComponents();
     }
 

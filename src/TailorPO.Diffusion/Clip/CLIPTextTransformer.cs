@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,7 +25,7 @@ internal sealed class CLIPTextTransformer : nn.Module
         embeddings = new CLIPTextEmbeddings(config.VocabSize, config.MaxPositionEmbeddings, config.HiddenSize);
         encoder = new CLIPEncoder(config.NumHiddenLayers, config.HiddenSize, config.IntermediateSize,
             config.NumAttentionHeads, config.HiddenAct, config.LayerNormEps, causal: true);
-        final_layer_norm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        final_layer_norm = Layers.LayerNorm(config.HiddenSize, config.LayerNormEps);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -18,10 +19,10 @@ internal sealed class CLIPVisionEmbeddings : nn.Module<Tensor, Tensor>
 
     public CLIPVisionEmbeddings(CLIPVisionConfig config) : base(nameof(CLIPVisionEmbeddings))
     {
-        class_embedding = new Parameter(randn(config.HiddenSize));
-        patch_embedding = nn.Conv2d(config.NumChannels, config.HiddenSize, kernel_size: config.PatchSize,
-            stride: config.PatchSize, bias: false);
-        position_embedding = nn.Embedding(config.NumPositions, config.HiddenSize);
+        class_embedding = SkipInitScope.Current is { } scope ? scope.Empty(config.HiddenSize) : new Parameter(randn(config.HiddenSize));
+        patch_embedding = Layers.Conv2d(config.NumChannels, config.HiddenSize, kernelSize: config.PatchSize,
+            stride: config.PatchSize, hasBias: false);
+        position_embedding = Layers.Embedding(config.NumPositions, config.HiddenSize);
         RegisterComponents();
     }
 

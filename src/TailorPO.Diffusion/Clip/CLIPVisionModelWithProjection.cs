@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -27,7 +28,7 @@ public sealed class CLIPVisionModelWithProjection : nn.Module<Tensor, Tensor>
         config.Validate(limits: limits);
         Config = config;
         vision_model = new CLIPVisionTransformer(config);
-        visual_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false);
+        visual_projection = Layers.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false);
         RegisterComponents();
     }
 

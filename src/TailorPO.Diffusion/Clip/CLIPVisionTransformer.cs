@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -19,10 +20,10 @@ internal sealed class CLIPVisionTransformer : nn.Module
     public CLIPVisionTransformer(CLIPVisionConfig config) : base(nameof(CLIPVisionTransformer))
     {
         embeddings = new CLIPVisionEmbeddings(config);
-        pre_layrnorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        pre_layrnorm = Layers.LayerNorm(config.HiddenSize, config.LayerNormEps);
         encoder = new CLIPEncoder(config.NumHiddenLayers, config.HiddenSize, config.IntermediateSize,
             config.NumAttentionHeads, config.HiddenAct, config.LayerNormEps, causal: false);
-        post_layernorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        post_layernorm = Layers.LayerNorm(config.HiddenSize, config.LayerNormEps);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,7 +25,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     private double _scale = 1.0;
     private bool _enabled = true;
 
-    /// <summary>Creates the layer with PyTorch's default Linear initialisation.</summary>
+    /// <summary>
+    /// Creates the layer with PyTorch's default Linear initialisation (left uninitialised, in the target dtype
+    /// and device, when a model loader builds it for a checkpoint that then writes every value).
+    /// </summary>
     /// <param name="inFeatures">Input width.</param>
     /// <param name="outFeatures">Output width.</param>
     /// <param name="hasBias">Whether the layer has a bias.</param>
@@ -34,12 +38,19 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (outFeatures <= 0) throw new ArgumentOutOfRangeException(nameof(outFeatures), outFeatures, "must be positive.");
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        // Same initialisation as torch.nn.Linear, via a throwaway Linear whose storage moves into this layer
-        // (detach shares it; a clone would hold the weights twice until the template's tensors are finalised,
-        // which made building SD's UNet peak at ~1.8x its size).
-        using (var template = nn.Linear(inFeatures, outFeatures, hasBias))
-        using (no_grad())
+        if (SkipInitScope.Current is { } scope)
         {
+            // The checkpoint that follows writes every value (SkipInitScope).
+            weight = scope.Empty(outFeatures, inFeatures);
+            if (hasBias) bias = scope.Empty(outFeatures);
+        }
+        else
+        {
+            // Same initialisation as torch.nn.Linear, via a throwaway Linear whose storage moves into this layer
+            // (detach shares it; a clone would hold the weights twice until the template's tensors are finalised,
+            // which made building SD's UNet peak at ~1.8x its size).
+            using var template = nn.Linear(inFeatures, outFeatures, hasBias);
+            using var noGrad = no_grad();
             weight = new Parameter(template.weight.detach());
             if (hasBias) bias = new Parameter(template.bias!.detach());
         }

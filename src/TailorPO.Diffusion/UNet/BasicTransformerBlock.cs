@@ -31,14 +31,14 @@ internal sealed class BasicTransformerBlock : nn.Module<Tensor, Tensor?, Tensor>
     public BasicTransformerBlock(long dim, int heads, long headDim, long? crossAttentionDim, double dropout = 0.0,
         bool attentionBias = false, bool upcastAttention = false) : base(nameof(BasicTransformerBlock))
     {
-        norm1 = nn.LayerNorm(dim, 1e-5, elementwise_affine: true);
+        norm1 = Layers.LayerNorm(dim, 1e-5, elementwiseAffine: true);
         attn1 = new Attention(dim, null, heads, headDim, dropout, attentionBias, upcastAttention: upcastAttention);
         if (crossAttentionDim is long cross)
         {
-            norm2 = nn.LayerNorm(dim, 1e-5, elementwise_affine: true);
+            norm2 = Layers.LayerNorm(dim, 1e-5, elementwiseAffine: true);
             attn2 = new Attention(dim, cross, heads, headDim, dropout, attentionBias, upcastAttention: upcastAttention);
         }
-        norm3 = nn.LayerNorm(dim, 1e-5, elementwise_affine: true);
+        norm3 = Layers.LayerNorm(dim, 1e-5, elementwiseAffine: true);
         ff = new FeedForward(dim, dropout: dropout);
         RegisterComponents();
     }

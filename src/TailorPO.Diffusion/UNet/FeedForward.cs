@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -21,7 +22,7 @@ internal sealed class FeedForward : nn.Module<Tensor, Tensor>
     public FeedForward(long dim, int mult = 4, double dropout = 0.0) : base(nameof(FeedForward))
     {
         long inner = dim * mult;
-        net = new ModuleList<nn.Module<Tensor, Tensor>>(new GEGLU(dim, inner), nn.Dropout(dropout), nn.Linear(inner, dim));
+        net = new ModuleList<nn.Module<Tensor, Tensor>>(new GEGLU(dim, inner), nn.Dropout(dropout), Layers.Linear(inner, dim));
         RegisterComponents();
     }
 

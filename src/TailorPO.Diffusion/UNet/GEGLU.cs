@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -15,7 +16,7 @@ internal sealed class GEGLU : nn.Module<Tensor, Tensor>
     /// <param name="dimOut">Output width (proj has 2 x dimOut outputs).</param>
     public GEGLU(long dimIn, long dimOut) : base(nameof(GEGLU))
     {
-        proj = nn.Linear(dimIn, dimOut * 2);
+        proj = Layers.Linear(dimIn, dimOut * 2);
         RegisterComponents();
     }
 

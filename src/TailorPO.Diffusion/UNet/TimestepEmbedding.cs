@@ -22,8 +22,8 @@ internal sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
     public TimestepEmbedding(long inChannels, long timeEmbedDim, string activation = "silu", string? postActivation = null)
         : base(nameof(TimestepEmbedding))
     {
-        linear_1 = nn.Linear(inChannels, timeEmbedDim);
-        linear_2 = nn.Linear(timeEmbedDim, timeEmbedDim);
+        linear_1 = Layers.Linear(inChannels, timeEmbedDim);
+        linear_2 = Layers.Linear(timeEmbedDim, timeEmbedDim);
         _activation = Activation.Get(activation, nameof(activation));
         _postActivation = postActivation is null ? null : Activation.Get(postActivation, nameof(postActivation));
         RegisterComponents();

@@ -39,10 +39,10 @@ internal sealed class Transformer2DModel : nn.Module<Tensor, Tensor?, Tensor>
         _linearProjection = useLinearProjection;
         InChannels = inChannels;
         norm = Normalization.GroupNorm(normNumGroups, inChannels, 1e-6);
-        proj_in = useLinearProjection ? nn.Linear(inChannels, inner) : new Conv2dLayer(inChannels, inner, 1, stride: 1);
+        proj_in = useLinearProjection ? Layers.Linear(inChannels, inner) : new Conv2dLayer(inChannels, inner, 1, stride: 1);
         transformer_blocks = new ModuleList<BasicTransformerBlock>(Enumerable.Range(0, layers)
             .Select(_ => new BasicTransformerBlock(inner, heads, headDim, crossAttentionDim, dropout, upcastAttention: upcastAttention)).ToArray());
-        proj_out = useLinearProjection ? nn.Linear(inner, inChannels) : new Conv2dLayer(inner, inChannels, 1, stride: 1);
+        proj_out = useLinearProjection ? Layers.Linear(inner, inChannels) : new Conv2dLayer(inner, inChannels, 1, stride: 1);
         RegisterComponents();
     }
 

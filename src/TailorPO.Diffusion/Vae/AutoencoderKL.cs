@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Blocks;
 using TailorPO.Core.Errors;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Safetensors;
@@ -33,8 +34,8 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
         Config = config;
         encoder = new VaeEncoder(config);
         decoder = new VaeDecoder(config);
-        if (config.UseQuantConv) quant_conv = nn.Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, kernel_size: 1);
-        if (config.UsePostQuantConv) post_quant_conv = nn.Conv2d(config.LatentChannels, config.LatentChannels, kernel_size: 1);
+        if (config.UseQuantConv) quant_conv = Layers.Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, kernelSize: 1);
+        if (config.UsePostQuantConv) post_quant_conv = Layers.Conv2d(config.LatentChannels, config.LatentChannels, kernelSize: 1);
         RegisterComponents();
     }
 
