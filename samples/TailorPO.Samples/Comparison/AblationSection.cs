@@ -62,10 +62,6 @@ public static class AblationSection
         md.AppendLine(c, $"- same x_t > different x_T: {SeedStatistics.Compare(results[1], results[0])}");
         md.AppendLine(c, $"- + guidance > same x_t: {SeedStatistics.Compare(results[2], results[1])}");
         md.AppendLine();
-        md.AppendLine(ComparisonPage.ScaleCaveat(context.Sizing));
-        md.AppendLine();
-        md.AppendLine(context.Provenance(clock));
-        md.AppendLine();
-        return md.ToString();
+        return ComparisonPage.EndSectionWithVerdicts(md, context, clock);
     }
 }

@@ -46,6 +46,21 @@ public static class ComparisonPage
             $"(colourfulness, JPEG size) instead of learned ones; the learning rate ({Commands.AlignSettings.EmbeddedLearningRate:0.####}) is the embedded model's `align` default, not tuned per method.");
     }
 
+    /// <summary>
+    /// Ends a section that decides claims: the scale caveat (why a verdict may differ from the paper's) and the provenance
+    /// line; returns the section's markdown.
+    /// </summary>
+    public static string EndSectionWithVerdicts(StringBuilder md, ComparisonContext context, Stopwatch clock)
+    {
+        ArgumentNullException.ThrowIfNull(md);
+        ArgumentNullException.ThrowIfNull(context);
+        md.AppendLine(ScaleCaveat(context.Sizing));
+        md.AppendLine();
+        md.AppendLine(context.Provenance(clock));
+        md.AppendLine();
+        return md.ToString();
+    }
+
     /// <summary>Writes results.md (and its PNGs) into the context's output folder.</summary>
     public static async Task WriteAsync(ComparisonContext context)
     {

@@ -80,11 +80,7 @@ public static class GeneralisationSection
             md.AppendLine(c, $"| {label} | {train.Format()} | {held.Format()} | {SeedStatistics.Compare(held, SeedStatistics.Of(runs.Select(_ => 0.0)))} |");
         }
         md.AppendLine();
-        md.AppendLine(ComparisonPage.ScaleCaveat(context.Sizing));
-        md.AppendLine();
-        md.AppendLine(context.Provenance(clock));
-        md.AppendLine();
-        return md.ToString();
+        return ComparisonPage.EndSectionWithVerdicts(md, context, clock);
     }
 
     private static SeedStatistics Change(IEnumerable<RunResult> runs, string reward, ComparisonContext context) =>

@@ -90,11 +90,7 @@ public static class MethodComparisonSection
             }
             md.AppendLine();
         }
-        md.AppendLine(ComparisonPage.ScaleCaveat(context.Sizing));
-        md.AppendLine();
-        md.AppendLine(context.Provenance(clock));
-        md.AppendLine();
-        return md.ToString();
+        return ComparisonPage.EndSectionWithVerdicts(md, context, clock);
     }
 
     private static ResultPlots.Series Curve(string method, IReadOnlyList<RunResult> runs, string reward, double baseMean)

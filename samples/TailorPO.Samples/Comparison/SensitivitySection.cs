@@ -56,11 +56,7 @@ public static class SensitivitySection
         md.AppendLine(c, $"- T_finetune: {Stability(byT)}");
         md.AppendLine(c, $"- eta_t: {Stability(byEta)}");
         md.AppendLine();
-        md.AppendLine(ComparisonPage.ScaleCaveat(context.Sizing));
-        md.AppendLine();
-        md.AppendLine(context.Provenance(clock));
-        md.AppendLine();
-        return md.ToString();
+        return ComparisonPage.EndSectionWithVerdicts(md, context, clock);
     }
 
     private static SeedStatistics Row(StringBuilder md, string label, IReadOnlyList<RunResult> runs, double baseMean)
