@@ -54,6 +54,10 @@ public static class SensitivitySection
         md.AppendLine("Claim (Appendix E): results are relatively stable in T_finetune and eta_t. Checked as: the largest minus the smallest setting's mean, against two standard errors of that difference.");
         md.AppendLine();
         md.AppendLine(c, $"- T_finetune: {Stability(byT)}");
+        if (SeedStatistics.Compare(byT.MaxBy(s => s.Mean)!, byT.MinBy(s => s.Mean)!).Reproduced)
+            md.AppendLine(c, $"  Likely reason: at an equal image budget and learning rate, T_finetune sets how many updates each trajectory makes " +
+                $"({string.Join(", ", context.Sizing.TrainedStepChoices)} of {context.Sizing.Steps} steps here; the paper compares 3, 5 and 10 of 20), and " +
+                $"at {context.Sizing.Budget} images the reward is still rising (section 1's curves), so more updates still means more reward; the paper's runs are far longer (10,000 images).");
         md.AppendLine(c, $"- eta_t: {Stability(byEta)}");
         md.AppendLine();
         return ComparisonPage.EndSectionWithVerdicts(md, context, clock);
