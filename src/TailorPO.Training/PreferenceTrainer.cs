@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.Errors;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
 using TailorPO.Guidance;
@@ -108,8 +109,13 @@ public sealed class PreferenceTrainer : IDisposable
             var snapshot = TakeSnapshot();
             try
             {
+                // The rollouts' own NaN checks (a log-probability per sampling step, the model's outputs) are deferred and read
+                // once per iteration instead of once per step; each update reads its own checks with its metrics and never
+                // applies a non-finite step, so deferring the rollouts' checks cannot let a NaN reach the adapters.
+                using var rolloutChecks = DeferredFiniteChecks.Begin();
                 _method.RunIteration(_context, _cursor.Next(options.BatchSize), cancellationToken);
                 _context.FlushPendingGradients();
+                rolloutChecks.ThrowIfAnyNonFinite();
             }
             catch (OperationCanceledException)
             {

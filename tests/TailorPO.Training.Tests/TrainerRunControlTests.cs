@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.Errors;
 using TailorPO.Core.Losses;
 using TailorPO.Training.Checkpoints;
 using TailorPO.Training.Metrics;
@@ -95,6 +97,44 @@ public sealed class TrainerRunControlTests : IDisposable
         Assert.Contains("step index", error.Message);
         Assert.Equal(3, trainer.Context.SkippedUpdates);
         Assert.Equal(before, setup.AdapterValues());
+    }
+
+    [Fact]
+    public void A_rollouts_finiteness_checks_are_read_once_at_the_end_of_the_iteration_and_name_the_tensor()
+    {
+        // D3PO collects its trajectories before it trains, so the first model call is a rollout step outside any update: its
+        // check of a NaN must not throw there (deferred, no host read per step) but when the iteration ends, under its name.
+        var probe = new RolloutProbe();
+        using var setup = new TrainerSetup(TrainingMethod.D3po, moreServices: s => s.AddSingleton<INoisePredictor>(sp => probe.Wrap((INoisePredictor)sp.GetRequiredService<IAdapter>()))); // the tiny model
+        using var trainer = setup.CreateTrainer();
+        var error = Assert.Throws<NonFiniteValueException>(() => trainer.Train());
+        Assert.True(probe.CheckReturned);
+        Assert.Equal("the probe", error.What);
+        Assert.Equal(0, trainer.Context.Iteration); // the iteration that held it did not complete
+    }
+
+    private sealed class RolloutProbe : INoisePredictor
+    {
+        private INoisePredictor? _inner;
+
+        public bool CheckReturned { get; private set; }
+
+        public INoisePredictor Wrap(INoisePredictor inner)
+        {
+            _inner = inner;
+            return this;
+        }
+
+        public Tensor PredictNoise(Tensor latents, Tensor timesteps, Tensor encoderHiddenStates)
+        {
+            if (!CheckReturned)
+            {
+                using var nan = tensor(new[] { float.NaN });
+                NonFiniteValueException.ThrowIfNonFinite(nan, "the probe");
+                CheckReturned = true;
+            }
+            return _inner!.PredictNoise(latents, timesteps, encoderHiddenStates);
+        }
     }
 
     [Fact]
