@@ -83,9 +83,7 @@ public sealed class TailorPOMethod : ITrainingMethod
             cancellationToken.ThrowIfCancellationRequested();
             if (!context.TrainedSteps.Contains(s))
             {
-                using var stepScope = NewDisposeScope();
-                var step = sampler.Step(latents, s, condition, 1, context.Generator, noise);
-                (latents, noise) = (step.Candidates[0].MoveToOuterDisposeScope(), null);
+                (latents, noise) = StepWithoutTraining(context, latents, s, condition, noise);
                 continue;
             }
 
@@ -118,6 +116,18 @@ public sealed class TailorPOMethod : ITrainingMethod
     }
 
     /// <summary>
+    /// A step that is not trained: one sample without gradient (reusing the noise prediction the previous step's scoring
+    /// made, if any); the next step predicts afresh.
+    /// </summary>
+    private static (Tensor Latents, Tensor? Noise) StepWithoutTraining(TrainerContext context, Tensor latents, int stepIndex,
+        DiffusionCondition condition, Tensor? noise)
+    {
+        using var stepScope = NewDisposeScope();
+        var step = context.Sampler.Step(latents, stepIndex, condition, 1, context.Generator, noise);
+        return (step.Candidates[0].MoveToOuterDisposeScope(), null);
+    }
+
+    /// <summary>
     /// Table 10's step-level ranking ablation: two trajectories per prompt from different x_T ([2B] batch: trajectory 0
     /// then trajectory 1); at each trained step one sample each, ranked by step reward; the loss compares log-ratios
     /// conditioned on their two different inputs; both trajectories continue.
@@ -135,9 +145,7 @@ public sealed class TailorPOMethod : ITrainingMethod
             cancellationToken.ThrowIfCancellationRequested();
             if (!context.TrainedSteps.Contains(s))
             {
-                using var stepScope = NewDisposeScope();
-                var step = sampler.Step(latents, s, condition, 1, context.Generator, noise);
-                (latents, noise) = (step.Candidates[0].MoveToOuterDisposeScope(), null);
+                (latents, noise) = StepWithoutTraining(context, latents, s, condition, noise);
                 continue;
             }
             var x = latents;
