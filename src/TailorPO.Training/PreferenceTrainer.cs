@@ -1,3 +1,4 @@
+using TailorPO.Core.Numerics;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -103,6 +104,9 @@ public sealed class PreferenceTrainer : IDisposable
         _context.Progress = progress;
         var clock = Stopwatch.StartNew();
         var options = _context.Options;
+        // Wrong CPU numerics train on wrong gradients without an error: check the paths in use before the first step.
+        TorchNumerics.EnsureGuarded(_logger);
+        TorchNumerics.Verify();
         _logger.LogInformation("Training {Method}: budget {Budget} samples, batch {Batch}, seed {Seed}.", _method.Name, options.SampleBudget, options.BatchSize, options.Seed);
         while (_context.Samples < options.SampleBudget)
         {

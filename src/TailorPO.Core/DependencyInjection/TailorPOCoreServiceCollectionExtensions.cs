@@ -1,3 +1,4 @@
+using TailorPO.Core.Numerics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
@@ -31,6 +32,7 @@ public static class TailorPOCoreServiceCollectionExtensions
     public static OptionsBuilder<TailorPOCoreOptions> AddTailorPOCore(this IServiceCollection services, Action<TailorPOCoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
 
         var builder = services.AddOptions<TailorPOCoreOptions>();
         if (configure is not null) builder.Configure(configure);

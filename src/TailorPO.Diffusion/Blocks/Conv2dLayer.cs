@@ -1,3 +1,4 @@
+using TailorPO.Core.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,11 +7,10 @@ namespace TailorPO.Diffusion.Blocks;
 
 /// <summary>
 /// A square-kernel 2-D convolution with the keys of <c>torch.nn.Conv2d</c> (<c>weight</c>, <c>bias</c>)
-/// and PyTorch's default initialisation (uninitialised within a <see cref="SkipInitScope"/>). Forward and backward are libtorch's native convolution
-/// (NativeConvolutionCanaryTests checks them against a float64 reference). bfloat16 inputs on the
-/// CPU are convolved in float32 and cast back, for speed only: without AVX512-BF16/AMX, libtorch's
-/// native CPU bfloat16 convolution was 4-7x slower than float32 (AVX-512) and about 100x slower
-/// (AVX2 only), while float32 on the same rounded values is at least as accurate.
+/// and PyTorch's default initialisation (uninitialised within a <see cref="SkipInitScope"/>). Every UNet, VAE and
+/// CLIP convolution of the library is one of these, and each runs through <see cref="TorchNumerics.Conv2d"/>: libtorch's
+/// own kernel where it is right on the running CPU, the im2col reference path for the shapes it gets wrong (oneDNN on
+/// AMD Zen 5), bfloat16 convolved in float32 on the CPU (NativeConvolutionCanaryTests checks every path against float64).
 /// </summary>
 internal sealed class Conv2dLayer : nn.Module<Tensor, Tensor>
 {
@@ -73,12 +73,6 @@ internal sealed class Conv2dLayer : nn.Module<Tensor, Tensor>
     {
         if (input.dim() != 4 || input.shape[1] != InChannels)
             throw new ArgumentException($"input must be [B, {InChannels}, H, W]; got [{string.Join(", ", input.shape)}].", nameof(input));
-        if (input.dtype != ScalarType.BFloat16 || input.device.type != DeviceType.CPU)
-            return nn.functional.conv2d(input, weight, bias, _stride, _padding);
-
-        // The float32 detour (see the class summary); autograd differentiates through the casts.
-        using var scope = NewDisposeScope();
-        var result = nn.functional.conv2d(input.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32), _stride, _padding);
-        return result.to(ScalarType.BFloat16).MoveToOuterDisposeScope();
+        return TorchNumerics.Conv2d(input, weight, bias, _stride[0], _padding[0]);
     }
 }

@@ -20,17 +20,6 @@ internal static class Layers
         return nn.Linear(scope.Empty(outFeatures, inFeatures), hasBias ? scope.Empty(outFeatures) : null);
     }
 
-    /// <summary><c>torch.nn.Conv2d</c> with a square kernel (keys <c>weight</c> [out, in, k, k], <c>bias</c> [out]).</summary>
-    public static Conv2d Conv2d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, bool hasBias = true)
-    {
-        if (SkipInitScope.Current is not { } scope)
-            return nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: hasBias);
-        var conv = nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: hasBias, device: META);
-        conv.weight = scope.Empty(outChannels, inChannels, kernelSize, kernelSize);
-        if (hasBias) conv.bias = scope.Empty(outChannels);
-        return conv;
-    }
-
     /// <summary><c>torch.nn.LayerNorm</c> over the last dimension (keys <c>weight</c>, <c>bias</c> when affine).</summary>
     public static LayerNorm LayerNorm(long normalizedShape, double eps = 1e-5, bool elementwiseAffine = true)
     {

@@ -1,3 +1,4 @@
+using TailorPO.Core.Numerics;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -43,6 +44,7 @@ internal static class ModelLoader
             throw new FileNotFoundException($"{recipe.Kind} folder '{full}' has no config.json.", configFile);
         // Cheap checks first: the config (bounded), then the weight files' headers; the model is built last.
         var logger = options.LoggerFactory?.CreateLogger(LogCategory) ?? NullLogger.Instance;
+        TorchNumerics.EnsureGuarded(options.LoggerFactory?.CreateLogger(typeof(TorchNumerics).FullName!));
         var clock = Stopwatch.StartNew();
         var build = recipe.Prepare(configFile, options.Limits);
         var weightsFile = FindWeights(full, recipe.WeightsBaseName, recipe.PickleTwin, options, recipe.PickleWithoutLoaderIsNotFound);

@@ -13,14 +13,14 @@ internal sealed class CLIPVisionEmbeddings : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly Parameter class_embedding;
-    private readonly Conv2d patch_embedding;
+    private readonly Conv2dLayer patch_embedding;
     private readonly Embedding position_embedding;
 #pragma warning restore IDE1006
 
     public CLIPVisionEmbeddings(CLIPVisionConfig config) : base(nameof(CLIPVisionEmbeddings))
     {
         class_embedding = SkipInitScope.Current is { } scope ? scope.Empty(config.HiddenSize) : new Parameter(randn(config.HiddenSize));
-        patch_embedding = Layers.Conv2d(config.NumChannels, config.HiddenSize, kernelSize: config.PatchSize,
+        patch_embedding = new Conv2dLayer(config.NumChannels, config.HiddenSize, kernelSize: config.PatchSize,
             stride: config.PatchSize, hasBias: false);
         position_embedding = Layers.Embedding(config.NumPositions, config.HiddenSize);
         RegisterComponents();

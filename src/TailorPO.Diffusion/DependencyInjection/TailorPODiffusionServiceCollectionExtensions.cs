@@ -1,3 +1,4 @@
+using TailorPO.Core.Numerics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -39,6 +40,7 @@ public static class TailorPODiffusionServiceCollectionExtensions
     public static OptionsBuilder<TailorPODiffusionOptions> AddTailorPODiffusion(this IServiceCollection services, Action<TailorPODiffusionOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
         var builder = services.AddOptions<TailorPODiffusionOptions>();
         if (configure is not null)
             builder.Configure(configure);

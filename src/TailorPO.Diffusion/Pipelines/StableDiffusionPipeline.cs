@@ -1,3 +1,4 @@
+using TailorPO.Core.Numerics;
 using Microsoft.Extensions.Logging;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Sampling;
@@ -93,6 +94,7 @@ public sealed class StableDiffusionPipeline : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         options ??= new StableDiffusionLoadOptions();
+        TorchNumerics.EnsureGuarded(options.LoggerFactory?.CreateLogger(typeof(TorchNumerics).FullName!));
         var root = Path.GetFullPath(folder);
         var index = ModelIndex.Load(root);
         foreach (var component in index.LoadedComponents)

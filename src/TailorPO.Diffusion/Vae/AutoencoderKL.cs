@@ -19,8 +19,8 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
 #pragma warning disable IDE1006 // field names are state-dict keys
     private readonly VaeEncoder encoder;
     private readonly VaeDecoder decoder;
-    private readonly Conv2d? quant_conv;
-    private readonly Conv2d? post_quant_conv;
+    private readonly Conv2dLayer? quant_conv;
+    private readonly Conv2dLayer? post_quant_conv;
 #pragma warning restore IDE1006
 
     /// <summary>Builds a randomly initialised model (float32, CPU).</summary>
@@ -34,8 +34,8 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
         Config = config;
         encoder = new VaeEncoder(config);
         decoder = new VaeDecoder(config);
-        if (config.UseQuantConv) quant_conv = Layers.Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, kernelSize: 1);
-        if (config.UsePostQuantConv) post_quant_conv = Layers.Conv2d(config.LatentChannels, config.LatentChannels, kernelSize: 1);
+        if (config.UseQuantConv) quant_conv = new Conv2dLayer(2 * config.LatentChannels, 2 * config.LatentChannels, kernelSize: 1);
+        if (config.UsePostQuantConv) post_quant_conv = new Conv2dLayer(config.LatentChannels, config.LatentChannels, kernelSize: 1);
         RegisterComponents();
     }
 

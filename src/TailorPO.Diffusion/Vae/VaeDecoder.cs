@@ -12,11 +12,11 @@ namespace TailorPO.Diffusion.Vae;
 internal sealed class VaeDecoder : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
-    private readonly Conv2d conv_in;
+    private readonly Conv2dLayer conv_in;
     private readonly VaeMidBlock2D mid_block;
     private readonly ModuleList<UpDecoderBlock2D> up_blocks;
     private readonly GroupNorm conv_norm_out;
-    private readonly Conv2d conv_out;
+    private readonly Conv2dLayer conv_out;
 #pragma warning restore IDE1006
 
     private readonly Func<Tensor, Tensor> _activation;
@@ -25,7 +25,7 @@ internal sealed class VaeDecoder : nn.Module<Tensor, Tensor>
     {
         var reversed = config.BlockOutChannels.Reverse().ToArray();
         _activation = Blocks.Activation.Get(config.ActFn);
-        conv_in = Layers.Conv2d(config.LatentChannels, reversed[0], kernelSize: 3, padding: 1);
+        conv_in = new Conv2dLayer(config.LatentChannels, reversed[0], kernelSize: 3, padding: 1);
         mid_block = new VaeMidBlock2D(reversed[0], config.NormNumGroups, config.ActFn, config.MidBlockAddAttention);
         var blocks = new UpDecoderBlock2D[reversed.Length];
         for (var i = 0; i < reversed.Length; i++)
@@ -33,7 +33,7 @@ internal sealed class VaeDecoder : nn.Module<Tensor, Tensor>
                 config.NormNumGroups, config.ActFn, addUpsample: i < reversed.Length - 1);
         up_blocks = new ModuleList<UpDecoderBlock2D>(blocks);
         conv_norm_out = Normalization.GroupNorm(config.NormNumGroups, reversed[^1], 1e-6);
-        conv_out = Layers.Conv2d(reversed[^1], config.OutChannels, kernelSize: 3, padding: 1);
+        conv_out = new Conv2dLayer(reversed[^1], config.OutChannels, kernelSize: 3, padding: 1);
         RegisterComponents();
     }
 

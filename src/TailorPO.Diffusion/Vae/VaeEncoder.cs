@@ -12,11 +12,11 @@ namespace TailorPO.Diffusion.Vae;
 internal sealed class VaeEncoder : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
-    private readonly Conv2d conv_in;
+    private readonly Conv2dLayer conv_in;
     private readonly ModuleList<DownEncoderBlock2D> down_blocks;
     private readonly VaeMidBlock2D mid_block;
     private readonly GroupNorm conv_norm_out;
-    private readonly Conv2d conv_out;
+    private readonly Conv2dLayer conv_out;
 #pragma warning restore IDE1006
 
     private readonly Func<Tensor, Tensor> _activation;
@@ -25,7 +25,7 @@ internal sealed class VaeEncoder : nn.Module<Tensor, Tensor>
     {
         var channels = config.BlockOutChannels;
         _activation = Blocks.Activation.Get(config.ActFn);
-        conv_in = Layers.Conv2d(config.InChannels, channels[0], kernelSize: 3, padding: 1);
+        conv_in = new Conv2dLayer(config.InChannels, channels[0], kernelSize: 3, padding: 1);
         var blocks = new DownEncoderBlock2D[channels.Count];
         for (var i = 0; i < channels.Count; i++)
             blocks[i] = new DownEncoderBlock2D(i == 0 ? channels[0] : channels[i - 1], channels[i], config.LayersPerBlock,
@@ -33,7 +33,7 @@ internal sealed class VaeEncoder : nn.Module<Tensor, Tensor>
         down_blocks = new ModuleList<DownEncoderBlock2D>(blocks);
         mid_block = new VaeMidBlock2D(channels[^1], config.NormNumGroups, config.ActFn, config.MidBlockAddAttention);
         conv_norm_out = Normalization.GroupNorm(config.NormNumGroups, channels[^1], 1e-6);
-        conv_out = Layers.Conv2d(channels[^1], 2 * config.LatentChannels, kernelSize: 3, padding: 1);
+        conv_out = new Conv2dLayer(channels[^1], 2 * config.LatentChannels, kernelSize: 3, padding: 1);
         RegisterComponents();
     }
 

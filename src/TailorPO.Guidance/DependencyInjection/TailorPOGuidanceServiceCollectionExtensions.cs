@@ -1,3 +1,4 @@
+using TailorPO.Core.Numerics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
@@ -26,6 +27,7 @@ public static class TailorPOGuidanceServiceCollectionExtensions
     public static OptionsBuilder<TailorPOGuidanceOptions> AddTailorPOGuidance(this IServiceCollection services, Action<TailorPOGuidanceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
         var builder = services.AddOptions<TailorPOGuidanceOptions>();
         if (configure is not null)
             builder.Configure(configure);

@@ -1,3 +1,4 @@
+using TailorPO.Core.Numerics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -35,6 +36,7 @@ public static class TailorPOTrainingServiceCollectionExtensions
     public static OptionsBuilder<TailorPOTrainingOptions> AddTailorPOTraining(this IServiceCollection services, Action<TailorPOTrainingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
         var builder = services.AddOptions<TailorPOTrainingOptions>();
         if (configure is not null) builder.Configure(configure);
         builder.ValidateOnStart();
