@@ -10,6 +10,10 @@ if (args.Length > 0 && args[0] == "--paired")
 if (args.Length > 0 && args[0] == "--loader-memory")
     return LoaderMemoryCommand.Run(args[1..]);
 
+// "--conv-cost [--latent 32,64] [--reps N]": what the CPU numerics guard costs a routed convolution (ConvolutionCostCommand).
+if (args.Length > 0 && args[0] == "--conv-cost")
+    return ConvolutionCostCommand.Run(args[1..]);
+
 // "--job <default|dry|short|medium|long>" is read here, not by BenchmarkDotNet: its own --job adds
 // an out-of-process job next to ours, and that one cannot load libtorch. Every other argument
 // (--filter, --list, ...) goes to BenchmarkDotNet unchanged.

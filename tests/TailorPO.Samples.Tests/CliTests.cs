@@ -19,7 +19,30 @@ public class CliTests
         Assert.Contains("evaluate", output);
     }
 
+    [Fact]
+    public void Doctor_shows_the_cpu_libtorch_the_guard_and_every_self_check()
+    {
+        var (code, output) = CliRunner.Run("doctor", "--threads", "1");
+        Assert.True(code == ExitCodes.Success, output);
+        Assert.Contains("CPU:", output);
+        Assert.Contains(TailorPO.Core.Numerics.CpuDescription.Current.ModelName, output);
+        Assert.Contains("oneDNN", output);
+        Assert.Contains("Guard:", output);
+        foreach (var op in new[] { "conv2d", "group_norm", "linear", "scaled_dot_product_attention", "BFloat16" })
+            Assert.Contains(op, output);
+        Assert.Contains("Every op on the path in use matches float64.", output);
+    }
+
+    [Fact]
+    public void A_convolution_path_that_is_not_one_is_bad_input_naming_the_choices()
+    {
+        var (code, output) = CliRunner.Run("doctor", "--convolution-path", "fastest");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--convolution-path must be auto, onednn or reference; got 'fastest'", output);
+    }
+
     [Theory]
+    [InlineData("doctor")]
     [InlineData("align")]
     [InlineData("generate")]
     [InlineData("evaluate")]

@@ -72,6 +72,9 @@ public static class CliApplication
             .WithExample("generate", "\"a red circle on a plain white background\"");
         config.AddCommand<EvaluateCommand>("evaluate")
             .WithDescription("Caption fidelity on held-out captions: shape colour, shape and background agreement.");
+        config.AddCommand<DoctorCommand>("doctor")
+            .WithDescription("The CPU, libtorch, oneDNN and thread settings, and the numerics self-check of every op on the path in use (--sweep: all ops, both thread counts).")
+            .WithExample("doctor", "--sweep");
         config.AddCommand<PretrainCommand>("pretrain")
             .WithDescription("Trains the tiny pixel-space text-to-image model on procedurally drawn captioned shapes.");
     }

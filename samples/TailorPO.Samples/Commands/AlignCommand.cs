@@ -236,7 +236,7 @@ public sealed class AlignCommand(IAnsiConsole console) : AsyncCommand<AlignSetti
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, AlignSettings settings, CancellationToken cancellationToken)
     {
-        TorchSetup.Apply(settings);
+        TorchSetup.Apply(settings, console);
         var folder = settings.OutputFolder;
         var plan = settings.Resume is null ? settings.ToPlan() : AlignmentPlan.Load(settings.Resume) with { };
         if (settings.Resume is not null && settings.Budget is { } budget) plan = plan with { Budget = budget };

@@ -51,7 +51,7 @@ public sealed class CompareCommand(IAnsiConsole console) : AsyncCommand<CompareS
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(settings);
-        TorchSetup.Apply(settings);
+        TorchSetup.Apply(settings, console);
         var clock = Stopwatch.StartNew();
         var commandLine = $"{CliApplication.Name} compare {string.Join(' ', context.Arguments.SkipWhile(a => a == "compare"))}".TrimEnd();
         console.MarkupLine(CultureInfo.InvariantCulture, "compare ([bold]{0}[/] sizing): pages to [blue]{1}[/], runs cached in [blue]{2}[/]",

@@ -92,7 +92,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSett
     /// <inheritdoc />
     public override int Execute(CommandContext context, EvaluateSettings settings, CancellationToken cancellationToken)
     {
-        var device = TorchSetup.Apply(settings);
+        var device = TorchSetup.Apply(settings, console);
         var options = new CaptionFidelityOptions
         {
             Samples = settings.Samples,

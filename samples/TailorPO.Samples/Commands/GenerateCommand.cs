@@ -73,7 +73,7 @@ public sealed class GenerateCommand(IAnsiConsole console) : Command<GenerateSett
     /// <inheritdoc />
     public override int Execute(CommandContext context, GenerateSettings settings, CancellationToken cancellationToken)
     {
-        var device = TorchSetup.Apply(settings);
+        var device = TorchSetup.Apply(settings, console);
         var prompts = settings.AllPrompts();
         var seed = settings.Seed ?? 0;
         using var pipeline = ModelLoader.Load(settings, device);

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TailorPO.Core.Numerics;
 using TailorPO.Samples.Cli;
 
 namespace TailorPO.Samples.Commands;
@@ -28,6 +29,22 @@ public class GlobalSettings : CommandSettings
     [Description("Seed of every random draw (each command has its own default).")]
     public long? Seed { get; init; }
 
+    /// <summary>CPU convolution path: auto, onednn or reference (TorchNumerics).</summary>
+    [CommandOption("--convolution-path <PATH>")]
+    [Description("CPU convolutions: auto (check libtorch's oneDNN on this CPU and route around what it gets wrong), onednn (trust it) or reference (never oneDNN). " +
+                 "Default: the TAILORPO_CONVOLUTION_PATH environment variable, else auto.")]
+    public string? ConvolutionPath { get; init; }
+
+    /// <summary>The convolution policy named by <see cref="ConvolutionPath"/>, or null when not given.</summary>
+    public ConvolutionPathPolicy? ConvolutionPolicy => ConvolutionPath?.Trim().ToLowerInvariant() switch
+    {
+        null => null,
+        "auto" => ConvolutionPathPolicy.Auto,
+        "onednn" => ConvolutionPathPolicy.OneDnn,
+        "reference" => ConvolutionPathPolicy.Reference,
+        _ => null,
+    };
+
     /// <summary>The thread count used.</summary>
     public int EffectiveThreads => Threads ?? Math.Clamp(Environment.ProcessorCount, 1, 8);
 
@@ -39,6 +56,8 @@ public class GlobalSettings : CommandSettings
             problems.Add($"--threads must lie in [1, 1024]; got {Threads}.");
         if (DeviceOption.Check(Device) is { } device)
             problems.Add(device);
+        if (ConvolutionPath is not null && ConvolutionPolicy is null)
+            problems.Add($"--convolution-path must be auto, onednn or reference; got '{ConvolutionPath}'.");
         problems.AddRange(Problems());
         return problems.Count == 0
             ? ValidationResult.Success()

@@ -160,7 +160,7 @@ public sealed class PretrainCommand(IAnsiConsole console) : Command<PretrainSett
     /// <inheritdoc />
     public override int Execute(CommandContext context, PretrainSettings settings, CancellationToken cancellationToken)
     {
-        var device = TorchSetup.Apply(settings);
+        var device = TorchSetup.Apply(settings, console);
         var options = new PretrainOptions
         {
             OutputFolder = settings.Output,
