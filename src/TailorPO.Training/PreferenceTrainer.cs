@@ -1,9 +1,9 @@
-using TailorPO.Core.Numerics;
 using System.Diagnostics;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Errors;
+using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
 using TailorPO.Guidance;

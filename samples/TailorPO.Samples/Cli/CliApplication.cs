@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 using TailorPO.Samples.Commands;
 
 namespace TailorPO.Samples.Cli;

@@ -1,8 +1,8 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Dataset;
 using TailorPO.Samples.Evaluation;

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Imaging;

@@ -1,6 +1,6 @@
 using System.ComponentModel;
-using Spectre.Console;
 using Spectre.Console.Cli;
+using Spectre.Console;
 using TailorPO.Core.Numerics;
 using TailorPO.Samples.Cli;
 

@@ -1,8 +1,8 @@
-using TailorPO.Core.Numerics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Losses;
+using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;

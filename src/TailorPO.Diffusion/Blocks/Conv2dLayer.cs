@@ -1,6 +1,6 @@
 using TailorPO.Core.Numerics;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Blocks;

@@ -1,7 +1,7 @@
-using TailorPO.Core.Numerics;
 using System.Diagnostics;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
+using TailorPO.Core.Numerics;
 using TailorPO.Diffusion.Blocks;
 using TorchSharp;
 using static TorchSharp.torch;

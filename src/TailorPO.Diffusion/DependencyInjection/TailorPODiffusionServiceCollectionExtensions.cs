@@ -1,8 +1,8 @@
-using TailorPO.Core.Numerics;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Diffusion.DependencyInjection;
 using TailorPO.Diffusion.Lora;

@@ -1,6 +1,6 @@
-using TailorPO.Core.Numerics;
 using Microsoft.Extensions.Logging;
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.Numerics;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
 using TailorPO.Diffusion.Checkpoints;

@@ -1,9 +1,9 @@
-using TailorPO.Diffusion.Blocks;
 using TailorPO.Core.Errors;
+using TailorPO.Diffusion.Blocks;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Safetensors;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Vae;

@@ -1,11 +1,11 @@
-using TailorPO.Core.Numerics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Guidance;
+using TailorPO.Core.Numerics;
 using TailorPO.Guidance.DependencyInjection;
 using TailorPO.Guidance.Refiners;
 using TailorPO.Guidance.Schedules;
+using TailorPO.Guidance;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -1,7 +1,7 @@
-using TailorPO.Core.Numerics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.Numerics;
 using TailorPO.Rewards.DependencyInjection;
 using TailorPO.Rewards.StepRewards;
 

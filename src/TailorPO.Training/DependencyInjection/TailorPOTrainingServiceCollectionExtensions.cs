@@ -1,19 +1,19 @@
-using TailorPO.Core.Numerics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Losses;
+using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
 using TailorPO.Guidance;
-using TailorPO.Training;
 using TailorPO.Training.Evaluation;
 using TailorPO.Training.Methods;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;
 using TailorPO.Training.Pairs;
 using TailorPO.Training.Prompts;
+using TailorPO.Training;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -8,8 +8,8 @@ using TailorPO.Diffusion.Tests.Support;
 using TailorPO.Diffusion.UNet;
 using TailorPO.Diffusion.Vae;
 using TailorPO.TestUtilities;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Tests.Loading;
