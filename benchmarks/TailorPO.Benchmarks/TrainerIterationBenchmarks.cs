@@ -39,8 +39,8 @@ public class TrainerIterationBenchmarks
     public string Config { get; set; } = "fixture";
 
     /// <summary>The method.</summary>
-    [Params(TrainingMethod.TailorPO, TrainingMethod.D3po)]
-    public TrainingMethod Method { get; set; }
+    [Params(TrainingMethods.TailorPO, TrainingMethods.D3po)]
+    public string Method { get; set; } = TrainingMethods.TailorPO;
 
     /// <summary>The configs selected by TAILORPO_BENCH_UNET.</summary>
     public static IEnumerable<string> ConfigNames() => UNetBenchmarks.ConfigNames();
@@ -76,15 +76,15 @@ public class TrainerIterationBenchmarks
         core.Sampling.InferenceSteps = 10;
         var options = new TailorPOTrainingOptions
         {
-            Method = Method, BatchSize = 1, CollectBatches = 1, SampleBudget = 1, LatentShape = [4, (int)_size, (int)_size],
+            Method = Method, BatchSize = 1, SampleBudget = 1, LatentShape = [4, (int)_size, (int)_size],
         };
+        if (Method == TrainingMethods.D3po) options.CollectBatches = 1; // online TailorPO collects nothing
         var sampler = new DdimSampler(_predictor, _schedule, core.Sampling);
         var reward = new ColorfulnessReward();
         var decoder = new FirstThreeChannels();
         var estimator = new StepRewardEstimator(decoder, reward);
-        ITrainingMethod method = Method == TrainingMethod.D3po ? new D3poMethod() : new TailorPOMethod(guided: false);
-        IPairwiseLoss loss = Method == TrainingMethod.D3po ? new D3poLoss() : new TailorPOLoss();
-        using var trainer = new PreferenceTrainer(method, sampler, estimator, reward, decoder, NoOpRefiner.Instance, loss, _adapter,
+        ITrainingMethod method = Method == TrainingMethods.D3po ? new D3poMethod(new D3poLoss()) : new TailorPOMethod(new TailorPOLoss());
+        using var trainer = new PreferenceTrainer(method, sampler, estimator, reward, decoder, _adapter,
             _encoder, new InMemoryPromptSource(["a benchmark prompt"]), _schedule, options, core);
         var report = trainer.Train();
         Console.WriteLine($"// {Config} {Method}: {report.NoiseEvaluations} model evaluations, {report.Updates} updates, {report.Samples} images");

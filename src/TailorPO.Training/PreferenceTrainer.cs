@@ -6,7 +6,6 @@ using TailorPO.Core.Errors;
 using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
-using TailorPO.Guidance;
 using TailorPO.Training.Checkpoints;
 using TailorPO.Training.Methods;
 using TailorPO.Training.Metrics;
@@ -39,7 +38,7 @@ public sealed class PreferenceTrainer : IDisposable
     /// <summary>Creates the trainer (validating both option sets: every bad knob in one exception).</summary>
     /// <exception cref="ArgumentException">Invalid options, or a method and parts that do not fit (e.g. TailorPO-G without a guiding refiner).</exception>
     public PreferenceTrainer(ITrainingMethod method, ISampler sampler, IStepRewardEstimator stepRewards, IRewardModel reward,
-        ILatentDecoder decoder, IPreferredSampleRefiner refiner, IPairwiseLoss loss, IAdapter adapter, IPromptEncoder encoder,
+        ILatentDecoder decoder, IAdapter adapter, IPromptEncoder encoder,
         IPromptSource prompts, NoiseSchedule schedule, TailorPOTrainingOptions options, TailorPOCoreOptions core,
         IEnumerable<ITrainingMetricsSink>? sinks = null, ILogger<PreferenceTrainer>? logger = null)
     {
@@ -48,8 +47,6 @@ public sealed class PreferenceTrainer : IDisposable
         ArgumentNullException.ThrowIfNull(stepRewards);
         ArgumentNullException.ThrowIfNull(reward);
         ArgumentNullException.ThrowIfNull(decoder);
-        ArgumentNullException.ThrowIfNull(refiner);
-        ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(adapter);
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(prompts);
@@ -59,12 +56,6 @@ public sealed class PreferenceTrainer : IDisposable
         var failures = TailorPOTrainingOptionsValidator.Check(options).ToList();
         var coreResult = new TailorPOCoreOptionsValidator().Validate(null, core);
         if (coreResult.Failed) failures.AddRange(coreResult.Failures ?? []);
-        if (method is TailorPOMethod { Guided: true } && !refiner.IsGuiding)
-            failures.Add("TailorPO-G needs a guiding refiner (AddTailorPOGuidance with Enabled = true and a differentiable reward).");
-        if (method is TailorPOMethod { Guided: false } && refiner.IsGuiding)
-            failures.Add("Plain TailorPO was given a guiding refiner; use TrainingMethod.TailorPOG, or NoOpRefiner.");
-        if (!(sampler.Eta > 0) && method is not DiffusionDpoMethod)
-            failures.Add($"{method.Name} needs log-probabilities of sampled steps, which exist only for DDIM eta > 0; got eta = {sampler.Eta}.");
         if (adapter.TrainableParameters.Count == 0)
             failures.Add("The adapter has no trainable parameter.");
         if (failures.Count > 0)
@@ -77,8 +68,16 @@ public sealed class PreferenceTrainer : IDisposable
         var parameters = adapter.TrainableParameters.Select(p => p.Parameter).ToList();
         var optimizer = new AdapterAdamW(parameters, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
         var counted = new CountingSampler(sampler);
-        _context = new TrainerContext(counted, stepRewards, reward, decoder, refiner, loss, adapter, encoder, schedule, options, core,
+        _context = new TrainerContext(counted, stepRewards, reward, decoder, adapter, encoder, schedule, options, core,
             optimizer, _sinks, _logger, method.Name);
+        // The method's problems: its parts, and options that do not apply to it.
+        failures.AddRange(method.Validate(_context));
+        if (failures.Count > 0)
+        {
+            optimizer.Dispose();
+            _context.Generator.Dispose();
+            throw new ArgumentException("Invalid training setup: " + string.Join(" ", failures), nameof(options));
+        }
         _cursor = new PromptCursor(prompts.Prompts, options.Seed);
         _context.NextPromptsSource = _cursor.Next;
     }
@@ -205,7 +204,7 @@ public sealed class PreferenceTrainer : IDisposable
         OptimizerSteps = optimizerSteps,
         PromptEpoch = _cursor.Epoch,
         PromptPosition = _cursor.Position,
-        PromptStatistics = _method is DdpoMethod ddpo ? ddpo.Tracker.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
+        MethodState = _method is IStatefulComponent method ? method.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
         RewardState = _context.Reward is IStatefulComponent reward ? reward.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
     };
 
@@ -217,7 +216,7 @@ public sealed class PreferenceTrainer : IDisposable
         _context.Samples = counters.Samples;
         _context.Sampler.Evaluations = counters.NoiseEvaluations;
         _cursor.Restore(counters.PromptEpoch, counters.PromptPosition);
-        if (_method is DdpoMethod ddpo && counters.PromptStatistics is { } statistics) ddpo.Tracker.ImportState(statistics);
+        if (_method is IStatefulComponent method && counters.MethodState is { } methodState) method.ImportState(methodState);
         if (_context.Reward is IStatefulComponent reward && counters.RewardState is { } rewardState) reward.ImportState(rewardState);
     }
 

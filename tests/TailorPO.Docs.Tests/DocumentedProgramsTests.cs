@@ -25,6 +25,7 @@ public sealed class DocumentedProgramsTests(DocAppsWorkspace workspace, ITestOut
         ["getting-started"] = [Path.Combine("out", "image-000.png"), Path.Combine("out", "image-001.png"), "my-lora.safetensors"],
         ["custom-step"] = ["tailorpo-lora.safetensors"],
         ["trainer-host"] = [Path.Combine("run", PreferenceTrainer.CheckpointFolderName, TrainingCheckpoint.AdapterFile), Path.Combine("run", "metrics.csv")],
+        ["custom-method"] = [Path.Combine("run", PreferenceTrainer.CheckpointFolderName, TrainingCheckpoint.AdapterFile)],
     };
 
     /// <summary>The names of the docs' apps, for the theory below.</summary>

@@ -11,18 +11,22 @@ public class NoiseEvaluationTests
     [Theory]
     // TailorPO: a trained step samples (1), scores its 2 candidates at t' (2), re-scores x_t under the policy (1) and the
     // reference (1) = 5; the untrained step after it reuses the winner's eps (0): 5 x 5 = 25.
-    [InlineData(TrainingMethod.TailorPO, 25.0)]
+    [InlineData(TrainingMethods.TailorPO, 25.0)]
     // TailorPO-G: + the reward gradient through x0_hat (1) and the acceptance check of x^w and x^+ (2), whose eps the
     // next step reuses: 8 per trained step, 0 for the steps after them.
-    [InlineData(TrainingMethod.TailorPOG, 40.0)]
+    [InlineData(TrainingMethods.TailorPOGuided, 40.0)]
     // D3PO: two trajectories of 10 steps (20) + per trained step both transitions under policy and reference (4 x 5 = 20),
     // over the two images of the prompt: 20 per image.
-    [InlineData(TrainingMethod.D3po, 20.0)]
+    [InlineData(TrainingMethods.D3po, 20.0)]
     // DDPO: 10 sampling steps + the policy re-score at each trained step (5); the old log-probability was stored.
-    [InlineData(TrainingMethod.Ddpo, 15.0)]
-    public void Evaluations_per_image_match_the_algorithm(TrainingMethod method, double expected)
+    [InlineData(TrainingMethods.Ddpo, 15.0)]
+    public void Evaluations_per_image_match_the_algorithm(string method, double expected)
     {
-        using var setup = new TrainerSetup(method, o => (o.SampleBudget, o.CollectBatches) = (8, 1));
+        using var setup = new TrainerSetup(method, o =>
+        {
+            o.SampleBudget = 8;
+            if (method is TrainingMethods.D3po or TrainingMethods.Ddpo) o.CollectBatches = 1; // online TailorPO collects nothing
+        });
         using var trainer = setup.CreateTrainer();
         var report = trainer.Train();
         Assert.Equal(expected, report.NoiseEvaluationsPerSample, 9);

@@ -9,22 +9,29 @@ public class TailorPOPairingTests
     [Fact]
     public void Pairs_from_different_inputs_are_refused_outside_plain_online_TailorPO_with_two_candidates()
     {
-        var options = new TailorPOTrainingOptions
+        // TailorPO-G: the pairing does not apply to it at all (the ablation is defined without guidance).
+        using (var guided = new TrainerSetup(TrainingMethods.TailorPOGuided, o => o.Pairing = TailorPOPairing.DifferentInputs))
         {
-            Method = TrainingMethod.TailorPOG, LoopMode = TrainingLoopMode.CollectThenTrain, Candidates = 3, LatentShape = [3, 4, 4],
-            Pairing = TailorPOPairing.DifferentInputs,
-        };
-        var failures = TailorPOTrainingOptionsValidator.Check(options).Where(f => f.Contains(".Pairing DifferentInputs")).ToList();
-        Assert.Contains(failures, f => f.Contains("needs Method TailorPO"));
-        Assert.Contains(failures, f => f.Contains("only in the Online loop"));
-        Assert.Contains(failures, f => f.Contains("Candidates must be 2"));
-        Assert.Empty(TailorPOTrainingOptionsValidator.Check(new TailorPOTrainingOptions { LatentShape = [3, 4, 4], Pairing = TailorPOPairing.DifferentInputs }));
+            var error = Assert.Throws<ArgumentException>(() => guided.CreateTrainer());
+            Assert.Contains("Pairing = DifferentInputs does not apply to tailorpo-g", error.Message);
+        }
+        // Plain TailorPO: only online, only two candidates; every problem in one message.
+        using (var collect = new TrainerSetup(TrainingMethods.TailorPO, o =>
+            (o.Pairing, o.LoopMode, o.Candidates) = (TailorPOPairing.DifferentInputs, TrainingLoopMode.CollectThenTrain, 3)))
+        {
+            var error = Assert.Throws<ArgumentException>(() => collect.CreateTrainer());
+            Assert.Contains("Pairing DifferentInputs runs only in the Online loop", error.Message);
+            Assert.Contains("Candidates must be 2", error.Message);
+        }
+        using var plain = new TrainerSetup(TrainingMethods.TailorPO, o => o.Pairing = TailorPOPairing.DifferentInputs);
+        using var trainer = plain.CreateTrainer();
+        Assert.Equal("tailorpo-different-inputs", trainer.Method.Name);
     }
 
     [Fact]
     public void Pairs_from_different_inputs_count_two_images_per_prompt_and_prefer_the_higher_step_reward()
     {
-        using var setup = new TrainerSetup(TrainingMethod.TailorPO, o => (o.Pairing, o.SampleBudget) = (TailorPOPairing.DifferentInputs, 8));
+        using var setup = new TrainerSetup(TrainingMethods.TailorPO, o => (o.Pairing, o.SampleBudget) = (TailorPOPairing.DifferentInputs, 8));
         var rows = new List<TrainingStepMetrics>();
         using var trainer = setup.CreateTrainer();
         var report = trainer.Train(new SynchronousProgress(p => rows.Add(p.Latest)));

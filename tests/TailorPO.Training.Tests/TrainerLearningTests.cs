@@ -6,14 +6,14 @@ namespace TailorPO.Training.Tests;
 /// <summary>Every method raises an analytic differentiable reward on held-out seeds of a tiny model.</summary>
 public class TrainerLearningTests
 {
-    public static TheoryData<TrainingMethod> Methods => new()
+    public static TheoryData<string> Methods => new()
     {
-        TrainingMethod.TailorPO, TrainingMethod.TailorPOG, TrainingMethod.Ddpo, TrainingMethod.DiffusionDpo,
+        TrainingMethods.TailorPO, TrainingMethods.TailorPOGuided, TrainingMethods.Ddpo, TrainingMethods.DiffusionDpo,
     };
 
     [Theory]
     [MemberData(nameof(Methods))]
-    public void Each_method_raises_the_evaluated_reward_on_held_out_seeds(TrainingMethod method)
+    public void Each_method_raises_the_evaluated_reward_on_held_out_seeds(string method)
     {
         using var setup = new TrainerSetup(method, o =>
         {
@@ -32,7 +32,7 @@ public class TrainerLearningTests
         var (policy, _) = evaluation.PolicySummary;
         Assert.True(policy > reference + evaluation.ImprovementStandardError,
             $"{method}: evaluated reward {policy:F4} vs reference {reference:F4} (s.e. {evaluation.ImprovementStandardError:F4})");
-        if (method != TrainingMethod.Ddpo) // DDPO is not pairwise: no implicit accuracy
+        if (method != TrainingMethods.Ddpo) // DDPO is not pairwise: no implicit accuracy
         {
             var accuracy = rows.Where(r => double.IsFinite(r.ImplicitAccuracy)).Average(r => r.ImplicitAccuracy);
             Assert.True(accuracy > 0.5, $"{method}: mean implicit accuracy {accuracy:F3} over {rows.Count} updates");
@@ -47,7 +47,7 @@ public class TrainerLearningTests
     public void D3PO_raises_the_reward_and_learns_its_pairs_over_inner_epochs()
     {
         const int epochs = 4, trainedSteps = 5;
-        using var setup = new TrainerSetup(TrainingMethod.D3po, o => (o.SampleBudget, o.LearningRate, o.InnerEpochs, o.CollectBatches) = (48, 0.005, epochs, 1));
+        using var setup = new TrainerSetup(TrainingMethods.D3po, o => (o.SampleBudget, o.LearningRate, o.InnerEpochs, o.CollectBatches) = (48, 0.005, epochs, 1));
         var rows = new List<TrainingStepMetrics>();
         using var trainer = setup.CreateTrainer();
         trainer.Train(new SynchronousProgress(p => rows.Add(p.Latest)));

@@ -14,7 +14,7 @@ public sealed class TrainerLoggingTests : IDisposable
     {
         var log = new RecordingLogger();
         int iterations;
-        using (var setup = new TrainerSetup(TrainingMethod.TailorPO, o => (o.SampleBudget, o.CheckpointDirectory, o.CheckpointEveryIterations) = (8, _folder, 1),
+        using (var setup = new TrainerSetup(TrainingMethods.TailorPO, o => (o.SampleBudget, o.CheckpointDirectory, o.CheckpointEveryIterations) = (8, _folder, 1),
                    moreServices: s => s.AddSingleton<ILogger<PreferenceTrainer>>(log)))
         using (var trainer = setup.CreateTrainer())
         {
@@ -26,7 +26,7 @@ public sealed class TrainerLoggingTests : IDisposable
         Assert.Equal(iterations + 1, log.Messages.Count(m => m.StartsWith($"Checkpoint written to {checkpoint}", StringComparison.Ordinal)));
 
         log.Messages.Clear();
-        using (var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.SampleBudget = 8, moreServices: s => s.AddSingleton<ILogger<PreferenceTrainer>>(log)))
+        using (var setup = new TrainerSetup(TrainingMethods.TailorPO, o => o.SampleBudget = 8, moreServices: s => s.AddSingleton<ILogger<PreferenceTrainer>>(log)))
         using (var trainer = setup.CreateTrainer())
         {
             trainer.ResumeFrom(checkpoint);

@@ -11,13 +11,13 @@ public class TrainerMemoryTests(ITestOutputHelper output)
     public void One_hundred_TailorPO_G_updates_keep_the_live_tensor_count_flat() => Run(updates: 100, checkWorkingSet: false);
 
     [Theory]
-    [InlineData(TrainingMethod.TailorPO, TrainingLoopMode.Online)]
-    [InlineData(TrainingMethod.TailorPOG, TrainingLoopMode.Online)]
-    [InlineData(TrainingMethod.TailorPO, TrainingLoopMode.CollectThenTrain)]
-    [InlineData(TrainingMethod.D3po, TrainingLoopMode.Default)]
-    [InlineData(TrainingMethod.Ddpo, TrainingLoopMode.Default)]
-    [InlineData(TrainingMethod.DiffusionDpo, TrainingLoopMode.Default)]
-    public void A_whole_run_leaves_no_tensor_behind(TrainingMethod method, TrainingLoopMode mode)
+    [InlineData(TrainingMethods.TailorPO, TrainingLoopMode.Online)]
+    [InlineData(TrainingMethods.TailorPOGuided, TrainingLoopMode.Online)]
+    [InlineData(TrainingMethods.TailorPO, TrainingLoopMode.CollectThenTrain)]
+    [InlineData(TrainingMethods.D3po, TrainingLoopMode.Default)]
+    [InlineData(TrainingMethods.Ddpo, TrainingLoopMode.Default)]
+    [InlineData(TrainingMethods.DiffusionDpo, TrainingLoopMode.Default)]
+    public void A_whole_run_leaves_no_tensor_behind(string method, TrainingLoopMode mode)
     {
         var statistics = TorchSharp.DisposeScopeManager.Statistics;
         using var setup = new TrainerSetup(method, o => (o.SampleBudget, o.LoopMode) = (16, mode));
@@ -46,7 +46,7 @@ public class TrainerMemoryTests(ITestOutputHelper output)
     {
         const int trainedStepsPerTrajectory = 5;
         var trajectories = updates / trainedStepsPerTrajectory;
-        using var setup = new TrainerSetup(TrainingMethod.TailorPOG, o => (o.SampleBudget, o.LearningRate) = (2 * trajectories, 1e-3));
+        using var setup = new TrainerSetup(TrainingMethods.TailorPOGuided, o => (o.SampleBudget, o.LearningRate) = (2 * trajectories, 1e-3));
         using var trainer = setup.CreateTrainer();
         var statistics = TorchSharp.DisposeScopeManager.Statistics;
         var live = new List<long>();

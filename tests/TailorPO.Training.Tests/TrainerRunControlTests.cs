@@ -20,10 +20,10 @@ public sealed class TrainerRunControlTests : IDisposable
     }
 
     [Theory]
-    [InlineData(TrainingMethod.TailorPOG, false)]
-    [InlineData(TrainingMethod.Ddpo, false)]
-    [InlineData(TrainingMethod.TailorPOG, true)] // the reward's running normaliser scales the guidance gradient
-    public void Resuming_from_a_checkpoint_continues_bit_identically(TrainingMethod method, bool runningNormalizer)
+    [InlineData(TrainingMethods.TailorPOGuided, false)]
+    [InlineData(TrainingMethods.Ddpo, false)]
+    [InlineData(TrainingMethods.TailorPOGuided, true)] // the reward's running normaliser scales the guidance gradient
+    public void Resuming_from_a_checkpoint_continues_bit_identically(string method, bool runningNormalizer)
     {
         float[] uninterrupted;
         List<TrainingStepMetrics> rowsA = [];
@@ -55,7 +55,7 @@ public sealed class TrainerRunControlTests : IDisposable
     public void Cancellation_stops_within_an_update_and_leaves_a_checkpoint_that_resumes_exactly()
     {
         float[] uninterrupted;
-        using (var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.SampleBudget = 12))
+        using (var setup = new TrainerSetup(TrainingMethods.TailorPO, o => o.SampleBudget = 12))
         using (var trainer = setup.CreateTrainer())
         {
             trainer.Train();
@@ -64,7 +64,7 @@ public sealed class TrainerRunControlTests : IDisposable
 
         using var cancel = new CancellationTokenSource();
         var updates = 0;
-        using (var setup = new TrainerSetup(TrainingMethod.TailorPO, o => (o.SampleBudget, o.CheckpointDirectory) = (12, _folder)))
+        using (var setup = new TrainerSetup(TrainingMethods.TailorPO, o => (o.SampleBudget, o.CheckpointDirectory) = (12, _folder)))
         using (var trainer = setup.CreateTrainer())
         {
             Assert.Throws<OperationCanceledException>(() => trainer.Train(new SynchronousProgress(p =>
@@ -75,7 +75,7 @@ public sealed class TrainerRunControlTests : IDisposable
         }
         var saved = Path.Combine(_folder, PreferenceTrainer.CheckpointFolderName);
         Assert.True(File.Exists(Path.Combine(saved, TrainingCheckpoint.CountersFile)));
-        using (var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.SampleBudget = 12))
+        using (var setup = new TrainerSetup(TrainingMethods.TailorPO, o => o.SampleBudget = 12))
         using (var trainer = setup.CreateTrainer())
         {
             trainer.ResumeFrom(saved);
@@ -88,7 +88,7 @@ public sealed class TrainerRunControlTests : IDisposable
     [Fact]
     public void Non_finite_rewards_skip_updates_and_stop_training_naming_the_step_without_touching_the_adapter()
     {
-        using var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.MaxConsecutiveNonFiniteUpdates = 3);
+        using var setup = new TrainerSetup(TrainingMethods.TailorPO, o => o.MaxConsecutiveNonFiniteUpdates = 3);
         var before = setup.AdapterValues();
         setup.Reward.Corrupt = score => score * float.NaN;
         using var trainer = setup.CreateTrainer();
@@ -105,7 +105,7 @@ public sealed class TrainerRunControlTests : IDisposable
         // D3PO collects its trajectories before it trains, so the first model call is a rollout step outside any update: its
         // check of a NaN must not throw there (deferred, no host read per step) but when the iteration ends, under its name.
         var probe = new RolloutProbe();
-        using var setup = new TrainerSetup(TrainingMethod.D3po, moreServices: s => s.AddSingleton<INoisePredictor>(sp => probe.Wrap((INoisePredictor)sp.GetRequiredService<IAdapter>()))); // the tiny model
+        using var setup = new TrainerSetup(TrainingMethods.D3po, moreServices: s => s.AddSingleton<INoisePredictor>(sp => probe.Wrap((INoisePredictor)sp.GetRequiredService<IAdapter>()))); // the tiny model
         using var trainer = setup.CreateTrainer();
         var error = Assert.Throws<NonFiniteValueException>(() => trainer.Train());
         Assert.True(probe.CheckReturned);
@@ -142,13 +142,24 @@ public sealed class TrainerRunControlTests : IDisposable
     {
         var options = new TailorPOTrainingOptions
         {
-            Method = TrainingMethod.D3po, LoopMode = TrainingLoopMode.Online, Candidates = 1, BatchSize = 0, LearningRate = -1,
+            Method = TrainingMethods.D3po, LoopMode = TrainingLoopMode.Online, Candidates = 1, BatchSize = 0, LearningRate = -1,
             AdamBeta1 = 1, MaxGradNorm = 0, LatentShape = null, MaxConsecutiveNonFiniteUpdates = 0,
         };
         var failures = TailorPOTrainingOptionsValidator.Check(options).ToList();
-        foreach (var knob in new[] { "LoopMode", "Candidates", "BatchSize", "LearningRate", "AdamBeta1", "MaxGradNorm", "LatentShape", "MaxConsecutiveNonFiniteUpdates" })
+        foreach (var knob in new[] { "Candidates", "BatchSize", "LearningRate", "AdamBeta1", "MaxGradNorm", "LatentShape", "MaxConsecutiveNonFiniteUpdates" })
             Assert.Contains(failures, f => f.Contains($".{knob}"));
-        Assert.Equal(8, failures.Count);
+        Assert.Equal(7, failures.Count);
+    }
+
+    [Fact]
+    public void A_method_refuses_a_loop_and_options_that_do_not_apply_to_it_naming_each()
+    {
+        // The loop and the method-specific options are the method's to judge (ITrainingMethod.Validate), at start.
+        using var setup = new TrainerSetup(TrainingMethods.D3po, o => (o.LoopMode, o.DiffusionDpoGeneratedPairs, o.Candidates) = (TrainingLoopMode.Online, 5, 4));
+        var error = Assert.Throws<ArgumentException>(() => setup.CreateTrainer());
+        Assert.Contains("LoopMode Online needs a step-level method; d3po ranks whole trajectories", error.Message);
+        Assert.Contains("DiffusionDpoGeneratedPairs = 5 does not apply to d3po", error.Message);
+        Assert.Contains("Candidates = 4 does not apply to d3po", error.Message);
     }
 
     [Fact]
@@ -170,7 +181,7 @@ public sealed class TrainerRunControlTests : IDisposable
     [Fact]
     public void Sampling_and_rescoring_use_the_configured_guidance_scale()
     {
-        using var setup = new TrainerSetup(TrainingMethod.TailorPO, o => o.SampleBudget = 2);
+        using var setup = new TrainerSetup(TrainingMethods.TailorPO, o => o.SampleBudget = 2);
         using var trainer = setup.CreateTrainer();
         trainer.Train();
         Assert.NotEmpty(setup.Encoder.Scales);

@@ -14,7 +14,7 @@ internal sealed class TrainerSetup : IDisposable
 {
     private readonly ServiceProvider _provider;
 
-    public TrainerSetup(TrainingMethod method, Action<TailorPOTrainingOptions>? configure = null, long modelSeed = 7,
+    public TrainerSetup(string method, Action<TailorPOTrainingOptions>? configure = null, long modelSeed = 7,
         bool runningNormalizer = false, Action<IServiceCollection>? moreServices = null)
     {
         Model = new TinyAdaptedModel(channels: 3, modelSeed);
@@ -32,7 +32,7 @@ internal sealed class TrainerSetup : IDisposable
             o.Sampling.InferenceSteps = 10;
             o.Loss.Beta = 1.0;
         });
-        services.AddTailorPOGuidance(o => o.Enabled = method == TrainingMethod.TailorPOG);
+        services.AddTailorPOGuidance(o => o.Enabled = method == TrainingMethods.TailorPOGuided);
         services.AddTailorPOTraining(o =>
         {
             o.Method = method;
@@ -42,7 +42,7 @@ internal sealed class TrainerSetup : IDisposable
             o.LearningRate = 0.03;
             o.WeightDecay = 0;
             o.Seed = 11;
-            o.DiffusionDpoGeneratedPairs = 8;
+            if (method == TrainingMethods.DiffusionDpo) o.DiffusionDpoGeneratedPairs = 8; // an option only Diffusion-DPO may set
             configure?.Invoke(o);
         });
         moreServices?.Invoke(services);

@@ -36,18 +36,12 @@ public sealed record AlignmentResult(TrainingReport Report, EvaluationReport Eva
 public static class AlignmentRun
 {
     /// <summary>The method names of the CLI.</summary>
-    public static readonly IReadOnlyList<string> Methods = ["tailorpo", "tailorpo-g", "d3po", "ddpo", "diffusion-dpo"];
+    public static readonly IReadOnlyList<string> Methods = TrainingMethods.BuiltIn;
 
-    /// <summary>The library method of a CLI name.</summary>
-    public static TrainingMethod ParseMethod(string name) => name switch
-    {
-        "tailorpo" => TrainingMethod.TailorPO,
-        "tailorpo-g" => TrainingMethod.TailorPOG,
-        "d3po" => TrainingMethod.D3po,
-        "ddpo" => TrainingMethod.Ddpo,
-        "diffusion-dpo" => TrainingMethod.DiffusionDpo,
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, $"--method must be one of {string.Join(", ", Methods)}."),
-    };
+    /// <summary>The library method of a CLI name (the CLI uses the library's registered names).</summary>
+    public static string ParseMethod(string name) => Methods.Contains(name, StringComparer.Ordinal)
+        ? name
+        : throw new ArgumentOutOfRangeException(nameof(name), name, $"--method must be one of {string.Join(", ", Methods)}.");
 
     /// <summary>The pairing names of a plan.</summary>
     public static TailorPOPairing ParsePairing(string name) => name switch
@@ -153,7 +147,7 @@ public static class AlignmentRun
         services.AddTailorPORewards(o => RewardChoice.Configure(o, plan.Reward, plan.ClipModel, plan.AestheticHead, plan.ClipModel));
         services.AddTailorPOGuidance(o =>
         {
-            o.Enabled = method == TrainingMethod.TailorPOG;
+            o.Enabled = method == TrainingMethods.TailorPOGuided;
             if (plan.GuidanceEta is { } eta) (o.Schedule, o.ConstantEta) = (GuidanceScheduleKind.Constant, eta);
         });
         services.AddTailorPOTraining(o =>

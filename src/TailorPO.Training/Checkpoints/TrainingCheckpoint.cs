@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using TailorPO.Core.Abstractions;
 using static TorchSharp.torch;
 
@@ -108,8 +109,19 @@ public sealed record TrainerCounters
     /// <summary>Prompt cursor position.</summary>
     public int PromptPosition { get; init; }
 
-    /// <summary>DDPO: the per-prompt reward history (prompt to rewards), or null.</summary>
-    public Dictionary<string, double[]>? PromptStatistics { get; init; }
+    /// <summary>The method's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. DDPO's per-prompt rewards), or null.</summary>
+    public Dictionary<string, double[]>? MethodState
+    {
+        get => _methodState ?? LegacyPromptStatistics;
+        init => _methodState = value;
+    }
+
+    private readonly Dictionary<string, double[]>? _methodState;
+
+    /// <summary>Checkpoints written before methods became plug-ins stored DDPO's statistics under this name.</summary>
+    [JsonInclude]
+    [JsonPropertyName("PromptStatistics")]
+    internal Dictionary<string, double[]>? LegacyPromptStatistics { get; init; }
 
     /// <summary>The reward model's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. running normalisers), or null.</summary>
     public Dictionary<string, double[]>? RewardState { get; init; }

@@ -6,7 +6,6 @@ using TailorPO.Core.Losses;
 using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
-using TailorPO.Guidance;
 using TailorPO.Training.Evaluation;
 using TailorPO.Training.Methods;
 using TailorPO.Training.Metrics;
@@ -21,14 +20,16 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class TailorPOTrainingServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="TailorPOTrainingOptions"/> (validated at start), the <see cref="ITrainingMethod"/> the options
-    /// select, an <see cref="IPromptSource"/> (the built-in animal prompts unless you register one), a transient
-    /// <see cref="PreferenceTrainer"/> and a <see cref="RewardEvaluator"/>. The trainer takes its parts from the container:
-    /// Core's <see cref="ISampler"/>, <see cref="NoiseSchedule"/> and losses (<c>AddTailorPOCore</c>), the
-    /// <see cref="IStepRewardEstimator"/> / <see cref="IRewardModel"/> / <see cref="ILatentDecoder"/> (<c>AddTailorPORewards</c> and
-    /// your model), the <see cref="IPreferredSampleRefiner"/> (<c>AddTailorPOGuidance</c>), and from your application an
-    /// <see cref="IAdapter"/> and an <see cref="IPromptEncoder"/>. Every <see cref="ITrainingMetricsSink"/> registered receives
-    /// the metrics; an <see cref="IPreferencePairSource"/>, if registered, feeds Diffusion-DPO. Existing registrations win (TryAdd).
+    /// Registers <see cref="TailorPOTrainingOptions"/> (validated at start), the five built-in methods (each through
+    /// <see cref="AddTrainingMethod"/>, the path your own methods take), an <see cref="IPromptSource"/> (the built-in
+    /// animal prompts unless you register one), a transient <see cref="PreferenceTrainer"/> running the method
+    /// <see cref="TailorPOTrainingOptions.Method"/> names, and a <see cref="RewardEvaluator"/>. The trainer takes its parts
+    /// from the container: Core's <see cref="ISampler"/>, <see cref="NoiseSchedule"/> and losses (<c>AddTailorPOCore</c>),
+    /// the <see cref="IStepRewardEstimator"/> / <see cref="IRewardModel"/> / <see cref="ILatentDecoder"/> (<c>AddTailorPORewards</c>
+    /// and your model), and from your application an <see cref="IAdapter"/> and an <see cref="IPromptEncoder"/>. TailorPO-G
+    /// takes the <see cref="IPreferredSampleRefiner"/> <c>AddTailorPOGuidance</c> registers. Every
+    /// <see cref="ITrainingMetricsSink"/> registered receives the metrics; an <see cref="IPreferencePairSource"/>, if
+    /// registered, feeds Diffusion-DPO. Existing registrations win (TryAdd).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options (the defaults are the paper's; <c>LatentShape</c> is required).</param>
@@ -42,29 +43,25 @@ public static class TailorPOTrainingServiceCollectionExtensions
         builder.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TailorPOTrainingOptions>, TailorPOTrainingOptionsValidator>());
         services.TryAddSingleton<IPromptSource, AnimalPromptSource>();
-        services.TryAddTransient<ITrainingMethod>(sp => Options(sp).Method switch
-        {
-            TrainingMethod.TailorPO => new TailorPOMethod(guided: false, Options(sp).Pairing),
-            TrainingMethod.TailorPOG => new TailorPOMethod(guided: true),
-            TrainingMethod.D3po => new D3poMethod(),
-            TrainingMethod.Ddpo => new DdpoMethod(sp.GetRequiredService<DdpoClipObjective>(), sp.GetRequiredService<PerPromptStatTracker>(),
-                sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value.Ddpo.PerPromptStatTracking),
-            TrainingMethod.DiffusionDpo => new DiffusionDpoMethod(sp.GetService<IPreferencePairSource>()),
-            var other => throw new InvalidOperationException($"Unknown training method {other}."),
-        });
+
+        // The built-ins, unless the application registered its own under their names first.
+        bool Free(string name) => !services.Any(d => d.IsKeyedService && d.ServiceType == typeof(ITrainingMethod) && Equals(d.ServiceKey, name));
+        if (Free(TrainingMethods.TailorPO)) services.AddTrainingMethod(TrainingMethods.TailorPO, sp => new TailorPOMethod(sp.GetRequiredService<IPairwiseLoss>(), refiner: null, Options(sp).Pairing));
+        if (Free(TrainingMethods.TailorPOGuided)) services.AddTrainingMethod(TrainingMethods.TailorPOGuided, sp => new TailorPOMethod(sp.GetRequiredService<IPairwiseLoss>(),
+            sp.GetService<IPreferredSampleRefiner>() ?? throw new InvalidOperationException(
+                "TailorPO-G needs a guiding refiner: call AddTailorPOGuidance (Enabled = true) with a differentiable reward.")));
+        if (Free(TrainingMethods.D3po)) services.AddTrainingMethod(TrainingMethods.D3po, sp => new D3poMethod(sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po)));
+        if (Free(TrainingMethods.Ddpo)) services.AddTrainingMethod(TrainingMethods.Ddpo, sp => new DdpoMethod(sp.GetRequiredService<DdpoClipObjective>(), sp.GetRequiredService<PerPromptStatTracker>(),
+            sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value.Ddpo.PerPromptStatTracking));
+        if (Free(TrainingMethods.DiffusionDpo)) services.AddTrainingMethod(TrainingMethods.DiffusionDpo, sp => new DiffusionDpoMethod(
+            sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.DiffusionDpo), sp.GetService<IPreferencePairSource>()));
+
         services.TryAddTransient(sp =>
         {
             var options = Options(sp);
-            var loss = options.Method switch
-            {
-                TrainingMethod.D3po => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po),
-                TrainingMethod.DiffusionDpo => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.DiffusionDpo),
-                TrainingMethod.Ddpo => sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.TailorPO), // unused by DDPO
-                _ => sp.GetRequiredService<IPairwiseLoss>(),
-            };
-            return new PreferenceTrainer(sp.GetRequiredService<ITrainingMethod>(), sp.GetRequiredService<ISampler>(),
+            return new PreferenceTrainer(ResolveMethod(sp, options.Method), sp.GetRequiredService<ISampler>(),
                 sp.GetRequiredService<IStepRewardEstimator>(), sp.GetRequiredService<IRewardModel>(), sp.GetRequiredService<ILatentDecoder>(),
-                sp.GetRequiredService<IPreferredSampleRefiner>(), loss, sp.GetRequiredService<IAdapter>(), sp.GetRequiredService<IPromptEncoder>(),
+                sp.GetRequiredService<IAdapter>(), sp.GetRequiredService<IPromptEncoder>(),
                 sp.GetRequiredService<IPromptSource>(), sp.GetRequiredService<NoiseSchedule>(), options,
                 sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value, sp.GetServices<ITrainingMetricsSink>(),
                 sp.GetService<ILogger<PreferenceTrainer>>());
@@ -72,6 +69,34 @@ public static class TailorPOTrainingServiceCollectionExtensions
         services.TryAddTransient(sp => new RewardEvaluator(sp.GetRequiredService<ISampler>(), sp.GetRequiredService<ILatentDecoder>(),
             sp.GetRequiredService<IRewardModel>(), sp.GetRequiredService<IPromptEncoder>(), sp.GetRequiredService<IAdapter>()));
         return builder;
+    }
+
+    /// <summary>
+    /// Registers a training method under <paramref name="name"/> (a keyed transient <see cref="ITrainingMethod"/>): set
+    /// <see cref="TailorPOTrainingOptions.Method"/> to that name and <see cref="PreferenceTrainer"/> runs it. The built-in
+    /// methods are registered this way; registering a built-in name again replaces it.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="name">The method's name (options, metrics and checkpoints use it).</param>
+    /// <param name="factory">Creates the method (one per trainer), taking its parts (loss, refiner, ...) from the container.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddTrainingMethod(this IServiceCollection services, string name, Func<IServiceProvider, ITrainingMethod> factory)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        services.RemoveAllKeyed<ITrainingMethod>(name);
+        services.AddKeyedTransient<ITrainingMethod>(name, (sp, _) => factory(sp));
+        services.AddSingleton(new TrainingMethodRegistration(name));
+        return services;
+    }
+
+    private static ITrainingMethod ResolveMethod(IServiceProvider sp, string name)
+    {
+        if (sp.GetKeyedService<ITrainingMethod>(name) is { } method) return method;
+        var known = sp.GetServices<TrainingMethodRegistration>().Select(r => r.Name).Distinct(StringComparer.Ordinal);
+        throw new InvalidOperationException(
+            $"TailorPOTrainingOptions.Method '{name}' names no registered method; registered: {string.Join(", ", known)}. Add yours with services.AddTrainingMethod(name, factory).");
     }
 
     private static TailorPOTrainingOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<TailorPOTrainingOptions>>().Value;

@@ -1,4 +1,5 @@
 using TailorPO.Core.Abstractions;
+using TailorPO.Training.Options;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Methods;
@@ -9,13 +10,25 @@ namespace TailorPO.Training.Methods;
 /// conditioned on DIFFERENT inputs, with the ratio clamp. Collect-then-train: the batch is sampled first (the ranking
 /// needs the final images), then trained on in shuffled inner epochs. Ties give no gradient.
 /// </summary>
-public sealed class D3poMethod : ITrainingMethod
+/// <param name="loss">D3PO's loss (DPO with the ratio clamp; Core's keyed "d3po" loss).</param>
+public sealed class D3poMethod(IPairwiseLoss loss) : ITrainingMethod
 {
+    private readonly IPairwiseLoss _loss = loss ?? throw new ArgumentNullException(nameof(loss));
+
     /// <inheritdoc />
     public string Name => "d3po";
 
     /// <inheritdoc />
-    public int SamplesPerIteration(int batchSize) => 2 * batchSize;
+    public IEnumerable<string> Validate(TrainerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var o = context.Options;
+        foreach (var problem in MethodRequirements.LogProbabilities(context, Name)) yield return problem;
+        foreach (var problem in MethodRequirements.UnusedOptions(context, Name, nameof(o.LoopMode), nameof(o.CollectBatches), nameof(o.InnerEpochs), nameof(o.D3poSameInitialNoise)))
+            yield return problem;
+        if (o.EffectiveLoopMode == TrainingLoopMode.Online)
+            yield return $"TailorPOTrainingOptions.LoopMode Online needs a step-level method; {Name} ranks whole trajectories, so use CollectThenTrain.";
+    }
 
     /// <inheritdoc />
     public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
@@ -52,8 +65,8 @@ public sealed class D3poMethod : ITrainingMethod
             stored.Add(new Stored(prompts, s, Keep(x), Keep(next), Keep(rewards[..batch]), Keep(rewards[batch..])));
     }
 
-    private static UpdateOutcome Loss(TrainerContext context, Stored item, DiffusionCondition condition) =>
-        DifferentInputsPairLoss.Compute(context, item.StepIndex, item.Latents, item.Next, condition, item.Reward0, item.Reward1);
+    private UpdateOutcome Loss(TrainerContext context, Stored item, DiffusionCondition condition) =>
+        DifferentInputsPairLoss.Compute(context, _loss, item.StepIndex, item.Latents, item.Next, condition, item.Reward0, item.Reward1);
 
     private static Tensor Keep(Tensor t) => t.detach().clone().DetachFromDisposeScope();
 

@@ -1,5 +1,6 @@
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Losses;
+using TailorPO.Training.Options;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Methods;
@@ -10,7 +11,11 @@ namespace TailorPO.Training.Methods;
 /// at the trained steps, in shuffled inner epochs. It trains the same T_finetune steps as the other methods (ddpo-pytorch's
 /// timestep fraction), so every method spends a comparable number of updates per sample.
 /// </summary>
-public sealed class DdpoMethod(DdpoClipObjective objective, PerPromptStatTracker tracker, bool perPromptStatistics) : ITrainingMethod
+/// <remarks>Its per-prompt statistics are part of its state (<see cref="IStatefulComponent"/>): checkpoints carry them.</remarks>
+/// <param name="objective">The clipped surrogate.</param>
+/// <param name="tracker">The per-prompt reward statistics.</param>
+/// <param name="perPromptStatistics">Normalise by per-prompt statistics (ddpo-pytorch's default) or by the batch's.</param>
+public sealed class DdpoMethod(DdpoClipObjective objective, PerPromptStatTracker tracker, bool perPromptStatistics) : ITrainingMethod, IStatefulComponent
 {
     private readonly DdpoClipObjective _objective = objective ?? throw new ArgumentNullException(nameof(objective));
 
@@ -21,7 +26,22 @@ public sealed class DdpoMethod(DdpoClipObjective objective, PerPromptStatTracker
     public string Name => "ddpo";
 
     /// <inheritdoc />
-    public int SamplesPerIteration(int batchSize) => batchSize;
+    public IEnumerable<string> Validate(TrainerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var o = context.Options;
+        foreach (var problem in MethodRequirements.LogProbabilities(context, Name)) yield return problem;
+        foreach (var problem in MethodRequirements.UnusedOptions(context, Name, nameof(o.LoopMode), nameof(o.CollectBatches), nameof(o.InnerEpochs)))
+            yield return problem;
+        if (o.EffectiveLoopMode == TrainingLoopMode.Online)
+            yield return $"TailorPOTrainingOptions.LoopMode Online needs a step-level method; {Name} ranks whole trajectories, so use CollectThenTrain.";
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, double[]> ExportState() => Tracker.ExportState();
+
+    /// <inheritdoc />
+    public void ImportState(IReadOnlyDictionary<string, double[]> state) => Tracker.ImportState(state);
 
     /// <inheritdoc />
     public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
@@ -60,17 +80,7 @@ public sealed class DdpoMethod(DdpoClipObjective objective, PerPromptStatTracker
         context.AddSamples(prompts.Count);
         // The statistics live on the host (one read per collected batch, as ddpo-pytorch).
         var values = rewards.cpu().data<double>().ToArray();
-        double[] advantages;
-        if (perPromptStatistics)
-        {
-            advantages = Tracker.Update(prompts, values);
-        }
-        else
-        {
-            var mean = values.Average();
-            var std = Math.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average());
-            advantages = values.Select(v => (v - mean) / (std + PerPromptStatTracker.StdEpsilon)).ToArray();
-        }
+        var advantages = perPromptStatistics ? Tracker.Update(prompts, values) : PerPromptStatTracker.BatchAdvantages(values);
         var advantageTensor = tensor(advantages, ScalarType.Float32).to(latents.device);
         foreach (var (s, x, next, logp) in steps)
             stored.Add(new Stored(prompts, s, Keep(x), Keep(next), Keep(logp), Keep(advantageTensor), Keep(rewards)));

@@ -1,5 +1,4 @@
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.Sampling;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Methods;
@@ -12,21 +11,15 @@ namespace TailorPO.Training.Methods;
 internal static class DifferentInputsPairLoss
 {
     /// <summary>Log-ratios against the adapters-off reference, the pair ranked by <paramref name="reward0"/> vs <paramref name="reward1"/>, and the signals.</summary>
-    public static UpdateOutcome Compute(TrainerContext context, int stepIndex, Tensor latents, Tensor next, DiffusionCondition condition,
+    public static UpdateOutcome Compute(TrainerContext context, IPairwiseLoss loss, int stepIndex, Tensor latents, Tensor next, DiffusionCondition condition,
         Tensor reward0, Tensor reward1)
     {
         var batch = (int)reward0.shape[0];
-        var transition = new SamplerTransition(stepIndex, latents, next, zeros(2 * batch, device: latents.device));
-        var policy = context.Sampler.Score(transition, condition);
-        Tensor referenceMean;
-        using (context.Adapter.Disable())
-        using (no_grad())
-            referenceMean = context.Sampler.Score(transition, condition).Mean;
-        var h = DdimStepMath.LogRatio(next, policy.Mean, referenceMean, policy.Sigma); // [2B]
+        var h = context.LogRatios(stepIndex, latents, next, condition); // [2B]
         var (h0, h1) = (h[..batch], h[batch..]);
         var secondWins = reward1.gt(reward0);
         var weight = reward0.ne(reward1).to_type(h.dtype);
-        var result = context.Loss.Compute(new PreferencePair(where(secondWins, h1, h0), where(secondWins, h0, h1), weight));
+        var result = loss.Compute(new PreferencePair(where(secondWins, h1, h0), where(secondWins, h0, h1), weight));
         var signals = new UpdateSignals(
             maximum(reward0, reward1).to_type(ScalarType.Float64).mean(),
             minimum(reward0, reward1).to_type(ScalarType.Float64).mean(),

@@ -17,8 +17,11 @@ namespace TailorPO.Training.Methods;
 /// update index, so a resume reproduces it) and T_finetune updates per batch of pairs, as many as the other methods make per
 /// batch; training runs without classifier-free guidance, as the Diffusion-DPO code.
 /// </remarks>
-public sealed class DiffusionDpoMethod(IPreferencePairSource? pairs) : ITrainingMethod, IDisposable
+/// <param name="loss">The Diffusion-DPO loss (Core's keyed "diffusion-dpo" loss, beta_dpo).</param>
+/// <param name="pairs">The offline pairs, or null to generate them with the base model.</param>
+public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource? pairs) : ITrainingMethod, IDisposable
 {
+    private readonly IPairwiseLoss _loss = loss ?? throw new ArgumentNullException(nameof(loss));
     private IPreferencePairSource? _pairs = pairs;
     private InMemoryPreferencePairSource? _generated;
     private int[] _order = [];
@@ -28,7 +31,13 @@ public sealed class DiffusionDpoMethod(IPreferencePairSource? pairs) : ITraining
     public string Name => "diffusion-dpo";
 
     /// <inheritdoc />
-    public int SamplesPerIteration(int batchSize) => 2 * batchSize;
+    public IEnumerable<string> Validate(TrainerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        // Trained on the forward process's noised images: no sampled log-probabilities, so any eta will do.
+        var used = _pairs is null ? new[] { nameof(context.Options.DiffusionDpoGeneratedPairs) } : [];
+        return MethodRequirements.UnusedOptions(context, Name, used);
+    }
 
     /// <inheritdoc />
     public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
@@ -63,7 +72,7 @@ public sealed class DiffusionDpoMethod(IPreferencePairSource? pairs) : ITraining
                 using (no_grad())
                     referenceError = DiffusionDpoLoss.DenoisingError(context.Sampler.PredictNoiseAt(noisy, timestep, condition), target);
                 var h = DiffusionDpoLoss.ImplicitLogRatio(policyError, referenceError);
-                var result = context.Loss.Compute(new PreferencePair(h[..batch], h[batch..]));
+                var result = _loss.Compute(new PreferencePair(h[..batch], h[batch..]));
                 return new UpdateOutcome(result.Loss, result.Statistics, new UpdateSignals(LogRatioDrift: h.detach().abs().mean()));
             });
         }

@@ -1,5 +1,5 @@
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.Sampling;
+using TailorPO.Core.Options;
 using TailorPO.Training.Options;
 using static TorchSharp.torch;
 
@@ -18,22 +18,25 @@ namespace TailorPO.Training.Methods;
 /// </remarks>
 public sealed class TailorPOMethod : ITrainingMethod
 {
+    private readonly IPairwiseLoss _loss;
+    private readonly IPreferredSampleRefiner? _refiner;
+
     /// <summary>Creates the method.</summary>
-    /// <param name="guided">True for TailorPO-G (the refiner must then be a guiding one).</param>
+    /// <param name="loss">The pairwise loss of Eq. 10 (TailorPO's, or plain DPO).</param>
+    /// <param name="refiner">TailorPO-G's guiding refiner (TailorPO.Guidance's <c>AddTailorPOGuidance</c>), or null for
+    /// plain TailorPO.</param>
     /// <param name="pairing">Where the ranked pair comes from: the paper's same x_t (default) or Table 10's
     /// step-level ranking ablation with pairs from different inputs (not with guidance).</param>
-    /// <exception cref="ArgumentException">Guidance with <see cref="TailorPOPairing.DifferentInputs"/>.</exception>
-    public TailorPOMethod(bool guided, TailorPOPairing pairing = TailorPOPairing.SameInput)
+    public TailorPOMethod(IPairwiseLoss loss, IPreferredSampleRefiner? refiner = null, TailorPOPairing pairing = TailorPOPairing.SameInput)
     {
+        _loss = loss ?? throw new ArgumentNullException(nameof(loss));
         if (!Enum.IsDefined(pairing)) throw new ArgumentOutOfRangeException(nameof(pairing), pairing, "Unknown pairing.");
-        if (guided && pairing == TailorPOPairing.DifferentInputs)
-            throw new ArgumentException("The step-level ranking ablation (pairs from different inputs) is defined without guidance; use TailorPO-G with SameInput.", nameof(pairing));
-        Guided = guided;
+        _refiner = refiner;
         Pairing = pairing;
     }
 
-    /// <summary>True for TailorPO-G.</summary>
-    public bool Guided { get; }
+    /// <summary>True for TailorPO-G (a refiner was given).</summary>
+    public bool Guided => _refiner is not null;
 
     /// <summary>Where the ranked pair comes from.</summary>
     public TailorPOPairing Pairing { get; }
@@ -42,8 +45,28 @@ public sealed class TailorPOMethod : ITrainingMethod
     public string Name => Guided ? "tailorpo-g" : Pairing == TailorPOPairing.DifferentInputs ? "tailorpo-different-inputs" : "tailorpo";
 
     /// <inheritdoc />
-    /// <remarks>With pairs from different inputs each prompt runs two trajectories, so two final images.</remarks>
-    public int SamplesPerIteration(int batchSize) => Pairing == TailorPOPairing.DifferentInputs ? 2 * batchSize : batchSize;
+    public IEnumerable<string> Validate(TrainerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var o = context.Options;
+        var problems = MethodRequirements.LogProbabilities(context, Name).ToList();
+        var used = new List<string> { nameof(o.LoopMode), nameof(o.Candidates), "Loss.Kind" };
+        if (o.EffectiveLoopMode == TrainingLoopMode.CollectThenTrain) used.AddRange([nameof(o.CollectBatches), nameof(o.InnerEpochs)]);
+        if (!Guided) used.Add(nameof(o.Pairing));
+        problems.AddRange(MethodRequirements.UnusedOptions(context, Name, [.. used]));
+        if (_refiner is { IsGuiding: false })
+            problems.Add("TailorPO-G needs a guiding refiner (AddTailorPOGuidance with Enabled = true and a differentiable reward).");
+        if (context.Core.Loss.Kind is not (PreferenceLossKind.TailorPO or PreferenceLossKind.Dpo))
+            problems.Add($"TailorPOCoreOptions.Loss.Kind = {context.Core.Loss.Kind} does not apply to {Name}: it trains with the TailorPO (or plain DPO) loss.");
+        if (Pairing == TailorPOPairing.DifferentInputs)
+        {
+            if (o.EffectiveLoopMode != TrainingLoopMode.Online)
+                problems.Add($"TailorPOTrainingOptions.Pairing DifferentInputs runs only in the Online loop; got {o.EffectiveLoopMode}.");
+            if (o.Candidates != 2)
+                problems.Add($"TailorPOTrainingOptions.Pairing DifferentInputs pairs exactly two trajectories, so Candidates must be 2; got {o.Candidates}.");
+        }
+        return problems;
+    }
 
     /// <inheritdoc />
     public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
@@ -71,7 +94,7 @@ public sealed class TailorPOMethod : ITrainingMethod
     }
 
     /// <summary>One trajectory: online (<paramref name="stored"/> null) it updates at each trained step; otherwise it stores the pairs.</summary>
-    private static void Trajectory(TrainerContext context, IReadOnlyList<string> prompts, List<StoredPair>? stored, CancellationToken cancellationToken)
+    private void Trajectory(TrainerContext context, IReadOnlyList<string> prompts, List<StoredPair>? stored, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
         var condition = context.Encode(prompts);
@@ -132,7 +155,7 @@ public sealed class TailorPOMethod : ITrainingMethod
     /// then trajectory 1); at each trained step one sample each, ranked by step reward; the loss compares log-ratios
     /// conditioned on their two different inputs; both trajectories continue.
     /// </summary>
-    private static void DifferentInputsTrajectories(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
+    private void DifferentInputsTrajectories(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
         var batch = prompts.Count;
@@ -161,7 +184,7 @@ public sealed class TailorPOMethod : ITrainingMethod
                     rewards = scored.Rewards[0].detach();                                                    // [2B]
                     nextNoise = scored.NoisePredictions?[0];
                 }
-                var outcome = DifferentInputsPairLoss.Compute(context, s, x, sample, condition, rewards[..batch], rewards[batch..]);
+                var outcome = DifferentInputsPairLoss.Compute(context, _loss, s, x, sample, condition, rewards[..batch], rewards[batch..]);
                 next = sample.detach().MoveToOuterDisposeScope();
                 nextNoise = nextNoise?.detach().MoveToOuterDisposeScope();
                 return outcome;
@@ -174,7 +197,7 @@ public sealed class TailorPOMethod : ITrainingMethod
     private static Tensor Keep(Tensor? t) => t!.detach().clone().DetachFromDisposeScope();
 
     /// <summary>Draws K candidates from x_t, scores and ranks them, and refines the preferred one (TailorPO-G).</summary>
-    private static Ranked Rank(TrainerContext context, Tensor latents, int stepIndex, DiffusionCondition condition, Tensor? noise)
+    private Ranked Rank(TrainerContext context, Tensor latents, int stepIndex, DiffusionCondition condition, Tensor? noise)
     {
         var k = context.Options.Candidates;
         var sampler = context.Sampler;
@@ -191,29 +214,28 @@ public sealed class TailorPOMethod : ITrainingMethod
         var dispreferred = Pick(step.Candidates, worst);
         var preferredNoise = scored.NoisePredictions is null ? null : Pick(scored.NoisePredictions, best);
 
-        var refined = context.Refiner.Refine(sampler, preferred, stepIndex, condition);
-        var winner = refined.Sample;
-        // A guided sample moved, so its candidate's eps no longer applies; the refiner returns the new one when reusable.
-        var winnerNoise = context.Refiner.IsGuiding ? refined.NextNoisePrediction : preferredNoise;
-        var acceptance = refined.Report is { } report ? report.Accepted.to_type(ScalarType.Float64).mean() : null;
+        var winner = preferred;
+        var winnerNoise = preferredNoise;
+        Tensor? acceptance = null;
+        if (_refiner is not null)
+        {
+            var refined = _refiner.Refine(sampler, preferred, stepIndex, condition);
+            winner = refined.Sample;
+            // A guided sample moved, so its candidate's eps no longer applies; the refiner returns the new one when reusable.
+            winnerNoise = refined.NextNoisePrediction;
+            acceptance = refined.Report is { } report ? report.Accepted.to_type(ScalarType.Float64).mean() : null;
+        }
         var signals = new UpdateSignals(bestReward.to_type(ScalarType.Float64).mean(), worstReward.to_type(ScalarType.Float64).mean(),
             (bestReward - worstReward).to_type(ScalarType.Float64).mean(), acceptance);
         return new Ranked(winner, dispreferred, weight, winnerNoise, signals);
     }
 
     /// <summary>Eq. 10 on the pair: both log-ratios share x_t, so one policy and one reference mean serve both.</summary>
-    private static UpdateOutcome Loss(TrainerContext context, Tensor latents, Tensor preferred, Tensor dispreferred, Tensor weight,
+    private UpdateOutcome Loss(TrainerContext context, Tensor latents, Tensor preferred, Tensor dispreferred, Tensor weight,
         int stepIndex, DiffusionCondition condition, UpdateSignals signals)
     {
-        var sampler = context.Sampler;
-        var transition = new SamplerTransition(stepIndex, latents, preferred, zeros(latents.shape[0], device: latents.device));
-        var policy = sampler.Score(transition, condition);
-        Tensor referenceMean;
-        using (context.Adapter.Disable())
-        using (no_grad())
-            referenceMean = sampler.Score(transition, condition).Mean;
-        var logRatios = DdimStepMath.LogRatio(stack([preferred, dispreferred]), policy.Mean, referenceMean, policy.Sigma); // [2, B]
-        var result = context.Loss.Compute(new PreferencePair(logRatios[0], logRatios[1], weight.to_type(logRatios.dtype)));
+        var logRatios = context.LogRatios(stepIndex, latents, stack([preferred, dispreferred]), condition); // [2, B]
+        var result = _loss.Compute(new PreferencePair(logRatios[0], logRatios[1], weight.to_type(logRatios.dtype)));
         return new UpdateOutcome(result.Loss, result.Statistics, signals with { LogRatioDrift = logRatios.detach().abs().mean() });
     }
 

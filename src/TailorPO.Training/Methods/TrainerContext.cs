@@ -3,34 +3,32 @@ using Microsoft.Extensions.Logging;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Errors;
 using TailorPO.Core.Options;
+using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
-using TailorPO.Guidance;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Optimization;
 using TailorPO.Training.Options;
 using TailorPO.Training.Sampling;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Methods;
 
 /// <summary>
-/// What a <see cref="ITrainingMethod"/> works with: the counted sampler, the rewards, the refiner, the adapter (reference
-/// model = adapters off), the run generator, and <see cref="Update"/>, which back-propagates one loss and applies
-/// AdamW behind the non-finite guard with ONE host read per update.
+/// What a <see cref="ITrainingMethod"/> works with: the counted sampler, the rewards, the adapter (reference model =
+/// adapters off), the run generator, <see cref="LogRatios"/>, and <see cref="Update"/>, which back-propagates one loss
+/// and applies AdamW behind the non-finite guard with ONE host read per update. A method's own parts (its loss, a
+/// refiner) are its constructor's business, not the context's.
 /// </summary>
 public sealed class TrainerContext
 {
     private readonly AdapterAdamW _optimizer;
-    private readonly IReadOnlyList<Parameter> _parameters;
+    private readonly AdapterGradientStep _gradientStep;
     private readonly IReadOnlyList<ITrainingMetricsSink> _sinks;
     private readonly ILogger _logger;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private int _pendingBackward;
-    private int _nonFiniteStreak;
 
     internal TrainerContext(CountingSampler sampler, IStepRewardEstimator stepRewards, IRewardModel reward, ILatentDecoder decoder,
-        IPreferredSampleRefiner refiner, IPairwiseLoss loss, IAdapter adapter, IPromptEncoder encoder, NoiseSchedule schedule,
+        IAdapter adapter, IPromptEncoder encoder, NoiseSchedule schedule,
         TailorPOTrainingOptions options, TailorPOCoreOptions core, AdapterAdamW optimizer, IReadOnlyList<ITrainingMetricsSink> sinks,
         ILogger logger, string methodName)
     {
@@ -38,19 +36,18 @@ public sealed class TrainerContext
         StepRewards = stepRewards;
         Reward = reward;
         Decoder = decoder;
-        Refiner = refiner;
-        Loss = loss;
         Adapter = adapter;
         Encoder = encoder;
         Schedule = schedule;
         Options = options;
         Core = core;
         _optimizer = optimizer;
-        _parameters = adapter.TrainableParameters.Select(p => p.Parameter).ToList();
+        var parameters = adapter.TrainableParameters.Select(p => p.Parameter).ToList();
+        _gradientStep = new AdapterGradientStep(optimizer, parameters, options);
         _sinks = sinks;
         _logger = logger;
         MethodName = methodName;
-        Device = _parameters[0].device;
+        Device = parameters[0].device;
         Generator = new Generator((ulong)options.Seed, Device);
         TrainedSteps = core.Finetune.SelectStepIndices(sampler.Timesteps.Count).ToHashSet();
     }
@@ -66,12 +63,6 @@ public sealed class TrainerContext
 
     /// <summary>D: latents to images in [0, 1].</summary>
     public ILatentDecoder Decoder { get; }
-
-    /// <summary>TailorPO-G's refiner (a no-op for the other methods).</summary>
-    public IPreferredSampleRefiner Refiner { get; }
-
-    /// <summary>The pairwise loss (TailorPO, D3PO or Diffusion-DPO).</summary>
-    public IPairwiseLoss Loss { get; }
 
     /// <summary>The trainable adapter; <see cref="IAdapter.Disable"/> gives the reference model.</summary>
     public IAdapter Adapter { get; }
@@ -147,6 +138,28 @@ public sealed class TrainerContext
     public void AddSamples(int count) => Samples += count;
 
     /// <summary>
+    /// The log-ratios h = log pi_theta(x_{t-1} | x_t) / pi_ref(x_{t-1} | x_t) of samples drawn from ONE x_t, against the
+    /// adapters-off reference: one policy and one reference mean serve every sample (differentiable in the adapters).
+    /// </summary>
+    /// <param name="stepIndex">The sampling step index of x_t.</param>
+    /// <param name="latents">x_t [B, ...].</param>
+    /// <param name="samples">x_{t-1} candidates [K, B, ...] (or one [B, ...]).</param>
+    /// <param name="condition">The condition, with the sampling CFG scale.</param>
+    /// <returns>[K, B] (or [B]).</returns>
+    public Tensor LogRatios(int stepIndex, Tensor latents, Tensor samples, DiffusionCondition condition)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        var transition = new SamplerTransition(stepIndex, latents, samples.dim() > latents.dim() ? samples[0] : samples,
+            zeros(latents.shape[0], device: latents.device));
+        var policy = Sampler.Score(transition, condition);
+        Tensor referenceMean;
+        using (Adapter.Disable())
+        using (no_grad())
+            referenceMean = Sampler.Score(transition, condition).Mean;
+        return DdimStepMath.LogRatio(samples, policy.Mean, referenceMean, policy.Sigma);
+    }
+
+    /// <summary>
     /// Computes a loss with <paramref name="compute"/>, back-propagates it and - every
     /// <c>GradientAccumulationSteps</c> backward passes - clips and applies AdamW. All finiteness checks made while
     /// computing are deferred and fused with the metrics into ONE host read; a non-finite loss or gradient skips the
@@ -161,56 +174,14 @@ public sealed class TrainerContext
         using var checks = DeferredFiniteChecks.Begin();
         using var scope = NewDisposeScope();
         var outcome = compute();
-        outcome.Loss.backward();
-        _pendingBackward++;
-        var boundary = _pendingBackward >= Options.GradientAccumulationSteps;
-        var norm = boundary ? GradientNorm.Clip(_parameters, Options.MaxGradNorm) : null;
+        var norm = _gradientStep.Backward(outcome.Loss);
+        var readout = UpdateReadout.Read(outcome, norm, checks, Device);
+        _gradientStep.Complete(readout.Skipped, norm);
+        if (readout.Skipped) ReportSkipped(stepIndex, readout, checks);
 
-        var nan = full([], double.NaN, ScalarType.Float64, Device); // a fill on the device, no host-to-device copy
-        Tensor Scalar(Tensor? t) => t is null ? nan : t.detach().to_type(ScalarType.Float64).to(Device).reshape([]);
-        var lossValue = Scalar(outcome.Loss);
-        var statistics = outcome.Statistics?.Values.detach().to_type(ScalarType.Float64).to(Device)
-            ?? cat([lossValue.reshape(1), full([5], double.NaN, ScalarType.Float64, Device)]);
-        var nonFinite = checks.NonFiniteCount(Device).to_type(ScalarType.Float64) + lossValue.isfinite().logical_not().to_type(ScalarType.Float64)
-            + (norm is null ? zeros([], ScalarType.Float64, Device) : norm.isfinite().logical_not().to_type(ScalarType.Float64));
-        var s = outcome.Signals;
-        var read = cat([statistics, stack([Scalar(s.PreferredReward), Scalar(s.DispreferredReward), Scalar(s.RewardGap),
-            Scalar(s.GuidanceAcceptance), Scalar(s.LogRatioDrift), Scalar(norm), nonFinite])]).cpu().data<double>().ToArray();
-
-        // Layout: loss, accuracy, h_w, h_l, clamped, tied | preferred, dispreferred, gap, acceptance, drift, norm, non-finite.
-        var skipped = read[12] > 0;
-        if (skipped)
-        {
-            _optimizer.ZeroGrad();
-            _pendingBackward = 0;
-            SkippedUpdates++;
-            _nonFiniteStreak++;
-            string cause;
-            try
-            {
-                checks.ThrowIfAnyNonFinite();
-                cause = $"the loss ({read[0]}) or the gradient norm ({read[11]}) is not finite";
-            }
-            catch (NonFiniteValueException ex)
-            {
-                cause = ex.Message;
-            }
-            _logger.LogWarning("Skipped update {Update} at step index {Step} of iteration {Iteration}: {Cause}", Updates, stepIndex, Iteration, cause);
-            if (_nonFiniteStreak >= Options.MaxConsecutiveNonFiniteUpdates)
-                throw new TrainingDivergedException(
-                    $"Training stopped: {_nonFiniteStreak} updates in a row were not finite, the last at step index {stepIndex} of iteration {Iteration} " +
-                    $"(update {Updates}): {cause}. The adapters keep the last finite weights; lower the learning rate or check the reward and the inputs.");
-        }
-        else if (boundary)
-        {
-            _optimizer.Step();
-            _optimizer.ZeroGrad();
-            _pendingBackward = 0;
-            _nonFiniteStreak = 0;
-        }
-
-        var metrics = new TrainingStepMetrics(MethodName, Iteration, Updates, stepIndex, read[0], read[1], read[6], read[7], read[8],
-            read[5], read[9], read[10], read[11], skipped, Samples, Sampler.Evaluations, _clock.Elapsed.TotalSeconds);
+        var metrics = new TrainingStepMetrics(MethodName, Iteration, Updates, stepIndex, readout.Loss, readout.ImplicitAccuracy,
+            readout.PreferredReward, readout.DispreferredReward, readout.RewardGap, readout.TiedFraction, readout.GuidanceAcceptance,
+            readout.LogRatioDrift, readout.GradientNorm, readout.Skipped, Samples, Sampler.Evaluations, _clock.Elapsed.TotalSeconds);
         Updates++;
         Latest = metrics;
         foreach (var sink in _sinks) sink.Write(metrics);
@@ -219,13 +190,26 @@ public sealed class TrainerContext
     }
 
     /// <summary>Applies gradients still pending at the end of an iteration (so checkpoints hold none).</summary>
-    internal void FlushPendingGradients()
+    internal void FlushPendingGradients() => _gradientStep.Flush();
+
+    /// <summary>Logs a skipped update with its cause, and stops training after too many in a row.</summary>
+    private void ReportSkipped(int stepIndex, UpdateReadout readout, DeferredFiniteChecks checks)
     {
-        if (_pendingBackward == 0) return;
-        using var scope = NewDisposeScope();
-        var norm = GradientNorm.Clip(_parameters, Options.MaxGradNorm);
-        if (norm.isfinite().item<bool>()) _optimizer.Step();
-        _optimizer.ZeroGrad();
-        _pendingBackward = 0;
+        SkippedUpdates++;
+        string cause;
+        try
+        {
+            checks.ThrowIfAnyNonFinite();
+            cause = $"the loss ({readout.Loss}) or the gradient norm ({readout.GradientNorm}) is not finite";
+        }
+        catch (NonFiniteValueException ex)
+        {
+            cause = ex.Message;
+        }
+        _logger.LogWarning("Skipped update {Update} at step index {Step} of iteration {Iteration}: {Cause}", Updates, stepIndex, Iteration, cause);
+        if (_gradientStep.NonFiniteStreak >= Options.MaxConsecutiveNonFiniteUpdates)
+            throw new TrainingDivergedException(
+                $"Training stopped: {_gradientStep.NonFiniteStreak} updates in a row were not finite, the last at step index {stepIndex} of iteration {Iteration} " +
+                $"(update {Updates}): {cause}. The adapters keep the last finite weights; lower the learning rate or check the reward and the inputs.");
     }
 }

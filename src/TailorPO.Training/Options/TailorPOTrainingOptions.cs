@@ -10,8 +10,11 @@ public sealed class TailorPOTrainingOptions
     /// <summary>The conventional configuration section name, <c>TailorPO:Training</c>.</summary>
     public const string SectionName = "TailorPO:Training";
 
-    /// <summary>The method. Default TailorPO.</summary>
-    public TrainingMethod Method { get; set; } = TrainingMethod.TailorPO;
+    /// <summary>
+    /// The method's registered name: a <see cref="TrainingMethods"/> built-in ("tailorpo", "tailorpo-g", "d3po", "ddpo",
+    /// "diffusion-dpo") or one of your own added with <c>services.AddTrainingMethod(name, factory)</c>. Default "tailorpo".
+    /// </summary>
+    public string Method { get; set; } = TrainingMethods.TailorPO;
 
     /// <summary>Online (Algorithm 1) or collect-then-train; Default picks the method's own (online for TailorPO / -G).</summary>
     public TrainingLoopMode LoopMode { get; set; } = TrainingLoopMode.Default;
@@ -95,5 +98,5 @@ public sealed class TailorPOTrainingOptions
     /// <summary>The loop mode actually used: <see cref="LoopMode"/> resolved against the method's default.</summary>
     public TrainingLoopMode EffectiveLoopMode => LoopMode != TrainingLoopMode.Default
         ? LoopMode
-        : Method is TrainingMethod.TailorPO or TrainingMethod.TailorPOG ? TrainingLoopMode.Online : TrainingLoopMode.CollectThenTrain;
+        : Method is TrainingMethods.TailorPO or TrainingMethods.TailorPOGuided ? TrainingLoopMode.Online : TrainingLoopMode.CollectThenTrain;
 }

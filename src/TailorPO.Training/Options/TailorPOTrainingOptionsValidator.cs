@@ -17,20 +17,9 @@ public sealed class TailorPOTrainingOptionsValidator : IValidateOptions<TailorPO
     {
         ArgumentNullException.ThrowIfNull(o);
         const string p = nameof(TailorPOTrainingOptions);
-        if (!Enum.IsDefined(o.Method)) yield return $"{p}.Method {o.Method} is not a method.";
+        if (string.IsNullOrWhiteSpace(o.Method)) yield return $"{p}.Method is empty: name a registered method (built-in: {string.Join(", ", TrainingMethods.BuiltIn)}).";
         if (!Enum.IsDefined(o.LoopMode)) yield return $"{p}.LoopMode {o.LoopMode} is not a loop mode.";
-        if (o.EffectiveLoopMode == TrainingLoopMode.Online && o.Method is not (TrainingMethod.TailorPO or TrainingMethod.TailorPOG))
-            yield return $"{p}.LoopMode Online needs a step-level method (TailorPO or TailorPOG); {o.Method} ranks whole trajectories, so use CollectThenTrain.";
         if (!Enum.IsDefined(o.Pairing)) yield return $"{p}.Pairing {o.Pairing} is not a pairing.";
-        else if (o.Pairing == TailorPOPairing.DifferentInputs)
-        {
-            if (o.Method != TrainingMethod.TailorPO)
-                yield return $"{p}.Pairing DifferentInputs (the step-level ranking ablation) needs Method TailorPO; got {o.Method}.";
-            if (o.EffectiveLoopMode != TrainingLoopMode.Online)
-                yield return $"{p}.Pairing DifferentInputs runs only in the Online loop; got {o.EffectiveLoopMode}.";
-            if (o.Candidates != 2)
-                yield return $"{p}.Pairing DifferentInputs pairs exactly two trajectories, so Candidates must be 2; got {o.Candidates}.";
-        }
         if (o.Candidates is < 2 or > 16) yield return $"{p}.Candidates must lie in [2, 16] (paper: 2); got {o.Candidates}.";
         if (o.BatchSize < 1) yield return $"{p}.BatchSize must be >= 1 (paper: 2); got {o.BatchSize}.";
         if (o.SampleBudget < 1) yield return $"{p}.SampleBudget must be >= 1 (paper: 10000); got {o.SampleBudget}.";

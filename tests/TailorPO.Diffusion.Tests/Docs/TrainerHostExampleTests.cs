@@ -39,7 +39,7 @@ public sealed class TrainerHostExampleTests : IDisposable
         services.AddTailorPOGuidance(o => o.Enabled = false);              // TailorPO-G: true, with a differentiable reward
         services.AddTailorPOTraining(o =>
             {
-                o.Method = TrainingMethod.TailorPO;
+                o.Method = TrainingMethods.TailorPO;                   // or "tailorpo-g", "d3po", "ddpo", "diffusion-dpo", or yours
                 o.SampleBudget = budget;                                   // paper: 10,000 images
                 o.CheckpointDirectory = runFolder;                         // adapters, optimizer, generator, counters
             })

@@ -158,7 +158,7 @@ public sealed class CsvPreferencePairSourceTests : IDisposable
         services.AddTailorPOCore(o => o.Sampling.InferenceSteps = 5);
         services.AddTailorPORewards(o => o.Add(RewardKind.JpegCompressibility));
         services.AddTailorPOGuidance(o => o.Enabled = false);
-        services.AddTailorPOTraining(o => (o.Method, o.SampleBudget, o.BatchSize, o.LatentShape) = (TrainingMethod.DiffusionDpo, 4, 2, null))
+        services.AddTailorPOTraining(o => (o.Method, o.SampleBudget, o.BatchSize, o.LatentShape) = (TrainingMethods.DiffusionDpo, 4, 2, null))
             .Configure<StableDiffusionPipeline>((o, pipeline) =>
                 o.LatentShape = [pipeline.Unet.Config.InChannels, pipeline.DefaultImageSize / pipeline.VaeScaleFactor, pipeline.DefaultImageSize / pipeline.VaeScaleFactor]);
         services.AddSingleton<IPreferencePairSource>(sp => CsvPreferencePairSource.FromCsv(_folder, sp.GetRequiredService<StableDiffusionPipeline>()));

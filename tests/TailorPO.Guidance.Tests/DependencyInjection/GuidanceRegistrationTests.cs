@@ -1,3 +1,4 @@
+using TailorPO.Core.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Guidance.DependencyInjection;

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace TailorPO.Guidance;
+namespace TailorPO.Core.Abstractions;
 
 /// <summary>The outcome of <see cref="IPreferredSampleRefiner.Refine"/>. Tensors are detached and belong to the caller's dispose scope.</summary>
 /// <param name="Sample">The sample that continues the trajectory and enters the loss, [B, C, h, w]: per batch

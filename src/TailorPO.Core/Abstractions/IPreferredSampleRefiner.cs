@@ -1,17 +1,15 @@
-using TailorPO.Core.Abstractions;
-using TailorPO.Guidance.Refiners;
 using static TorchSharp.torch;
 
-namespace TailorPO.Guidance;
+namespace TailorPO.Core.Abstractions;
 
 /// <summary>
 /// Improves the preferred candidate x^w_{t-1} after ranking, before it enters the loss and continues
-/// the trajectory: TailorPO-G's reward-gradient step (<see cref="RewardGradientRefiner"/>) or nothing
-/// for plain TailorPO (<see cref="NoOpRefiner"/>).
+/// the trajectory: TailorPO-G's reward-gradient step (TailorPO.Guidance's <c>RewardGradientRefiner</c>) or nothing
+/// for plain TailorPO (TailorPO.Guidance's <c>NoOpRefiner</c>).
 /// </summary>
 public interface IPreferredSampleRefiner
 {
-    /// <summary>True when <see cref="Refine"/> may change the sample (false for <see cref="NoOpRefiner"/>).</summary>
+    /// <summary>True when <see cref="Refine"/> may change the sample (false for a no-op refiner).</summary>
     bool IsGuiding { get; }
 
     /// <summary>Refines the preferred candidates of one step.</summary>

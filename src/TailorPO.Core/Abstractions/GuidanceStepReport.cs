@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace TailorPO.Guidance;
+namespace TailorPO.Core.Abstractions;
 
 /// <summary>
 /// Diagnostics of one TailorPO-G step (Eq. 14 and Algorithm 1). The three rewards come from ONE
