@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Losses;
-using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
@@ -32,7 +31,6 @@ public static class TailorPOCoreServiceCollectionExtensions
     public static OptionsBuilder<TailorPOCoreOptions> AddTailorPOCore(this IServiceCollection services, Action<TailorPOCoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
 
         var builder = services.AddOptions<TailorPOCoreOptions>();
         if (configure is not null) builder.Configure(configure);

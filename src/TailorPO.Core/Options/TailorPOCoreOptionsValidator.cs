@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Errors;
+using TailorPO.Core.Numerics;
 using TailorPO.Core.Schedules;
 using static TailorPO.Core.Options.OptionsChecks;
 
@@ -15,6 +16,8 @@ public sealed class TailorPOCoreOptionsValidator : IValidateOptions<TailorPOCore
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPOCoreOptions options)
     {
+        // The host validates options at start: the CPU numerics guard decides there, once per process (TorchNumerics).
+        TorchNumerics.EnsureGuarded();
         ArgumentNullException.ThrowIfNull(options);
         return ToResult(Check(options));
     }

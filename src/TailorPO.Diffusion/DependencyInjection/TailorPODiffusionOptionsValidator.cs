@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TailorPO.Core.Numerics;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Pipelines;
 using TorchSharp;
@@ -21,6 +22,8 @@ public sealed class TailorPODiffusionOptionsValidator : IValidateOptions<TailorP
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPODiffusionOptions options)
     {
+        // The host validates options at start: the CPU numerics guard decides there, once per process (TorchNumerics).
+        TorchNumerics.EnsureGuarded();
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
         CheckFolder(options.ModelFolder, failures);

@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Diffusion.DependencyInjection;
 using TailorPO.Diffusion.Lora;
@@ -40,7 +39,6 @@ public static class TailorPODiffusionServiceCollectionExtensions
     public static OptionsBuilder<TailorPODiffusionOptions> AddTailorPODiffusion(this IServiceCollection services, Action<TailorPODiffusionOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
         var builder = services.AddOptions<TailorPODiffusionOptions>();
         if (configure is not null)
             builder.Configure(configure);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TailorPO.Core.Numerics;
 
 namespace TailorPO.Guidance.DependencyInjection;
 
@@ -8,6 +9,8 @@ public sealed class TailorPOGuidanceOptionsValidator : IValidateOptions<TailorPO
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPOGuidanceOptions options)
     {
+        // The host validates options at start: the CPU numerics guard decides there, once per process (TorchNumerics).
+        TorchNumerics.EnsureGuarded();
         var failures = new List<string>();
         if (!double.IsFinite(options.Delta) || options.Delta <= 0)
             failures.Add($"TailorPOGuidanceOptions.Delta is {options.Delta}; it must be finite and > 0 (the paper uses 0.5).");

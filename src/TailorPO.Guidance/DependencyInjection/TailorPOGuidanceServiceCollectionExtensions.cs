@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.Numerics;
 using TailorPO.Guidance.DependencyInjection;
 using TailorPO.Guidance.Refiners;
 using TailorPO.Guidance.Schedules;
@@ -27,7 +26,6 @@ public static class TailorPOGuidanceServiceCollectionExtensions
     public static OptionsBuilder<TailorPOGuidanceOptions> AddTailorPOGuidance(this IServiceCollection services, Action<TailorPOGuidanceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
         var builder = services.AddOptions<TailorPOGuidanceOptions>();
         if (configure is not null)
             builder.Configure(configure);

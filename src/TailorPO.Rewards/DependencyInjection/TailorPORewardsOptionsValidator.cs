@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TailorPO.Core.Numerics;
 using TailorPO.Rewards.Analytic;
 
 namespace TailorPO.Rewards.DependencyInjection;
@@ -9,6 +10,8 @@ public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPOR
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPORewardsOptions options)
     {
+        // The host validates options at start: the CPU numerics guard decides there, once per process (TorchNumerics).
+        TorchNumerics.EnsureGuarded();
         var failures = new List<string>();
         if (options.Rewards.Count == 0)
             failures.Add("TailorPORewardsOptions.Rewards is empty: add at least one reward (options.Add(RewardKind.X) or RewardKind.Custom with a Factory).");

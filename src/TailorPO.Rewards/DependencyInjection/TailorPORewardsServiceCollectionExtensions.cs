@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Core.Numerics;
 using TailorPO.Rewards.DependencyInjection;
 using TailorPO.Rewards.StepRewards;
 
@@ -25,7 +24,6 @@ public static class TailorPORewardsServiceCollectionExtensions
     public static OptionsBuilder<TailorPORewardsOptions> AddTailorPORewards(this IServiceCollection services, Action<TailorPORewardsOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
         var builder = services.AddOptions<TailorPORewardsOptions>();
         if (configure is not null)
             builder.Configure(configure);

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Losses;
-using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
 using TailorPO.Training.Evaluation;
@@ -21,7 +20,7 @@ public static class TailorPOTrainingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="TailorPOTrainingOptions"/> (validated at start), the five built-in methods (each through
-    /// <see cref="AddTrainingMethod"/>, the path your own methods take), an <see cref="IPromptSource"/> (the built-in
+    /// <see cref="AddMethod"/>, the path your own methods take), an <see cref="IPromptSource"/> (the built-in
     /// animal prompts unless you register one), a transient <see cref="PreferenceTrainer"/> running the method
     /// <see cref="TailorPOTrainingOptions.Method"/> names, and a <see cref="RewardEvaluator"/>. The trainer takes its parts
     /// from the container: Core's <see cref="ISampler"/>, <see cref="NoiseSchedule"/> and losses (<c>AddTailorPOCore</c>),
@@ -37,7 +36,6 @@ public static class TailorPOTrainingServiceCollectionExtensions
     public static OptionsBuilder<TailorPOTrainingOptions> AddTailorPOTraining(this IServiceCollection services, Action<TailorPOTrainingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        TorchNumerics.EnsureGuarded(); // the CPU numerics guard, decided once per process (TorchNumerics)
         var builder = services.AddOptions<TailorPOTrainingOptions>();
         if (configure is not null) builder.Configure(configure);
         builder.ValidateOnStart();
@@ -46,14 +44,14 @@ public static class TailorPOTrainingServiceCollectionExtensions
 
         // The built-ins, unless the application registered its own under their names first.
         bool Free(string name) => !services.Any(d => d.IsKeyedService && d.ServiceType == typeof(ITrainingMethod) && Equals(d.ServiceKey, name));
-        if (Free(TrainingMethods.TailorPO)) services.AddTrainingMethod(TrainingMethods.TailorPO, sp => new TailorPOMethod(sp.GetRequiredService<IPairwiseLoss>(), refiner: null, Options(sp).Pairing));
-        if (Free(TrainingMethods.TailorPOGuided)) services.AddTrainingMethod(TrainingMethods.TailorPOGuided, sp => new TailorPOMethod(sp.GetRequiredService<IPairwiseLoss>(),
+        if (Free(TrainingMethods.TailorPO)) builder.AddMethod(TrainingMethods.TailorPO, sp => new TailorPOMethod(sp.GetRequiredService<IPairwiseLoss>(), refiner: null, Options(sp).Pairing));
+        if (Free(TrainingMethods.TailorPOGuided)) builder.AddMethod(TrainingMethods.TailorPOGuided, sp => new TailorPOMethod(sp.GetRequiredService<IPairwiseLoss>(),
             sp.GetService<IPreferredSampleRefiner>() ?? throw new InvalidOperationException(
                 "TailorPO-G needs a guiding refiner: call AddTailorPOGuidance (Enabled = true) with a differentiable reward.")));
-        if (Free(TrainingMethods.D3po)) services.AddTrainingMethod(TrainingMethods.D3po, sp => new D3poMethod(sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po)));
-        if (Free(TrainingMethods.Ddpo)) services.AddTrainingMethod(TrainingMethods.Ddpo, sp => new DdpoMethod(sp.GetRequiredService<DdpoClipObjective>(), sp.GetRequiredService<PerPromptStatTracker>(),
+        if (Free(TrainingMethods.D3po)) builder.AddMethod(TrainingMethods.D3po, sp => new D3poMethod(sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po)));
+        if (Free(TrainingMethods.Ddpo)) builder.AddMethod(TrainingMethods.Ddpo, sp => new DdpoMethod(sp.GetRequiredService<DdpoClipObjective>(), sp.GetRequiredService<PerPromptStatTracker>(),
             sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value.Ddpo.PerPromptStatTracking));
-        if (Free(TrainingMethods.DiffusionDpo)) services.AddTrainingMethod(TrainingMethods.DiffusionDpo, sp => new DiffusionDpoMethod(
+        if (Free(TrainingMethods.DiffusionDpo)) builder.AddMethod(TrainingMethods.DiffusionDpo, sp => new DiffusionDpoMethod(
             sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.DiffusionDpo), sp.GetService<IPreferencePairSource>()));
 
         services.TryAddTransient(sp =>
@@ -73,22 +71,24 @@ public static class TailorPOTrainingServiceCollectionExtensions
 
     /// <summary>
     /// Registers a training method under <paramref name="name"/> (a keyed transient <see cref="ITrainingMethod"/>): set
-    /// <see cref="TailorPOTrainingOptions.Method"/> to that name and <see cref="PreferenceTrainer"/> runs it. The built-in
-    /// methods are registered this way; registering a built-in name again replaces it.
+    /// <see cref="TailorPOTrainingOptions.Method"/> to that name and <see cref="PreferenceTrainer"/> runs it, e.g.
+    /// <c>services.AddTailorPOTraining(o =&gt; o.Method = "mine").AddMethod("mine", sp =&gt; new MyMethod(...))</c>. The
+    /// built-in methods are registered this way; registering a built-in name again replaces it.
     /// </summary>
-    /// <param name="services">The service collection.</param>
+    /// <param name="builder">The training options' builder (<c>AddTailorPOTraining</c> returns it).</param>
     /// <param name="name">The method's name (options, metrics and checkpoints use it).</param>
     /// <param name="factory">Creates the method (one per trainer), taking its parts (loss, refiner, ...) from the container.</param>
-    /// <returns>The service collection.</returns>
-    public static IServiceCollection AddTrainingMethod(this IServiceCollection services, string name, Func<IServiceProvider, ITrainingMethod> factory)
+    /// <returns>The builder, for chaining.</returns>
+    public static OptionsBuilder<TailorPOTrainingOptions> AddMethod(this OptionsBuilder<TailorPOTrainingOptions> builder, string name,
+        Func<IServiceProvider, ITrainingMethod> factory)
     {
-        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(factory);
-        services.RemoveAllKeyed<ITrainingMethod>(name);
-        services.AddKeyedTransient<ITrainingMethod>(name, (sp, _) => factory(sp));
-        services.AddSingleton(new TrainingMethodRegistration(name));
-        return services;
+        builder.Services.RemoveAllKeyed<ITrainingMethod>(name);
+        builder.Services.AddKeyedTransient<ITrainingMethod>(name, (sp, _) => factory(sp));
+        builder.Services.AddSingleton(new TrainingMethodRegistration(name));
+        return builder;
     }
 
     private static ITrainingMethod ResolveMethod(IServiceProvider sp, string name)
@@ -96,7 +96,7 @@ public static class TailorPOTrainingServiceCollectionExtensions
         if (sp.GetKeyedService<ITrainingMethod>(name) is { } method) return method;
         var known = sp.GetServices<TrainingMethodRegistration>().Select(r => r.Name).Distinct(StringComparer.Ordinal);
         throw new InvalidOperationException(
-            $"TailorPOTrainingOptions.Method '{name}' names no registered method; registered: {string.Join(", ", known)}. Add yours with services.AddTrainingMethod(name, factory).");
+            $"TailorPOTrainingOptions.Method '{name}' names no registered method; registered: {string.Join(", ", known)}. Add yours with AddTailorPOTraining(...).AddMethod(name, factory).");
     }
 
     private static TailorPOTrainingOptions Options(IServiceProvider sp) => sp.GetRequiredService<IOptions<TailorPOTrainingOptions>>().Value;

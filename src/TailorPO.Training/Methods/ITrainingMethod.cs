@@ -6,7 +6,7 @@ namespace TailorPO.Training.Methods;
 /// every loss). The trainer owns everything around it: budget, prompts, optimizer, non-finite guard, checkpoints and
 /// metrics. A method whose state decides later results (per-prompt statistics, an offline pair set) also implements
 /// <see cref="Core.Abstractions.IStatefulComponent"/>, and the trainer carries that state in its checkpoints. Register a
-/// method with <c>services.AddTrainingMethod(name, factory)</c> and select it with
+/// method with <c>AddTailorPOTraining(...).AddMethod(name, factory)</c> and select it with
 /// <see cref="Options.TailorPOTrainingOptions.Method"/>; the five built-ins are registered the same way.
 /// </summary>
 public interface ITrainingMethod

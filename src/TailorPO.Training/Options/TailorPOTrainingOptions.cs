@@ -12,7 +12,7 @@ public sealed class TailorPOTrainingOptions
 
     /// <summary>
     /// The method's registered name: a <see cref="TrainingMethods"/> built-in ("tailorpo", "tailorpo-g", "d3po", "ddpo",
-    /// "diffusion-dpo") or one of your own added with <c>services.AddTrainingMethod(name, factory)</c>. Default "tailorpo".
+    /// "diffusion-dpo") or one of your own added with <c>AddTailorPOTraining(...).AddMethod(name, factory)</c>. Default "tailorpo".
     /// </summary>
     public string Method { get; set; } = TrainingMethods.TailorPO;
 

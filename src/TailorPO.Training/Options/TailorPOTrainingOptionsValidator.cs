@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TailorPO.Core.Numerics;
 
 namespace TailorPO.Training.Options;
 
@@ -8,6 +9,8 @@ public sealed class TailorPOTrainingOptionsValidator : IValidateOptions<TailorPO
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPOTrainingOptions options)
     {
+        // The host validates options at start: the CPU numerics guard decides there, once per process (TorchNumerics).
+        TorchNumerics.EnsureGuarded();
         var failures = Check(options).ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

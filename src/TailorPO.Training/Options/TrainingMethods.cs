@@ -2,7 +2,7 @@ namespace TailorPO.Training.Options;
 
 /// <summary>
 /// The names of the built-in methods (<see cref="TailorPOTrainingOptions.Method"/>). A method of your own is selected
-/// by the name you register it under (<c>services.AddTrainingMethod(name, factory)</c>).
+/// by the name you register it under (<c>AddTailorPOTraining(...).AddMethod(name, factory)</c>).
 /// </summary>
 public static class TrainingMethods
 {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Losses;
 using TailorPO.Training.Metrics;
@@ -8,7 +9,7 @@ namespace TailorPO.Training.Tests.CustomMethods;
 
 /// <summary>
 /// The trainer is open to methods the package does not know: one registered from outside through
-/// <c>AddTrainingMethod</c> trains, resumes bit-identically, has its own checks run at start, and an unknown name is
+/// <c>AddMethod</c> trains, resumes bit-identically, has its own checks run at start, and an unknown name is
 /// refused naming the registered ones.
 /// </summary>
 public sealed class CustomMethodTests : IDisposable
@@ -25,7 +26,7 @@ public sealed class CustomMethodTests : IDisposable
     {
         o.Candidates = 3;
         configure(o);
-    }, moreServices: services => services.AddTrainingMethod(Name, sp => new BestVersusWorstMethod(sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.Dpo))));
+    }, moreServices: services => new OptionsBuilder<TailorPOTrainingOptions>(services, Microsoft.Extensions.Options.Options.DefaultName).AddMethod(Name, sp => new BestVersusWorstMethod(sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.Dpo))));
 
     [Fact]
     public void A_method_registered_from_outside_trains_and_resumes_bit_identically()
