@@ -1,0 +1,123 @@
+using TailorPO.Diffusion.Lora;
+using TailorPO.Diffusion.Safetensors;
+using TailorPO.Diffusion.Tests.UNet;
+using TailorPO.TestUtilities;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace TailorPO.Diffusion.Tests.Lora;
+
+/// <summary>
+/// Every LoRA layout written by PEFT / diffusers themselves (tests/fixtures/lora_layouts) loads here to the UNet
+/// output those libraries' own loaders give, and survives being written back in each layout this library writes.
+/// </summary>
+public class LoraLayoutParityTests(ITestOutputHelper output)
+{
+    private static readonly LoraLayoutFixture Fixture = LoraLayoutFixture.Load();
+
+    public static IEnumerable<object[]> Layouts => LoraLayoutFixture.LayoutNames();
+
+    public static IEnumerable<object[]> LayoutsAndWrittenFormats =>
+        LoraLayoutFixture.LayoutNames().SelectMany(l => new[] { LoraFileFormat.Peft, LoraFileFormat.Kohya }.Select(f => new[] { l[0], f }));
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void The_layout_loads_to_the_reference_libraries_output(string name)
+    {
+        var layout = Fixture.Get(name);
+        using var cases = FixtureCases.Load(Fixture.CasesPath);
+        using var expected = FixtureCases.Load(Fixture.ExpectedPath);
+        using var model = Fixture.FreshUNet();
+        using (var contents = LoraFile.Read(layout.Path, LoraLayoutFixture.AdaptableLayers(model)))
+            Assert.Equal(layout.Format, contents.Format);
+        var adapter = LoraAdapter.FromFile(model, layout.Path);
+        Assert.NotEmpty(adapter.Layers);
+        foreach (var caseName in Fixture.CaseNames)
+        {
+            using var scope = NewDisposeScope();
+            var want = expected[$"{name}.{caseName}.expected"];
+            var got = LoraLayoutFixture.Run(model, cases, caseName);
+            Tensor baseline;
+            using (adapter.Disable()) baseline = LoraLayoutFixture.Run(model, cases, caseName);
+            var tolerance = UNetFixture.Tolerance(want);
+            var effect = TensorAssert.MaxAbsDifference(want, baseline);
+            output.WriteLine($"{name} {caseName}: max |C# - reference| {TensorAssert.MaxAbsDifference(want, got):E2}, adapter effect {effect:E2}, tolerance {tolerance:E1}");
+            Assert.True(effect > 10 * tolerance, $"the {name} adapter should change the output well beyond the tolerance (effect {effect:E2})");
+            TensorAssert.Close(want, got, tolerance, what: $"{name} {caseName}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(LayoutsAndWrittenFormats))]
+    public void A_layout_written_back_reads_to_the_same_ranks_alphas_weights_and_output(string name, LoraFileFormat written)
+    {
+        var layout = Fixture.Get(name);
+        var path = Path.Combine(Path.GetTempPath(), $"tailorpo-lora-{name}-{written}-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var cases = FixtureCases.Load(Fixture.CasesPath);
+            using var first = Fixture.FreshUNet();
+            var original = LoraAdapter.FromFile(first, layout.Path);
+            original.Save(path, written);
+
+            using var second = Fixture.FreshUNet();
+            using (var contents = LoraFile.Read(path, LoraLayoutFixture.AdaptableLayers(second)))
+                Assert.Equal(written, contents.Format);
+            var reloaded = LoraAdapter.FromFile(second, path);
+            Assert.Equal(original.Layers.Keys.Order(StringComparer.Ordinal), reloaded.Layers.Keys.Order(StringComparer.Ordinal));
+            foreach (var (layerPath, layer) in original.Layers)
+            {
+                var other = reloaded.Layers[layerPath];
+                Assert.Equal(layer.Rank, other.Rank);
+                Assert.Equal(layer.Alpha, other.Alpha);
+                Assert.Equal(layer.LoraA!.bytes.ToArray(), other.LoraA!.bytes.ToArray());
+                Assert.Equal(layer.LoraB!.bytes.ToArray(), other.LoraB!.bytes.ToArray());
+            }
+            using var scope = NewDisposeScope();
+            var caseName = Fixture.CaseNames[0];
+            Assert.Equal(0.0, TensorAssert.MaxAbsDifference(LoraLayoutFixture.Run(first, cases, caseName), LoraLayoutFixture.Run(second, cases, caseName)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Per_layer_ranks_and_alphas_are_written_as_peft_patterns_with_every_key_a_lora_key()
+    {
+        // The PEFT fixture has lora_alpha != r, a rank_pattern and an alpha_pattern, so its layers differ.
+        var layout = Fixture.Layouts.First(l => l.Format == LoraFileFormat.Peft);
+        var path = Path.Combine(Path.GetTempPath(), $"tailorpo-lora-patterns-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var model = Fixture.FreshUNet();
+            var adapter = LoraAdapter.FromFile(model, layout.Path);
+            Assert.True(adapter.Layers.Values.Select(l => l.Rank).Distinct().Count() > 1, "the fixture should have layers of different ranks");
+            Assert.True(adapter.Layers.Values.Select(l => l.Alpha).Distinct().Count() > 1, "the fixture should have layers of different alphas");
+            adapter.Save(path);
+
+            using var file = SafetensorsFile.Open(path);
+            // diffusers' loader refuses any key without "lora" in it, as per-layer alpha tensors were.
+            Assert.All(file.Names, k => Assert.Contains("lora", k, StringComparison.Ordinal));
+            Assert.False(file.Metadata.ContainsKey("lora_alpha"), "a single top-level lora_alpha would be wrong for some layers");
+            using var config = System.Text.Json.JsonDocument.Parse(file.Metadata["lora_adapter_metadata"]);
+            var root = config.RootElement;
+            int r = root.GetProperty("unet.r").GetInt32();
+            double alpha = root.GetProperty("unet.lora_alpha").GetDouble();
+            var rankPattern = root.GetProperty("unet.rank_pattern").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+            var alphaPattern = root.GetProperty("unet.alpha_pattern").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+            foreach (var (layerPath, layer) in adapter.Layers)
+            {
+                Assert.Equal(layer.Rank, rankPattern.GetValueOrDefault(layerPath, r));
+                Assert.Equal(layer.Alpha, alphaPattern.GetValueOrDefault(layerPath, alpha));
+            }
+            Assert.All(rankPattern, p => Assert.NotEqual(r, p.Value));
+            Assert.All(alphaPattern, p => Assert.NotEqual(alpha, p.Value));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
