@@ -136,6 +136,11 @@ public static class LoraFile
         var format = styles.Contains(LoraFileFormat.DiffusersAttentionProcessors) ? LoraFileFormat.DiffusersAttentionProcessors
             : styles.Contains(LoraFileFormat.DiffusersLoraLayers) ? LoraFileFormat.DiffusersLoraLayers : LoraFileFormat.Peft;
         var settings = Settings(path, metadata, keyPrefix);
+        // PeftModel.save_pretrained keeps alpha only in adapter_config.json; without it the scale is unknown, and
+        // assuming alpha = rank would load a differently scaled adapter without a word.
+        if (settings is null && tensors.Keys.Any(k => k.StartsWith(PeftModelPrefix, StringComparison.Ordinal)))
+            throw new SafetensorsFormatException(path,
+                $"the keys start with '{PeftModelPrefix}' (PeftModel.save_pretrained), whose lora_alpha and r are kept only in {PeftConfigFileName}, and there is none next to the file; put the adapter's {PeftConfigFileName} beside it or pass the adapter folder.");
         return Assemble(path, format, a, b,
             l => layerAlphas.TryGetValue(l, out var own) ? own : settings?.AlphaFor(l) ?? a[l].shape[0], settings is null ? null : settings.RankFor,
             layers, unexpected, ignored, metadata,
