@@ -83,6 +83,54 @@ public class LoraLayoutParityTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Each fixture layout, written in each layout this library writes, reloads to the reference libraries' output
+    /// for the original file. With <see cref="ExportVariable"/> set, the written files and their C# outputs are kept
+    /// there for tests/fixtures/lora_layouts/tools/check_written.py, which loads them with PEFT and diffusers.
+    /// </summary>
+    [Fact]
+    public void Every_written_layout_reloads_to_the_reference_output_of_its_source()
+    {
+        var export = Environment.GetEnvironmentVariable(ExportVariable);
+        var folder = export ?? Directory.CreateTempSubdirectory("tailorpo-lora-written-").FullName;
+        Directory.CreateDirectory(folder);
+        try
+        {
+            using var cases = FixtureCases.Load(Fixture.CasesPath);
+            using var expected = FixtureCases.Load(Fixture.ExpectedPath);
+            using var scope = NewDisposeScope();
+            var outputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var layout in Fixture.Layouts)
+            {
+                using var source = Fixture.FreshUNet();
+                var adapter = LoraAdapter.FromFile(source, layout.Path);
+                adapter.Save(Path.Combine(folder, $"{layout.Name}.peft.safetensors"), LoraFileFormat.Peft);
+                adapter.Save(Path.Combine(folder, $"{layout.Name}.kohya.safetensors"), LoraFileFormat.Kohya);
+                foreach (var written in new[] { "peft", "kohya" })
+                {
+                    using var model = Fixture.FreshUNet();
+                    LoraAdapter.FromFile(model, Path.Combine(folder, $"{layout.Name}.{written}.safetensors"));
+                    foreach (var caseName in Fixture.CaseNames)
+                    {
+                        var want = expected[$"{layout.Name}.{caseName}.expected"];
+                        var got = LoraLayoutFixture.Run(model, cases, caseName);
+                        output.WriteLine($"{layout.Name} written as {written}, {caseName}: max |C# - reference| {TensorAssert.MaxAbsDifference(want, got):E2}");
+                        TensorAssert.Close(want, got, UNetFixture.Tolerance(want), what: $"{layout.Name} written as {written}, {caseName}");
+                        outputs[$"{layout.Name}.{written}.{caseName}.csharp"] = got;
+                    }
+                }
+            }
+            SafetensorsWriter.Save(Path.Combine(folder, "csharp_outputs.safetensors"), outputs);
+        }
+        finally
+        {
+            if (export is null) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>Where <see cref="Every_written_layout_reloads_to_the_reference_output_of_its_source"/> keeps its files for the Python check.</summary>
+    public const string ExportVariable = "TAILORPO_LORA_EXPORT";
+
     [Fact]
     public void Per_layer_ranks_and_alphas_are_written_as_peft_patterns_with_every_key_a_lora_key()
     {
