@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using TailorPO.Core.Json;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Safetensors;
@@ -29,7 +28,7 @@ public static class LoraFile
     /// <summary>The config file of a PEFT adapter folder, read next to the weights.</summary>
     public const string PeftConfigFileName = "adapter_config.json";
 
-    private const string KohyaUNetPrefix = "lora_unet_";
+    internal const string KohyaUNetPrefix = "lora_unet_";
     private const string PeftModelPrefix = "base_model.model.";
 
     /// <summary>Reads a LoRA file (or PEFT adapter folder) and maps it onto <paramref name="layers"/>.</summary>
@@ -350,8 +349,8 @@ public static class LoraFile
         try
         {
             var (tensors, metadata) = layout == LoraFileFormat.Kohya
-                ? KohyaContent(adapted, targetModules, owned)
-                : PeftContent(adapted, keyPrefix, targetModules);
+                ? LoraFileWriter.KohyaContent(adapted, targetModules, owned)
+                : LoraFileWriter.PeftContent(adapted, keyPrefix, targetModules);
             SafetensorsWriter.Save(path, tensors, metadata);
         }
         finally
@@ -359,83 +358,4 @@ public static class LoraFile
             foreach (var t in owned) t.Dispose();
         }
     }
-
-    private static (Dictionary<string, Tensor>, Dictionary<string, string>) PeftContent(List<KeyValuePair<string, LoraLinear>> adapted,
-        string keyPrefix, IReadOnlyList<string> targetModules)
-    {
-        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (layerPath, layer) in adapted)
-        {
-            tensors[$"{keyPrefix}{layerPath}.lora_A.weight"] = layer.LoraA!;
-            tensors[$"{keyPrefix}{layerPath}.lora_B.weight"] = layer.LoraB!;
-        }
-        var rank = MostCommon(adapted.Select(l => l.Value.Rank));
-        var alpha = MostCommon(adapted.Select(l => l.Value.Alpha));
-        var dropouts = adapted.Select(l => l.Value.Dropout).Distinct().ToList();
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["format"] = "pt",
-            ["target_modules"] = string.Join(",", targetModules),
-            ["lora_scale_formula"] = ScaleFormula,
-        };
-        // The top-level entries are for readers that know no patterns, so they appear only when they hold for every layer.
-        if (adapted.All(l => l.Value.Rank == rank)) metadata["rank"] = rank.ToString(CultureInfo.InvariantCulture);
-        if (adapted.All(l => l.Value.Alpha == alpha)) metadata["lora_alpha"] = alpha.ToString("R", CultureInfo.InvariantCulture);
-
-        // PEFT matches a pattern key as a regular expression against the module path (or a '.'-separated suffix of
-        // it). Full paths are written as they are, as diffusers does: every path starts with down_blocks, mid_block
-        // or up_blocks, so a full path can match no other layer even with its dots read as wildcards.
-        var rankPattern = new JsonObject();
-        var alphaPattern = new JsonObject();
-        foreach (var (layerPath, layer) in adapted)
-        {
-            if (layer.Rank != rank) rankPattern[layerPath] = layer.Rank;
-            if (layer.Alpha != alpha) alphaPattern[layerPath] = layer.Alpha;
-        }
-        var p = keyPrefix.TrimEnd('.');
-        string K(string name) => p.Length == 0 ? name : $"{p}.{name}";
-        var peft = new JsonObject
-        {
-            [K("alpha_pattern")] = alphaPattern,
-            [K("bias")] = "none",
-            [K("init_lora_weights")] = true,
-            [K("lora_alpha")] = alpha,
-            [K("lora_dropout")] = dropouts.Count == 1 ? dropouts[0] : 0.0,
-            [K("peft_type")] = "LORA",
-            [K("r")] = rank,
-            [K("rank_pattern")] = rankPattern,
-            [K("target_modules")] = new JsonArray(targetModules.Order(StringComparer.Ordinal).Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
-            [K("use_dora")] = false,
-            [K("use_rslora")] = false,
-        };
-        metadata["lora_adapter_metadata"] = peft.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        return (tensors, metadata);
-    }
-
-    private static (Dictionary<string, Tensor>, Dictionary<string, string>) KohyaContent(List<KeyValuePair<string, LoraLinear>> adapted,
-        IReadOnlyList<string> targetModules, List<Tensor> owned)
-    {
-        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (layerPath, layer) in adapted)
-        {
-            var name = KohyaUNetPrefix + layerPath.Replace('.', '_');
-            tensors[name + ".lora_down.weight"] = layer.LoraA!;
-            tensors[name + ".lora_up.weight"] = layer.LoraB!;
-            // kohya-ss stores alpha as a 0-d tensor of the weights' dtype.
-            var alpha = tensor(layer.Alpha, layer.LoraA!.dtype);
-            owned.Add(alpha);
-            tensors[name + ".alpha"] = alpha;
-        }
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["format"] = "pt",
-            ["target_modules"] = string.Join(",", targetModules),
-            ["lora_scale_formula"] = ScaleFormula,
-        };
-        return (tensors, metadata);
-    }
-
-    // The most frequent value; ties go to the smallest, so the choice does not depend on layer order.
-    private static T MostCommon<T>(IEnumerable<T> values) where T : IComparable<T> =>
-        values.GroupBy(v => v).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
 }
