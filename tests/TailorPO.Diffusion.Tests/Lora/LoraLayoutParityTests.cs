@@ -131,6 +131,66 @@ public class LoraLayoutParityTests(ITestOutputHelper output)
     /// <summary>Where <see cref="Every_written_layout_reloads_to_the_reference_output_of_its_source"/> keeps its files for the Python check.</summary>
     public const string ExportVariable = "TAILORPO_LORA_EXPORT";
 
+    /// <summary>
+    /// Network alphas in diffusers' older layouts: the kohya fixture's weights and alphas, renamed the way diffusers'
+    /// kohya conversion names them (<c>unet.&lt;attention&gt;.processor.to_q_lora.down.weight</c> with a
+    /// <c>....down.weight.alpha</c>), and as <c>unet.&lt;path&gt;.lora.down.weight</c> with <c>unet.&lt;path&gt;.alpha</c>,
+    /// give the kohya fixture's reference output.
+    /// </summary>
+    [Theory]
+    [InlineData(LoraFileFormat.DiffusersAttentionProcessors)]
+    [InlineData(LoraFileFormat.DiffusersLoraLayers)]
+    public void Network_alphas_in_the_older_diffusers_layouts_scale_like_the_kohya_reference(LoraFileFormat style)
+    {
+        var kohya = Fixture.Layouts.First(l => l.Format == LoraFileFormat.Kohya);
+        var path = Path.Combine(Path.GetTempPath(), $"tailorpo-lora-network-alphas-{style}-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var cases = FixtureCases.Load(Fixture.CasesPath);
+            using var expected = FixtureCases.Load(Fixture.ExpectedPath);
+            using var model = Fixture.FreshUNet();
+            var byKohyaName = LoraLayoutFixture.AdaptableLayers(model).Keys.ToDictionary(p => "lora_unet_" + p.Replace('.', '_'), StringComparer.Ordinal);
+            using (var file = SafetensorsFile.Open(kohya.Path))
+            {
+                var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                foreach (var key in file.Names)
+                {
+                    var dot = key.IndexOf('.');
+                    var layer = byKohyaName[key[..dot]];
+                    var split = layer.LastIndexOf(layer.EndsWith("to_out.0", StringComparison.Ordinal) ? ".to_out.0" : ".", StringComparison.Ordinal);
+                    var projection = layer[(split + 1)..].Replace("to_out.0", "to_out", StringComparison.Ordinal);
+                    var down = style == LoraFileFormat.DiffusersAttentionProcessors
+                        ? $"unet.{layer[..split]}.processor.{projection}_lora.down.weight"
+                        : $"unet.{layer}.lora.down.weight";
+                    var name = key[(dot + 1)..] switch
+                    {
+                        "lora_down.weight" => down,
+                        "lora_up.weight" => down.Replace(".down.weight", ".up.weight", StringComparison.Ordinal),
+                        _ => style == LoraFileFormat.DiffusersAttentionProcessors ? down + ".alpha" : $"unet.{layer}.alpha",
+                    };
+                    renamed[name] = file.Read(key);
+                }
+                SafetensorsWriter.Save(path, renamed);
+                foreach (var t in renamed.Values) t.Dispose();
+            }
+            using (var contents = LoraFile.Read(path, LoraLayoutFixture.AdaptableLayers(model)))
+                Assert.Equal(style, contents.Format);
+            LoraAdapter.FromFile(model, path);
+            foreach (var caseName in Fixture.CaseNames)
+            {
+                using var scope = NewDisposeScope();
+                var want = expected[$"{kohya.Name}.{caseName}.expected"];
+                var got = LoraLayoutFixture.Run(model, cases, caseName);
+                output.WriteLine($"{style} with network alphas, {caseName}: max |C# - kohya reference| {TensorAssert.MaxAbsDifference(want, got):E2}");
+                TensorAssert.Close(want, got, UNetFixture.Tolerance(want), what: $"{style} {caseName}");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void Per_layer_ranks_and_alphas_are_written_as_peft_patterns_with_every_key_a_lora_key()
     {
