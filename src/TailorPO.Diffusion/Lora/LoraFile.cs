@@ -305,7 +305,7 @@ public static class LoraFile
             }
         }
 
-        var chosen = embedded ?? (topLevel is { } alpha ? new PeftLoraSettings(null, alpha, [], [], null) : null);
+        var chosen = embedded ?? (topLevel is { } alpha ? new PeftLoraSettings(null, alpha, [], []) : null);
         if (folder is null) return chosen;
         if (chosen is not null && !(chosen.Rank is null ? chosen.Alpha == folder.Alpha : chosen.SameAs(folder)))
             throw new ModelConfigException(configPath,

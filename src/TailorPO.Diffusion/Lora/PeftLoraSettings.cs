@@ -8,7 +8,7 @@ namespace TailorPO.Diffusion.Lora;
 
 /// <summary>
 /// The part of a PEFT <c>LoraConfig</c> that decides each layer's rank and alpha: <c>r</c>, <c>lora_alpha</c>,
-/// <c>rank_pattern</c>, <c>alpha_pattern</c> and <c>target_modules</c>. It comes from an
+/// <c>rank_pattern</c> and <c>alpha_pattern</c>. It comes from an
 /// <c>adapter_config.json</c> next to the weights or from the <c>lora_adapter_metadata</c> entry of a
 /// safetensors header (keys there may carry the model prefix, e.g. <c>unet.lora_alpha</c>).
 /// </summary>
@@ -16,8 +16,7 @@ internal sealed record PeftLoraSettings(
     int? Rank,
     double? Alpha,
     IReadOnlyList<KeyValuePair<string, int>> RankPattern,
-    IReadOnlyList<KeyValuePair<string, double>> AlphaPattern,
-    IReadOnlyList<string>? TargetModules)
+    IReadOnlyList<KeyValuePair<string, double>> AlphaPattern)
 {
     /// <summary>
     /// The rank PEFT builds for <paramref name="layerPath"/>: the first <c>rank_pattern</c> key that matches it
@@ -81,17 +80,7 @@ internal sealed record PeftLoraSettings(
             rank = WholeNumber(rankNode.Key, rankNode.Value, source, formatError);
         var rankPattern = Pattern(values, "rank_pattern", source, formatError, (k, n) => WholeNumber(k, n, source, formatError));
         var alphaPattern = Pattern(values, "alpha_pattern", source, formatError, (k, n) => Number(k, n, source, formatError));
-        IReadOnlyList<string>? targets = null;
-        if (values.TryGetValue("target_modules", out var targetNode))
-        {
-            targets = targetNode.Value.ValueKind switch
-            {
-                JsonValueKind.Array => targetNode.Value.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()! : t.GetRawText()).ToList(),
-                JsonValueKind.String => [targetNode.Value.GetString()!],
-                _ => null,
-            };
-        }
-        return new PeftLoraSettings(rank, alpha, rankPattern, alphaPattern, targets);
+        return new PeftLoraSettings(rank, alpha, rankPattern, alphaPattern);
     }
 
     private static List<KeyValuePair<string, T>> Pattern<T>(Dictionary<string, (string Key, JsonElement Value)> values, string name, string source,
@@ -102,7 +91,18 @@ internal sealed record PeftLoraSettings(
         if (node.Value.ValueKind != JsonValueKind.Object)
             throw formatError($"{source} '{node.Key}' is a JSON {node.Value.ValueKind}, expected an object of module name -> value.");
         foreach (var entry in node.Value.EnumerateObject())
+        {
+            // PEFT reads each key as a regular expression; one that does not parse could match nothing it meant to.
+            try
+            {
+                _ = new Regex(entry.Name, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            }
+            catch (ArgumentException e)
+            {
+                throw formatError($"{source} '{node.Key}' has the key '{entry.Name}', which is not a regular expression ({e.Message}); PEFT matches these keys as regular expressions against module paths.");
+            }
             result.Add(new(entry.Name, read($"{node.Key}[{entry.Name}]", entry.Value)));
+        }
         return result;
     }
 

@@ -95,6 +95,16 @@ public sealed class LoraPeftFolderTests : IDisposable
     }
 
     [Fact]
+    public void A_pattern_key_that_is_no_regular_expression_is_refused_naming_it()
+    {
+        var folder = EditedCopy("regex", c => { c["alpha_pattern"] = new JsonObject { ["attn2.to_k["] = 3.0 }; return c; });
+        using var model = Fixture.FreshUNet();
+        var error = Assert.Throws<ModelConfigException>(() => LoraAdapter.FromFile(model, folder));
+        Assert.Contains("attn2.to_k[", error.Message);
+        Assert.Contains("regular expression", error.Message);
+    }
+
+    [Fact]
     public void Peft_weights_without_their_config_are_refused_rather_than_scaled_by_guess()
     {
         var folder = EditedCopy("no-config", _ => null);
