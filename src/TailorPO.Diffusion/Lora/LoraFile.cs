@@ -283,7 +283,8 @@ public static class LoraFile
             if (!StrictJson.TryParse(json, default, out var document, out var problem))
                 throw new SafetensorsFormatException(path, $"__metadata__ lora_adapter_metadata (the PEFT LoraConfig) is unusable: {problem}");
             using (document)
-                embedded = PeftLoraSettings.Parse(document.RootElement, "lora_adapter_metadata", keyPrefix, PeftLoraSettings.MetadataError(path));
+                embedded = PeftLoraSettings.Parse(document.RootElement, "lora_adapter_metadata", keyPrefix, PeftLoraSettings.MetadataError(path),
+                    $"{path} (__metadata__ lora_adapter_metadata)");
         }
         if (topLevel is { } t && embedded?.Alpha is { } p && t != p)
             throw new SafetensorsFormatException(path,
@@ -301,7 +302,7 @@ public static class LoraFile
                 if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("peft_type", out var type) && type.ValueKind == JsonValueKind.String
                     && type.GetString() is { } peftType && peftType != "LORA")
                     throw new ModelConfigException(configPath, $"peft_type is '{peftType}'; only LORA adapters can be loaded.");
-                folder = PeftLoraSettings.Parse(root, PeftConfigFileName, keyPrefix, PeftLoraSettings.ConfigError(configPath));
+                folder = PeftLoraSettings.Parse(root, PeftConfigFileName, keyPrefix, PeftLoraSettings.ConfigError(configPath), configPath);
             }
         }
 

@@ -47,8 +47,9 @@ internal sealed record PeftLoraSettings(
     /// <param name="source">What to name in errors: the config file, or the weights file and its metadata entry.</param>
     /// <param name="keyPrefix">The model's key prefix, e.g. "unet.".</param>
     /// <param name="formatError">Builds the exception for a malformed value.</param>
-    /// <exception cref="ModelConfigException">The config asks for DoRA or rsLoRA, which change the layer's formula.</exception>
-    public static PeftLoraSettings Parse(JsonElement root, string source, string keyPrefix, Func<string, Exception> formatError)
+    /// <param name="configName">The config as a <see cref="ModelConfigException"/> names it: the file, or the weights file and its metadata entry.</param>
+    /// <exception cref="ModelConfigException">The config asks for DoRA, rsLoRA or a lora_B bias, which change the layer's formula.</exception>
+    public static PeftLoraSettings Parse(JsonElement root, string source, string keyPrefix, Func<string, Exception> formatError, string configName)
     {
         if (root.ValueKind != JsonValueKind.Object)
             throw formatError($"{source} is a JSON {root.ValueKind}, expected an object (a PEFT LoraConfig).");
@@ -70,7 +71,7 @@ internal sealed record PeftLoraSettings(
                 refused.Add($"'{v.Key}' is true: {what}, which this library does not implement; merge the adapter into the base weights with PEFT (merge_and_unload) or retrain without {flag}");
         if (values.TryGetValue("lora_bias", out var bias) && bias.Value.ValueKind == JsonValueKind.True)
             refused.Add($"'{bias.Key}' is true: LoRA layers with a bias on lora_B are not implemented; retrain without lora_bias");
-        if (refused.Count > 0) throw new ModelConfigException(source, refused);
+        if (refused.Count > 0) throw new ModelConfigException(configName, refused);
 
         double? alpha = null;
         if (values.TryGetValue("lora_alpha", out var alphaNode) && alphaNode.Value.ValueKind != JsonValueKind.Null)
