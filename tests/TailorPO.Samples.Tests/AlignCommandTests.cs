@@ -25,6 +25,7 @@ public class AlignCommandTests
     [InlineData(new[] { "--resume", "/no/such/run" }, "is not an align run folder")]
     [InlineData(new[] { "--pairs", "/no/such/pairs.csv" }, "--pairs feeds Diffusion-DPO")]
     [InlineData(new[] { "--method", "diffusion-dpo", "--pairs", "/no/such/pairs.csv" }, "--pairs: Preference-pair CSV '/no/such/pairs.csv' does not exist")]
+    [InlineData(new[] { "--lora-format", "comfy" }, "--lora-format must be one of peft, kohya")]
     public void Bad_input_is_reported_before_any_work_with_exit_code_2(string[] args, string message)
     {
         using var folder = new TemporaryFolder();
@@ -151,6 +152,27 @@ public class AlignCommandTests
         Assert.True(code == ExitCodes.Success, output);
         Assert.Equal(Path.GetFullPath(folder.Path), System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "options.json"))).RootElement.GetProperty("PairsFile").GetString());
         Assert.True(File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length > 1);
+    }
+
+    [Fact]
+    public void Lora_format_kohya_writes_the_kohya_layout_that_loads_back_with_its_alphas()
+    {
+        using var folder = new TemporaryFolder();
+        var run = folder.Combine("run");
+        var (code, output) = CliRunner.Run(["align", "--budget", "2", "--lora-format", "kohya", "-o", run, .. Tiny]);
+        Assert.True(code == ExitCodes.Success, output);
+        var path = Path.Combine(run, "lora.safetensors");
+        using (var file = TailorPO.Diffusion.Safetensors.SafetensorsFile.Open(path))
+        {
+            Assert.All(file.Names, k => Assert.StartsWith("lora_unet_", k, StringComparison.Ordinal));
+            Assert.Equal(file.Names.Count(k => k.EndsWith(".lora_down.weight", StringComparison.Ordinal)), file.Names.Count(k => k.EndsWith(".alpha", StringComparison.Ordinal)));
+        }
+        Assert.Contains("kohya-ss layout", File.ReadAllText(Path.Combine(run, "summary.md")));
+        using var pipeline = StableDiffusionPipeline.FromPretrained(EmbeddedModel.Folder);
+        var adapter = LoraAdapter.FromFile(pipeline.Unet, path, ModelLoader.LoraKeyPrefix);
+        Assert.NotEmpty(adapter.Layers);
+        // The CLI trains rank 4 with alpha = rank; both come back from the kohya keys and .alpha tensors.
+        Assert.All(adapter.Layers.Values, l => Assert.Equal((4, 4.0), (l.Rank, l.Alpha)));
     }
 
     [Fact]

@@ -90,6 +90,9 @@ public sealed record AlignmentPlan
     /// <summary>libtorch threads.</summary>
     public int Threads { get; init; }
 
+    /// <summary>The layout of lora.safetensors: "peft" (diffusers, PEFT; default) or "kohya" (A1111, ComfyUI).</summary>
+    public string LoraFormat { get; init; } = "peft";
+
     /// <summary>Writes the plan as indented JSON (temp file + rename).</summary>
     public void Save(string folder)
     {

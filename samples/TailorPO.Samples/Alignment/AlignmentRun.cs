@@ -38,6 +38,10 @@ public static class AlignmentRun
     /// <summary>The method names of the CLI.</summary>
     public static readonly IReadOnlyList<string> Methods = TrainingMethods.BuiltIn;
 
+    /// <summary>The layouts of lora.safetensors by CLI name: peft (diffusers, PEFT) or kohya (A1111, ComfyUI, kohya-ss).</summary>
+    public static readonly IReadOnlyDictionary<string, LoraFileFormat> LoraFormats =
+        new Dictionary<string, LoraFileFormat>(StringComparer.Ordinal) { ["peft"] = LoraFileFormat.Peft, ["kohya"] = LoraFileFormat.Kohya };
+
     /// <summary>The library method of a CLI name (the CLI uses the library's registered names).</summary>
     public static string ParseMethod(string name) => Methods.Contains(name, StringComparer.Ordinal)
         ? name
@@ -116,7 +120,7 @@ public static class AlignmentRun
             }
             report = await Train(trainer, plan, console, cancellationToken).ConfigureAwait(false);
         }
-        adapter.Save(Path.Combine(folder, "lora.safetensors"));
+        adapter.Save(Path.Combine(folder, "lora.safetensors"), LoraFormats[plan.LoraFormat]);
         var rows = TrainingPlots.Read(Path.Combine(folder, "metrics.csv"));
         TrainingPlots.RewardCurve(rows, plan.Reward, Path.Combine(folder, "reward-curve.png"));
         TrainingPlots.LossAndAccuracy(rows, Path.Combine(folder, "loss-accuracy.png"));
@@ -258,7 +262,7 @@ public static class AlignmentRun
         foreach (var (prompt, reference, policy) in evaluation.PerPrompt)
             text.AppendLine(c, $"| {prompt} | {reference:G5} | {policy:G5} |");
         text.AppendLine();
-        text.AppendLine("Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `loss-accuracy.png`, `before.png`, `after.png`, `lora.safetensors` (PEFT layout), `checkpoint/` (resume with `--resume`).");
+        text.AppendLine(c, $"Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `loss-accuracy.png`, `before.png`, `after.png`, `lora.safetensors` ({(plan.LoraFormat == "kohya" ? "kohya-ss layout, for A1111 and ComfyUI" : "PEFT / diffusers layout")}), `checkpoint/` (resume with `--resume`).");
         File.WriteAllText(Path.Combine(folder, "summary.md"), text.ToString());
     }
 

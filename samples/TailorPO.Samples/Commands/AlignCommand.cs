@@ -129,6 +129,12 @@ public sealed class AlignSettings : GlobalSettings
     [DefaultValue(8)]
     public int EvaluationSeeds { get; init; } = 8;
 
+    /// <summary>The layout of the saved LoRA.</summary>
+    [CommandOption("--lora-format <LAYOUT>")]
+    [Description("Layout of lora.safetensors: peft (diffusers, PEFT) or kohya (A1111, ComfyUI, kohya-ss).")]
+    [DefaultValue("peft")]
+    public string LoraFormat { get; init; } = "peft";
+
     /// <summary>Dtype.</summary>
     [CommandOption("--dtype <DTYPE>")]
     [Description("Model weights dtype: float32, float16 or bfloat16 (LoRA stays float32). float16 needs a GPU.")]
@@ -181,6 +187,8 @@ public sealed class AlignSettings : GlobalSettings
         if (RangeProblem("--beta", Beta, 1e-6, 1e6) is { } beta) yield return beta;
         if (Candidates is < 2 or > 16) yield return $"--candidates must lie in [2, 16]; got {Candidates}.";
         if (EvaluationSeeds is < 2 or > 1000) yield return $"--eval-seeds must lie in [2, 1000] (the standard error needs two); got {EvaluationSeeds}.";
+        if (!AlignmentRun.LoraFormats.ContainsKey(LoraFormat))
+            yield return $"--lora-format must be one of {string.Join(", ", AlignmentRun.LoraFormats.Keys)}; got '{LoraFormat}'.";
         if (DType is not ("float32" or "float16" or "bfloat16")) yield return $"--dtype must be float32, float16 or bfloat16; got '{DType}'.";
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
         else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any())
@@ -227,6 +235,7 @@ public sealed class AlignSettings : GlobalSettings
         ClipModel = ClipModel,
         AestheticHead = AestheticHead,
         Threads = EffectiveThreads,
+        LoraFormat = LoraFormat,
     };
 }
 

@@ -8,7 +8,8 @@ namespace TailorPO.Diffusion.Lora;
 /// LoRA adapters on a model's <see cref="LoraLinear"/> layers (by default the UNet's attention
 /// projections to_q, to_k, to_v, to_out.0). Attaching freezes every base parameter, so only the
 /// adapters train; disabling gives the base (reference) model; merging folds the update into the
-/// base weights for inference. Files use the PEFT / diffusers layout (kohya-ss files load too).
+/// base weights for inference. Files are written in the PEFT / diffusers or the kohya-ss layout; reading also
+/// accepts PEFT folders and diffusers' older layouts (see <see cref="LoraFile"/>).
 /// </summary>
 public sealed class LoraAdapter : IAdapter
 {
@@ -96,10 +97,16 @@ public sealed class LoraAdapter : IAdapter
     }
 
     /// <summary>
-    /// Attaches adapters with the layers, ranks and alphas of a LoRA file (PEFT/diffusers or kohya-ss)
-    /// and loads its weights; the base is frozen.
+    /// Attaches adapters with the layers, ranks and alphas of a LoRA file and loads its weights; the base is frozen.
     /// </summary>
+    /// <param name="model">The model, e.g. a <c>UNet2DConditionModel</c>.</param>
+    /// <param name="path">
+    /// A .safetensors file in any layout of <see cref="LoraFileFormat"/>, or a PEFT adapter folder
+    /// (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>).
+    /// </param>
+    /// <param name="keyPrefix">The model's key prefix in PEFT / diffusers files ("unet.").</param>
     /// <exception cref="StateDictMismatchException">Keys that fit no layer of the model, or wrong shapes.</exception>
+    /// <exception cref="ModelConfigException">The adapter config asks for DoRA, rsLoRA or a lora_B bias, or is malformed.</exception>
     public static LoraAdapter FromFile(nn.Module model, string path, string keyPrefix = "unet.")
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -143,14 +150,23 @@ public sealed class LoraAdapter : IAdapter
     }
 
     /// <inheritdoc />
-    public void Save(string path)
+    public void Save(string path) => Save(path, LoraFileFormat.Peft);
+
+    /// <summary>Saves the adapter weights in <paramref name="layout"/>, atomically.</summary>
+    /// <param name="path">Target .safetensors file.</param>
+    /// <param name="layout">
+    /// <see cref="LoraFileFormat.Peft"/> for diffusers and PEFT, <see cref="LoraFileFormat.Kohya"/> for A1111, ComfyUI
+    /// and kohya-ss tools.
+    /// </param>
+    /// <exception cref="ArgumentException">A layout this library only reads.</exception>
+    public void Save(string path, LoraFileFormat layout)
     {
         ThrowIfRemoved();
-        LoraFile.Write(path, _layers, KeyPrefix, TargetModules);
+        LoraFile.Write(path, _layers, KeyPrefix, TargetModules, layout);
     }
 
     /// <summary>
-    /// Loads weights (PEFT/diffusers or kohya-ss) into the attached adapters; the file must cover
+    /// Loads weights (any layout of <see cref="LoraFileFormat"/>) into the attached adapters; the file must cover
     /// exactly these layers with the same ranks. Alphas are taken from the file. Values are copied into the
     /// existing parameters (no tensor is re-created), so optimizers and references to them stay valid.
     /// </summary>

@@ -143,6 +143,24 @@ public sealed class LoraFileValueTests : IDisposable
     }
 
     [Fact]
+    public void DoRA_asked_for_in_the_peft_metadata_is_refused_naming_the_file_and_the_flag()
+    {
+        string key = "";
+        var path = EditedCopy("dora.safetensors", metadata: meta =>
+        {
+            var peft = JsonNode.Parse(meta["lora_adapter_metadata"])!.AsObject();
+            key = peft.Select(p => p.Key).First(k => k.EndsWith("use_dora", StringComparison.Ordinal));
+            peft[key] = true;
+            meta["lora_adapter_metadata"] = peft.ToJsonString();
+        });
+        using var unet = FreshUNet();
+        var error = Assert.Throws<ModelConfigException>(() => LoraAdapter.FromFile(unet, path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains(key, error.Message);
+        Assert.Contains("DoRA", error.Message);
+    }
+
+    [Fact]
     public void The_unedited_fixture_still_loads()
     {
         using var unet = FreshUNet();
