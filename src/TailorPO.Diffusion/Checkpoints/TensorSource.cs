@@ -117,6 +117,26 @@ internal sealed class MappedSource(TensorSource inner, IReadOnlyDictionary<strin
 
     public override bool Contains(string key) => map.ContainsKey(key) || leftovers.Contains(key);
 
+    /// <summary>
+    /// A view of <paramref name="file"/> (not owned) through <paramref name="map"/> that shows every key of the file
+    /// the map does not use under its own name. A mapped key whose stored tensor is absent stays absent (the loader
+    /// lists it as missing); a stored tensor of another shape than its mapping expects is reported under its own
+    /// name before anything is read.
+    /// </summary>
+    /// <exception cref="StateDictMismatchException">A stored tensor has the wrong shape.</exception>
+    public static MappedSource Over(TensorSource file, IReadOnlyDictionary<string, TensorMapping> map, string moduleName, Func<string, bool>? hidden = null)
+    {
+        var present = map.Where(entry => file.Contains(entry.Value.SourceKey)).ToDictionary(StringComparer.Ordinal);
+        var misShaped = present.Values.DistinctBy(m => m.SourceKey)
+            .Where(m => !file.ShapeOf(m.SourceKey).SequenceEqual(m.SourceShape ?? m.Shape))
+            .Select(m => $"{m.SourceKey}: checkpoint [{string.Join(", ", file.ShapeOf(m.SourceKey))}] vs config [{string.Join(", ", m.SourceShape ?? m.Shape)}]")
+            .Order(StringComparer.Ordinal).ToList();
+        if (misShaped.Count > 0) throw new StateDictMismatchException(file.Description, moduleName, [], [], misShaped);
+        var used = map.Values.Select(m => m.SourceKey).ToHashSet(StringComparer.Ordinal);
+        var leftovers = file.Keys.Where(k => !used.Contains(k) && (hidden is null || !hidden(k))).Order(StringComparer.Ordinal).ToList();
+        return new MappedSource(file, present, leftovers, ownsInner: false);
+    }
+
     public override long[] ShapeOf(string key) => map.TryGetValue(key, out var m) ? m.Shape : inner.ShapeOf(key);
 
     public override Tensor Read(string key)

@@ -59,17 +59,9 @@ internal static class OpenClipCheckpoint
     /// <exception cref="StateDictMismatchException">A stored tensor has another shape than the config implies (named by its open_clip key).</exception>
     public static MappedSource View(TensorSource file, Dictionary<string, TensorMapping> tower, OpenClipConfig config, string towerName)
     {
-        var used = VisionMap(config.Vision).Values.Concat(TextMap(config.Text).Values).Select(m => m.SourceKey).ToHashSet(StringComparer.Ordinal);
-        var leftovers = file.Keys.Where(k => k != LogitScaleKey && !used.Contains(k)).Order(StringComparer.Ordinal).ToList();
-        // A key whose open_clip tensor is absent stays absent (the loader lists it as missing); a fused or
-        // transposed tensor of the wrong shape is reported under its own name before anything is read.
-        var present = tower.Where(entry => file.Contains(entry.Value.SourceKey)).ToDictionary(StringComparer.Ordinal);
-        var misShaped = present.Values.DistinctBy(m => m.SourceKey)
-            .Where(m => !file.ShapeOf(m.SourceKey).SequenceEqual(m.SourceShape ?? m.Shape))
-            .Select(m => $"{m.SourceKey}: checkpoint [{string.Join(", ", file.ShapeOf(m.SourceKey))}] vs config [{string.Join(", ", m.SourceShape ?? m.Shape)}]")
-            .Order(StringComparer.Ordinal).ToList();
-        if (misShaped.Count > 0) throw new StateDictMismatchException(file.Description, towerName, [], [], misShaped);
-        return new MappedSource(file, present, leftovers, ownsInner: false);
+        // The other tower's keys (and logit_scale, read apart) are hidden: only keys neither tower knows are unexpected.
+        var other = VisionMap(config.Vision).Values.Concat(TextMap(config.Text).Values).Select(m => m.SourceKey).ToHashSet(StringComparer.Ordinal);
+        return MappedSource.Over(file, tower, towerName, key => key == LogitScaleKey || other.Contains(key));
     }
 
     private static void AddLayers(Dictionary<string, TensorMapping> map, string to, string from, long layers, long width, long hidden)
