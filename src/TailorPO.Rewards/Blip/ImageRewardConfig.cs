@@ -115,9 +115,8 @@ public sealed record ImageRewardConfig
             RewardMean = reward.Double("reward_mean", defaults.RewardMean),
             RewardStd = reward.Double("reward_std", defaults.RewardStd),
         };
-        // BLIP_Pretrain overwrites med's encoder_width with the ViT width; a file that disagrees describes another model.
-        if (med.OptionalInt("encoder_width", 1, 1 << 20) is { } encoderWidth && encoderWidth != width)
-            throw med.Invalid("encoder_width", $"is {encoderWidth} but the ViT is {width} wide; the cross-attention reads the ViT's tokens.");
+        // med_config.json's encoder_width is not read: BLIP_Pretrain overwrites it with the ViT width (the released
+        // file says 768 for a 1024-wide ViT-L).
         config.Validate(reward.Source, limits);
         return config;
     }
