@@ -38,6 +38,9 @@ public sealed class ImageRewardScorer : RewardModelBase, IDisposable
         network.eval();
     }
 
+    /// <summary>The module tree (for benchmarks' bare replays).</summary>
+    internal ImageRewardNetwork Network => _network;
+
     /// <summary>The model's sizes and constants.</summary>
     public ImageRewardConfig Config => _network.Config;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using TailorPO.Rewards.Blip;
 using TailorPO.Rewards.Tests.Hps;
 using TailorPO.TestUtilities;
@@ -17,12 +16,7 @@ public class ImageRewardParityTests(ITestOutputHelper output)
 
     internal static FixtureCases LoadCases() => FixtureCases.Load("imagereward", "cases.safetensors");
 
-    internal static string[] Prompts(FixtureCases cases, string caseName)
-    {
-        using var document = JsonDocument.Parse(cases.Metadata["cases"]);
-        var entry = document.RootElement.EnumerateArray().Single(c => c.GetProperty("name").GetString() == caseName);
-        return entry.GetProperty("prompts").EnumerateArray().Select(p => p.GetString()!).ToArray();
-    }
+    internal static string[] Prompts(FixtureCases cases, string caseName) => cases.CaseStrings(caseName, "prompts");
 
     [Fact]
     public void Reward_matches_score_gard_for_every_case()

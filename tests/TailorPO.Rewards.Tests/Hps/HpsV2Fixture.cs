@@ -1,4 +1,3 @@
-using System.Text.Json;
 using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Tokenization;
 using TailorPO.Rewards.Hps;
@@ -26,12 +25,7 @@ internal static class HpsV2Fixture
     }
 
     /// <summary>The prompts of a case, from the cases file's metadata.</summary>
-    internal static string[] Prompts(FixtureCases cases, string caseName)
-    {
-        using var document = JsonDocument.Parse(cases.Metadata["cases"]);
-        var entry = document.RootElement.EnumerateArray().Single(c => c.GetProperty("name").GetString() == caseName);
-        return entry.GetProperty("prompts").EnumerateArray().Select(p => p.GetString()!).ToArray();
-    }
+    internal static string[] Prompts(FixtureCases cases, string caseName) => cases.CaseStrings(caseName, "prompts");
 
     /// <summary>
     /// The README's gradient tolerance: max |actual - expected| &lt;= 1e-3 * max |expected| of the case.
