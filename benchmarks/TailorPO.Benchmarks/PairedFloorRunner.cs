@@ -4,11 +4,11 @@ using static TorchSharp.torch;
 namespace TailorPO.Benchmarks;
 
 /// <summary>
-/// <c>--paired</c>: the floor benchmarks (<see cref="UNetFloorBenchmarks"/>, <see cref="LossFloorBenchmarks"/>)
+/// <c>--paired</c>: the floor benchmarks (<see cref="UNetFloorBenchmarks"/>, <see cref="LossFloorBenchmarks"/>, <see cref="RewardFloorBenchmarks"/>)
 /// measured as alternating pairs in one process - ours, bare, bare, ours, ... - reporting each side's
 /// median and the median of the per-pair ratios. On a shared machine whose load drifts within seconds,
 /// BenchmarkDotNet's one-method-after-the-other runs can put the two sides under different loads;
-/// adjacent pairs see nearly the same. Options: <c>--pairs N</c> (default 5), <c>--suite unet|loss|all</c>
+/// adjacent pairs see nearly the same. Options: <c>--pairs N</c> (default 5), <c>--suite unet|loss|rewards|all</c>
 /// (default all); TAILORPO_BENCH_UNET picks the UNet configs as for the BenchmarkDotNet suites.
 /// </summary>
 internal static class PairedFloorRunner
@@ -20,10 +20,10 @@ internal static class PairedFloorRunner
         for (int i = 0; i < args.Count; i++)
         {
             if (args[i] == "--pairs" && i + 1 < args.Count && int.TryParse(args[i + 1], out var n) && n > 0) { pairs = n; i++; }
-            else if (args[i] == "--suite" && i + 1 < args.Count && args[i + 1] is "unet" or "loss" or "all") { suite = args[i + 1]; i++; }
+            else if (args[i] == "--suite" && i + 1 < args.Count && args[i + 1] is "unet" or "loss" or "rewards" or "all") { suite = args[i + 1]; i++; }
             else
             {
-                Console.Error.WriteLine($"--paired takes --pairs N and --suite unet|loss|all; got '{args[i]}'.");
+                Console.Error.WriteLine($"--paired takes --pairs N and --suite unet|loss|rewards|all; got '{args[i]}'.");
                 return 2;
             }
         }
@@ -53,6 +53,16 @@ internal static class PairedFloorRunner
                 rows.Add(Measure("LossFloor", input, pairs, 200, benchmark.Ours, benchmark.BareExpression));
                 rows.Add(Measure("LossFloor, checks deferred (training step)", input, pairs, 200, benchmark.OursInTrainingStep, benchmark.BareExpression));
                 rows.Add(Measure("LossFloor, checks deferred + statistics built", input, pairs, 200, benchmark.OursInTrainingStepWithStatistics, benchmark.BareExpression));
+                benchmark.Cleanup();
+            }
+        }
+        if (suite is "rewards" or "all")
+        {
+            foreach (var reward in new[] { "hpsv2", "imagereward" })
+            {
+                var benchmark = new RewardFloorBenchmarks { Reward = reward };
+                benchmark.Setup();
+                rows.Add(Measure("RewardFloor (score + backward)", $"{reward} fixture, batch 2", pairs, 50, benchmark.Ours, benchmark.BareReplay));
                 benchmark.Cleanup();
             }
         }

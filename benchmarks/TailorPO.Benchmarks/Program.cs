@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using TailorPO.Benchmarks;
 
-// "--paired [--pairs N] [--suite unet|loss|all]" runs the floor benchmarks as alternating pairs
+// "--paired [--pairs N] [--suite unet|loss|rewards|all]" runs the floor benchmarks as alternating pairs
 // instead (PairedFloorRunner): steadier ratios on a machine whose load drifts.
 if (args.Length > 0 && args[0] == "--paired")
     return PairedFloorRunner.Run(args[1..]);

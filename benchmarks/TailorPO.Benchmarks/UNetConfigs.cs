@@ -32,17 +32,18 @@ public static class UNetConfigs
     };
 
     /// <summary>The tiny fixture UNet's config (tests/fixtures/unet/config.json, or TAILORPO_FIXTURES/unet).</summary>
-    public static UNet2DConditionConfig Fixture() => UNet2DConditionConfig.FromFile(FixtureConfigPath());
+    public static UNet2DConditionConfig Fixture() => UNet2DConditionConfig.FromFile(FixturePath("unet", "config.json"));
 
-    private static string FixtureConfigPath()
+    /// <summary>A fixture file: under TAILORPO_FIXTURES, else under the first tests/fixtures above the benchmark's folder.</summary>
+    public static string FixturePath(params string[] parts)
     {
         var root = Environment.GetEnvironmentVariable("TAILORPO_FIXTURES");
-        if (!string.IsNullOrWhiteSpace(root)) return Path.Combine(root, "unet", "config.json");
+        if (!string.IsNullOrWhiteSpace(root)) return Path.Combine([root, .. parts]);
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "unet", "config.json");
-            if (File.Exists(candidate)) return candidate;
+            var candidate = Path.Combine([dir.FullName, "tests", "fixtures", .. parts]);
+            if (Path.Exists(candidate)) return candidate;
         }
-        throw new FileNotFoundException("tests/fixtures/unet/config.json not found above the benchmark's folder; set TAILORPO_FIXTURES.");
+        throw new FileNotFoundException($"tests/fixtures/{string.Join('/', parts)} not found above the benchmark's folder; set TAILORPO_FIXTURES.");
     }
 }

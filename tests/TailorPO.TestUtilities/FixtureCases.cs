@@ -51,6 +51,17 @@ public sealed class FixtureCases : IDisposable
     /// <summary>A case field, e.g. <c>Get("case3", "noise")</c>.</summary>
     public Tensor Get(string caseName, string field) => this[$"{caseName}.{field}"];
 
+    /// <summary>
+    /// A list of strings of one case from the <c>cases</c> metadata (a JSON list of objects with a <c>name</c>),
+    /// e.g. <c>CaseStrings("case0", "prompts")</c>.
+    /// </summary>
+    public string[] CaseStrings(string caseName, string field)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(Metadata["cases"]);
+        var entry = document.RootElement.EnumerateArray().Single(c => c.GetProperty("name").GetString() == caseName);
+        return entry.GetProperty(field).EnumerateArray().Select(p => p.GetString()!).ToArray();
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

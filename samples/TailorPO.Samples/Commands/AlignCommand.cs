@@ -34,7 +34,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>The reward.</summary>
     [CommandOption("--reward <REWARD>")]
-    [Description("jpeg-compressibility, jpeg-incompressibility, colorfulness, brightness, saturation, aesthetic, clip-score or ensemble.")]
+    [Description("jpeg-compressibility, jpeg-incompressibility, colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2, imagereward or ensemble.")]
     [DefaultValue("jpeg-compressibility")]
     public string Reward { get; init; } = "jpeg-compressibility";
 
@@ -142,8 +142,8 @@ public sealed class AlignSettings : GlobalSettings
     public string DType { get; init; } = "float32";
 
     /// <summary>CLIP weights.</summary>
-    [CommandOption("--clip-model <FOLDER>")]
-    [Description("CLIP weights for --reward aesthetic (ViT-L/14) or clip-score (e.g. PickScore_v1).")]
+    [CommandOption("--clip-model|--reward-model <FOLDER>")]
+    [Description("CLIP weights for --reward aesthetic (ViT-L/14) or clip-score (e.g. PickScore_v1); with --reward hpsv2 or imagereward (spelt --reward-model), the converted reward model folder.")]
     public string? ClipModel { get; init; }
 
     /// <summary>Aesthetic head.</summary>
@@ -173,7 +173,7 @@ public sealed class AlignSettings : GlobalSettings
         if (!AlignmentRun.Methods.Contains(Method)) yield return $"--method must be one of {string.Join(", ", AlignmentRun.Methods)}; got '{Method}'.";
         foreach (var problem in RewardChoice.Problems(Reward, ClipModel, AestheticHead)) yield return problem;
         if (Method == "tailorpo-g" && RewardChoice.Names.Contains(Reward) && !RewardChoice.IsDifferentiable(Reward))
-            yield return $"--method tailorpo-g needs a differentiable reward for its gradient guidance; '{Reward}' is not. Use tailorpo, or colorfulness, brightness, saturation, aesthetic or clip-score.";
+            yield return $"--method tailorpo-g needs a differentiable reward for its gradient guidance; '{Reward}' is not. Use tailorpo, or colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2 or imagereward.";
         if (Budget is < 1) yield return $"--budget must be >= 1; got {Budget}.";
         if (FileProblem("--prompts", Prompts) is { } prompts) yield return prompts;
         if (Pairs is not null && PairsProblem() is { } pairs) yield return pairs;

@@ -54,8 +54,8 @@ public sealed class EvaluateSettings : ModelSettings
     public int RewardSeeds { get; init; } = 8;
 
     /// <summary>CLIP weights for aesthetic / clip-score.</summary>
-    [CommandOption("--clip-model <FOLDER>")]
-    [Description("CLIP weights for --reward aesthetic or clip-score.")]
+    [CommandOption("--clip-model|--reward-model <FOLDER>")]
+    [Description("CLIP weights for --reward aesthetic or clip-score; with --reward hpsv2 or imagereward (spelt --reward-model), the converted reward model folder.")]
     public string? ClipModel { get; init; }
 
     /// <summary>The aesthetic MLP.</summary>

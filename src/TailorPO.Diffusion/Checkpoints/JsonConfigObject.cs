@@ -58,6 +58,10 @@ internal sealed class JsonConfigObject
         }
     }
 
+    /// <summary>The keys present with a value other than JSON null.</summary>
+    public IEnumerable<string> Keys =>
+        _element.EnumerateObject().Where(p => p.Value.ValueKind != JsonValueKind.Null).Select(p => p.Name).ToList();
+
     /// <summary>True when the key is present and not JSON null.</summary>
     public bool Has(string key) => TryGet(key, out _);
 

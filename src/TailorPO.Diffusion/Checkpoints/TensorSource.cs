@@ -86,7 +86,13 @@ internal sealed class DictionarySource(IReadOnlyDictionary<string, Tensor> tenso
 /// <param name="SourceKey">The name in the inner source.</param>
 /// <param name="Shape">The shape after <paramref name="Reshape"/>.</param>
 /// <param name="Reshape">True when the stored tensor is reshaped to <paramref name="Shape"/> (e.g. a 1x1 convolution kernel read as a linear weight).</param>
-internal sealed record TensorMapping(string SourceKey, long[] Shape, bool Reshape = false);
+/// <param name="Transform">
+/// Null, or a function making the tensor of <paramref name="Shape"/> from the stored one (a slice of a fused
+/// projection, a transposed matrix); it returns a new tensor and the stored one is disposed after it.
+/// </param>
+/// <param name="SourceShape">The stored tensor's shape that <paramref name="Transform"/> expects (null: no transform).</param>
+internal sealed record TensorMapping(string SourceKey, long[] Shape, bool Reshape = false, Func<Tensor, Tensor>? Transform = null,
+    long[]? SourceShape = null);
 
 /// <summary>
 /// A renamed view of another source: each key maps to a key of the inner source (optionally reshaped).
@@ -105,11 +111,31 @@ internal sealed class MappedSource(TensorSource inner, IReadOnlyDictionary<strin
 
     /// <summary>The keys this view changes: (inner key, key seen here, reshaped), for the loaders' log.</summary>
     public IEnumerable<(string From, string To, bool Reshaped)> Conversions =>
-        map.Where(entry => entry.Key != entry.Value.SourceKey || entry.Value.Reshape)
-            .Select(entry => (entry.Value.SourceKey, entry.Key, entry.Value.Reshape))
+        map.Where(entry => entry.Key != entry.Value.SourceKey || entry.Value.Reshape || entry.Value.Transform is not null)
+            .Select(entry => (entry.Value.SourceKey, entry.Key, entry.Value.Reshape || entry.Value.Transform is not null))
             .OrderBy(conversion => conversion.Key, StringComparer.Ordinal);
 
     public override bool Contains(string key) => map.ContainsKey(key) || leftovers.Contains(key);
+
+    /// <summary>
+    /// A view of <paramref name="file"/> (not owned) through <paramref name="map"/> that shows every key of the file
+    /// the map does not use under its own name. A mapped key whose stored tensor is absent stays absent (the loader
+    /// lists it as missing); a stored tensor of another shape than its mapping expects is reported under its own
+    /// name before anything is read.
+    /// </summary>
+    /// <exception cref="StateDictMismatchException">A stored tensor has the wrong shape.</exception>
+    public static MappedSource Over(TensorSource file, IReadOnlyDictionary<string, TensorMapping> map, string moduleName, Func<string, bool>? hidden = null)
+    {
+        var present = map.Where(entry => file.Contains(entry.Value.SourceKey)).ToDictionary(StringComparer.Ordinal);
+        var misShaped = present.Values.DistinctBy(m => m.SourceKey)
+            .Where(m => !file.ShapeOf(m.SourceKey).SequenceEqual(m.SourceShape ?? m.Shape))
+            .Select(m => $"{m.SourceKey}: checkpoint [{string.Join(", ", file.ShapeOf(m.SourceKey))}] vs config [{string.Join(", ", m.SourceShape ?? m.Shape)}]")
+            .Order(StringComparer.Ordinal).ToList();
+        if (misShaped.Count > 0) throw new StateDictMismatchException(file.Description, moduleName, [], [], misShaped);
+        var used = map.Values.Select(m => m.SourceKey).ToHashSet(StringComparer.Ordinal);
+        var leftovers = file.Keys.Where(k => !used.Contains(k) && (hidden is null || !hidden(k))).Order(StringComparer.Ordinal).ToList();
+        return new MappedSource(file, present, leftovers, ownsInner: false);
+    }
 
     public override long[] ShapeOf(string key) => map.TryGetValue(key, out var m) ? m.Shape : inner.ShapeOf(key);
 
@@ -117,6 +143,10 @@ internal sealed class MappedSource(TensorSource inner, IReadOnlyDictionary<strin
     {
         if (!map.TryGetValue(key, out var m)) return inner.Read(key);
         var tensor = inner.Read(m.SourceKey);
+        if (m.Transform is not null)
+        {
+            using (tensor) return m.Transform(tensor);
+        }
         if (!m.Reshape) return tensor;
         var reshaped = tensor.reshape(m.Shape).clone();
         tensor.Dispose();

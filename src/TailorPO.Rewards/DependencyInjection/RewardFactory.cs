@@ -2,8 +2,10 @@ using TailorPO.Core.Abstractions;
 using TailorPO.Diffusion.Tokenization;
 using TailorPO.Rewards.Aesthetic;
 using TailorPO.Rewards.Analytic;
+using TailorPO.Rewards.Blip;
 using TailorPO.Rewards.Clip;
 using TailorPO.Rewards.Ensemble;
+using TailorPO.Rewards.Hps;
 using TailorPO.Rewards.Jpeg;
 
 namespace TailorPO.Rewards.DependencyInjection;
@@ -50,6 +52,8 @@ internal static class RewardFactory
         RewardKind.ClipScore => member.Tokenize is { } tokenize
             ? ClipScoreReward.FromPretrained(member.ModelPath!, tokenize, member.ModelDType, ModelDevice(member))
             : ClipScoreReward.FromPretrained(member.ModelPath!, ClipTokenizer.FromFolder(member.TokenizerPath!), member.ModelDType, ModelDevice(member)),
+        RewardKind.HpsV2 => HpsV2Reward.FromPretrained(member.ModelPath!, member.ModelDType, ModelDevice(member)),
+        RewardKind.ImageReward => ImageRewardScorer.FromPretrained(member.ModelPath!, member.ModelDType, ModelDevice(member)),
         RewardKind.JpegCompressibility => new JpegCompressibilityReward(new JpegRewardOptions { Quality = member.JpegQuality }),
         RewardKind.JpegIncompressibility => new JpegIncompressibilityReward(new JpegRewardOptions { Quality = member.JpegQuality }),
         RewardKind.Custom => member.Factory?.Invoke(services)

@@ -42,4 +42,18 @@ public enum RewardKind
     /// from <see cref="RewardMemberOptions.JpegQuality"/>.
     /// </summary>
     JpegIncompressibility,
+
+    /// <summary>
+    /// <see cref="Hps.HpsV2Reward"/> (HPSv2 / HPSv2.1: cosine of open_clip image and text features), differentiable:
+    /// needs <see cref="RewardMemberOptions.ModelPath"/>, a folder with <c>open_clip_config.json</c>,
+    /// <c>model.safetensors</c> and a CLIP tokenizer (<c>tokenizer/</c> or <c>bpe_simple_vocab_16e6.txt.gz</c>).
+    /// </summary>
+    HpsV2,
+
+    /// <summary>
+    /// <see cref="Blip.ImageRewardScorer"/> (ImageReward: BLIP ViT + BERT cross-attention + MLP, z-normalised),
+    /// differentiable: needs <see cref="RewardMemberOptions.ModelPath"/>, a folder with <c>med_config.json</c>,
+    /// <c>imagereward_config.json</c>, <c>model.safetensors</c> and <c>tokenizer/vocab.txt</c>.
+    /// </summary>
+    ImageReward,
 }

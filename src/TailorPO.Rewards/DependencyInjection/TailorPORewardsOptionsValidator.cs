@@ -96,6 +96,17 @@ public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPOR
                          && !(File.Exists(Path.Combine(tokenizer, "vocab.json")) && File.Exists(Path.Combine(tokenizer, "merges.txt"))))
                     failures.Add($"{at}.TokenizerPath is '{tokenizer}'; it must be a CLIP tokenizer folder with vocab.json and merges.txt.");
                 break;
+            case RewardKind.HpsV2:
+                RequireFiles(member.ModelPath, $"{at}.ModelPath", "an HPSv2 folder", failures,
+                    Diffusion.Clip.OpenClipModel.ConfigFileName, Diffusion.Clip.OpenClipModel.WeightsFileName);
+                if (member.ModelPath is { } hps && Directory.Exists(hps) && !Directory.Exists(Path.Combine(hps, "tokenizer"))
+                    && !File.Exists(Path.Combine(hps, Hps.HpsV2Reward.BpeMergesFileName)))
+                    failures.Add($"{at}.ModelPath '{hps}' has no CLIP tokenizer: add 'tokenizer/' (vocab.json + merges.txt) or {Hps.HpsV2Reward.BpeMergesFileName}.");
+                break;
+            case RewardKind.ImageReward:
+                RequireFiles(member.ModelPath, $"{at}.ModelPath", "an ImageReward folder", failures, Blip.ImageRewardConfig.MedConfigFileName,
+                    Blip.ImageRewardConfig.ConfigFileName, Blip.ImageRewardScorer.WeightsFileName, Path.Combine("tokenizer", "vocab.txt"));
+                break;
             case RewardKind.JpegCompressibility or RewardKind.JpegIncompressibility when member.JpegQuality is < 1 or > 100:
                 failures.Add($"{at}.JpegQuality is {member.JpegQuality}; a JPEG quality must lie in 1..100 (DDPO and the paper use 95).");
                 break;
@@ -103,6 +114,18 @@ public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPOR
                 failures.Add($"{at}.Kind is Custom but Factory is null; set Factory = sp => yourReward.");
                 break;
         }
+    }
+
+    private static void RequireFiles(string? folder, string name, string what, List<string> failures, params string[] files)
+    {
+        if (string.IsNullOrWhiteSpace(folder) || !Directory.Exists(folder))
+        {
+            failures.Add($"{name} is '{folder}'; it must be {what} ({string.Join(", ", files)}).");
+            return;
+        }
+        var missing = files.Where(f => !File.Exists(Path.Combine(folder, f))).ToList();
+        if (missing.Count > 0)
+            failures.Add($"{name} '{folder}' lacks {string.Join(", ", missing)}; it must be {what} ({string.Join(", ", files)}); see docs/rewards.md for converting the published checkpoint.");
     }
 
     private static void RequireFolder(string? path, string name, List<string> failures)
