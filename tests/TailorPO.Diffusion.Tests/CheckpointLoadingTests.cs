@@ -1,5 +1,5 @@
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.UNet;
 using TailorPO.TestUtilities;
 using TorchSharp;

@@ -1,5 +1,5 @@
 using TailorPO.Core.Numerics;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.TestUtilities;
 using TorchSharp;
 using Xunit.Abstractions;

@@ -1,5 +1,5 @@
 using System.Text;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Tests;

@@ -1,4 +1,4 @@
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;
 

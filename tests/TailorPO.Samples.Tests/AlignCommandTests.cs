@@ -162,7 +162,7 @@ public class AlignCommandTests
         var (code, output) = CliRunner.Run(["align", "--budget", "2", "--lora-format", "kohya", "-o", run, .. Tiny]);
         Assert.True(code == ExitCodes.Success, output);
         var path = Path.Combine(run, "lora.safetensors");
-        using (var file = TailorPO.Diffusion.Safetensors.SafetensorsFile.Open(path))
+        using (var file = TailorPO.Core.Safetensors.SafetensorsFile.Open(path))
         {
             Assert.All(file.Names, k => Assert.StartsWith("lora_unet_", k, StringComparison.Ordinal));
             Assert.Equal(file.Names.Count(k => k.EndsWith(".lora_down.weight", StringComparison.Ordinal)), file.Names.Count(k => k.EndsWith(".alpha", StringComparison.Ordinal)));

@@ -1,4 +1,4 @@
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using static TorchSharp.torch;
 
 namespace TailorPO.TestUtilities;

@@ -1,4 +1,4 @@
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Checkpoints;
@@ -36,7 +36,7 @@ public static class CheckpointFiles
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="UnsafeCheckpointException">A pickle file without an opt-in loader.</exception>
-    /// <exception cref="Safetensors.SafetensorsFormatException">A malformed safetensors file.</exception>
+    /// <exception cref="TailorPO.Core.Safetensors.SafetensorsFormatException">A malformed safetensors file.</exception>
     public static IReadOnlyDictionary<string, Tensor> Read(string path, CheckpointReadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);

@@ -1,5 +1,5 @@
 using TailorPO.Core.Json;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Checkpoints;

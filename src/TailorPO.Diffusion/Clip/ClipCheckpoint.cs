@@ -1,5 +1,5 @@
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using SkiaSharp;
+using TailorPO.Core.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -130,18 +131,7 @@ public static class ImageTensors
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var bytes = EncodePng(image);
-        var fullPath = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
-        var temporary = fullPath + $".tmp-{Guid.NewGuid():N}";
-        try
-        {
-            File.WriteAllBytes(temporary, bytes);
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+        AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     /// <summary>Arranges a batch [B, 3, H, W] into one grid image [3, rows*H, cols*W] (row-major, padding in grey).</summary>

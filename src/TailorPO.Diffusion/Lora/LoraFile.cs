@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using TailorPO.Core.Json;
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using static TorchSharp.torch;
 
 namespace TailorPO.Diffusion.Lora;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 
 namespace TailorPO.Diffusion.Lora;
 

@@ -1,6 +1,6 @@
 using TailorPO.Diffusion.Blocks;
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
 using TailorPO.Core.Errors;
 using TailorPO.Diffusion.Blocks;
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -13,7 +13,7 @@ namespace TailorPO.Rewards.Blip;
 internal sealed class BlipVisionEncoder : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // field names are state-dict keys
-    private readonly Conv2d patch_embedding;
+    private readonly Conv2dLayer patch_embedding;
     private readonly Parameter cls_token;
     private readonly Parameter pos_embed;
     private readonly CLIPEncoder encoder;
@@ -23,7 +23,7 @@ internal sealed class BlipVisionEncoder : nn.Module<Tensor, Tensor>
     public BlipVisionEncoder(ImageRewardConfig config) : base(nameof(BlipVisionEncoder))
     {
         var width = config.VisionWidth;
-        patch_embedding = Layers.Conv2d(3, width, config.PatchSize, stride: config.PatchSize, hasBias: true);
+        patch_embedding = new Conv2dLayer(3, width, config.PatchSize, stride: config.PatchSize, hasBias: true);
         cls_token = SkipInitScope.Current is { } scope ? scope.Empty(1, 1, width) : new Parameter(zeros(1, 1, width));
         pos_embed = SkipInitScope.Current is { } again ? again.Empty(1, config.NumPositions, width) : new Parameter(zeros(1, config.NumPositions, width));
         encoder = new CLIPEncoder(config.VisionLayers, width, config.VisionMlpWidth, config.VisionHeads, "gelu", config.VisionLayerNormEps, causal: false);

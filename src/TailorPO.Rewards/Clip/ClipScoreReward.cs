@@ -1,5 +1,5 @@
 using TailorPO.Diffusion.Clip;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tokenization;
 using static TorchSharp.torch;
 

@@ -1,25 +1,35 @@
+using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.IO;
+using TailorPO.Core.Safetensors;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Checkpoints;
 
 /// <summary>
-/// A resumable trainer state in one folder: the adapters (PEFT safetensors through <see cref="IAdapter.Save"/>), the
-/// optimizer moments and generator state (<c>state.bin</c>) and the counters and prompt cursor (<c>state.json</c>).
-/// The folder is written next to its final place and renamed into it, so a crash never leaves half a checkpoint.
+/// A resumable trainer state in one folder, in formats any tool reads: the adapters (PEFT safetensors through
+/// <see cref="IAdapter.Save"/>), the optimizer moments and the generator state (<c>state.safetensors</c>), and a JSON
+/// manifest (<c>state.json</c>) with the counters, the prompt cursor, the method's and the reward's state, and the
+/// sha256 of both tensor files, checked on read. The folder is written next to its final place and renamed into it,
+/// so a crash never leaves half a checkpoint.
 /// </summary>
 public static class TrainingCheckpoint
 {
     /// <summary>The adapter file inside a checkpoint folder.</summary>
     public const string AdapterFile = "adapter.safetensors";
 
-    /// <summary>The tensor state file.</summary>
-    public const string TensorFile = "state.bin";
+    /// <summary>The tensor state file (optimizer moments, generator state).</summary>
+    public const string TensorFile = "state.safetensors";
 
-    /// <summary>The counters file.</summary>
+    /// <summary>The manifest: counters, cursor, component states and the files' checksums.</summary>
     public const string CountersFile = "state.json";
+
+    /// <summary>The manifest's format version.</summary>
+    public const int FormatVersion = 2;
+
+    /// <summary>The tensor file of checkpoints written before version 2 (a format of the library's own).</summary>
+    private const string LegacyTensorFile = "state.bin";
 
     /// <summary>Writes a checkpoint folder atomically (an existing one at <paramref name="folder"/> is replaced).</summary>
     public static void Write(string folder, IAdapter adapter, IReadOnlyDictionary<string, Tensor> tensors, TrainerCounters counters)
@@ -37,8 +47,18 @@ public static class TrainingCheckpoint
         try
         {
             adapter.Save(Path.Combine(staging, AdapterFile));
-            TensorStateFile.Write(Path.Combine(staging, TensorFile), tensors);
-            File.WriteAllText(Path.Combine(staging, CountersFile), JsonSerializer.Serialize(counters, JsonOptions));
+            SafetensorsWriter.Save(Path.Combine(staging, TensorFile), tensors,
+                new Dictionary<string, string> { ["format"] = "pt", ["tailorpo"] = "trainer-checkpoint" });
+            var manifest = counters with
+            {
+                FormatVersion = FormatVersion,
+                Files = new Dictionary<string, string>(StringComparer.Ordinal)
+                {
+                    [AdapterFile] = Sha256(Path.Combine(staging, AdapterFile)),
+                    [TensorFile] = Sha256(Path.Combine(staging, TensorFile)),
+                },
+            };
+            AtomicFile.WriteAllText(Path.Combine(staging, CountersFile), JsonSerializer.Serialize(manifest, JsonOptions));
             if (Directory.Exists(full)) Directory.Move(full, retired);
             Directory.Move(staging, full);
             if (Directory.Exists(retired)) Directory.Delete(retired, recursive: true);
@@ -53,10 +73,16 @@ public static class TrainingCheckpoint
 
     /// <summary>Reads the counters and tensors of a checkpoint folder (the adapter is loaded by the trainer).</summary>
     /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
-    /// <exception cref="InvalidDataException">A file is missing or malformed.</exception>
+    /// <exception cref="InvalidDataException">A file is missing, malformed, or not the file the manifest recorded; or the
+    /// checkpoint is of an earlier format.</exception>
     public static (TrainerCounters Counters, Dictionary<string, Tensor> Tensors) Read(string folder)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"The checkpoint folder '{folder}' does not exist.");
+        if (File.Exists(Path.Combine(folder, LegacyTensorFile)) && !File.Exists(Path.Combine(folder, TensorFile)))
+            throw new InvalidDataException(
+                $"'{folder}' is a checkpoint of an earlier TailorPO.NET version ({LegacyTensorFile}, the library's own tensor format), which this " +
+                $"version does not resume: checkpoints are now safetensors with a checksummed manifest. Its adapters ({AdapterFile}) still load " +
+                "with LoraAdapter / IAdapter.Load; start the run again to get a resumable checkpoint.");
         foreach (var file in new[] { AdapterFile, TensorFile, CountersFile })
             if (!File.Exists(Path.Combine(folder, file)))
                 throw new InvalidDataException($"'{folder}' is not a complete trainer checkpoint: {file} is missing.");
@@ -70,7 +96,30 @@ public static class TrainingCheckpoint
         {
             throw new InvalidDataException($"'{Path.Combine(folder, CountersFile)}' is malformed: {ex.Message}", ex);
         }
-        return (counters, TensorStateFile.Read(Path.Combine(folder, TensorFile)));
+        if (counters.FormatVersion != FormatVersion)
+            throw new InvalidDataException($"'{Path.Combine(folder, CountersFile)}' has format version {counters.FormatVersion}; this version reads {FormatVersion}.");
+        foreach (var file in new[] { AdapterFile, TensorFile })
+        {
+            var path = Path.Combine(folder, file);
+            if (counters.Files is null || !counters.Files.TryGetValue(file, out var expected))
+                throw new InvalidDataException($"'{Path.Combine(folder, CountersFile)}' records no checksum for {file}.");
+            if (!string.Equals(Sha256(path), expected, StringComparison.Ordinal))
+                throw new InvalidDataException($"'{path}' is not the file the checkpoint wrote (its sha256 differs from the manifest's): it was changed or damaged.");
+        }
+        try
+        {
+            return (counters, SafetensorsFile.LoadAll(Path.Combine(folder, TensorFile)));
+        }
+        catch (SafetensorsFormatException ex)
+        {
+            throw new InvalidDataException($"'{Path.Combine(folder, TensorFile)}' is malformed: {ex.Message}", ex);
+        }
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
@@ -79,6 +128,12 @@ public static class TrainingCheckpoint
 /// <summary>The trainer's counters as saved in a checkpoint.</summary>
 public sealed record TrainerCounters
 {
+    /// <summary>The manifest's format version (<see cref="TrainingCheckpoint.FormatVersion"/>; 0 in checkpoints before it existed).</summary>
+    public int FormatVersion { get; init; }
+
+    /// <summary>The sha256 (lower-case hex) of each tensor file of the checkpoint, by file name.</summary>
+    public Dictionary<string, string>? Files { get; init; }
+
     /// <summary>The method name the checkpoint was written by.</summary>
     public string Method { get; init; } = "";
 
@@ -110,18 +165,7 @@ public sealed record TrainerCounters
     public int PromptPosition { get; init; }
 
     /// <summary>The method's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. DDPO's per-prompt rewards), or null.</summary>
-    public Dictionary<string, double[]>? MethodState
-    {
-        get => _methodState ?? LegacyPromptStatistics;
-        init => _methodState = value;
-    }
-
-    private readonly Dictionary<string, double[]>? _methodState;
-
-    /// <summary>Checkpoints written before methods became plug-ins stored DDPO's statistics under this name.</summary>
-    [JsonInclude]
-    [JsonPropertyName("PromptStatistics")]
-    internal Dictionary<string, double[]>? LegacyPromptStatistics { get; init; }
+    public Dictionary<string, double[]>? MethodState { get; init; }
 
     /// <summary>The reward model's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. running normalisers), or null.</summary>
     public Dictionary<string, double[]>? RewardState { get; init; }

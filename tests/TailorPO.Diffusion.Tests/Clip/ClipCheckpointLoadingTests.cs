@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Clip;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;
 using TailorPO.Diffusion.Tests.Support;

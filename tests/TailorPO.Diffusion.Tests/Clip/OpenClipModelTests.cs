@@ -1,6 +1,6 @@
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Clip;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;
 

@@ -9,7 +9,7 @@ using TailorPO.Core.Schedules;
 using TailorPO.Diffusion.DependencyInjection;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.Pipelines;
 using TailorPO.Diffusion.Tokenization;
 using TailorPO.Diffusion.UNet;

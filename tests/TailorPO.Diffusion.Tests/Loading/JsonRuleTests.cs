@@ -7,7 +7,7 @@ using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.Support;
 using TailorPO.Diffusion.Tokenization;
 using TailorPO.Diffusion.UNet;

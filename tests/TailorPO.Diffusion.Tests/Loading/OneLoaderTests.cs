@@ -1,6 +1,6 @@
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Clip;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.Support;
 using TailorPO.Diffusion.UNet;
 using TailorPO.Diffusion.Vae;

@@ -1,7 +1,7 @@
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Pipelines;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.Pipelines;
 using TailorPO.Diffusion.UNet;
 using TailorPO.Diffusion.Vae;

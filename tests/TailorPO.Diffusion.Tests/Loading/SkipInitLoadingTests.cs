@@ -2,7 +2,7 @@ using TailorPO.Diffusion.Blocks;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Lora;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.Clip;
 using TailorPO.Diffusion.Tests.Support;
 using TailorPO.Diffusion.UNet;

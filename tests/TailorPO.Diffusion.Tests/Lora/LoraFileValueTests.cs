@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Lora;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.UNet;
 using TailorPO.Diffusion.UNet;
 using TailorPO.TestUtilities;

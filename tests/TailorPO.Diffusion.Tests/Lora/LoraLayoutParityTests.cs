@@ -1,5 +1,5 @@
 using TailorPO.Diffusion.Lora;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.UNet;
 using TailorPO.TestUtilities;
 using Xunit.Abstractions;

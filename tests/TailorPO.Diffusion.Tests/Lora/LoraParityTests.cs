@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using TailorPO.Diffusion.Lora;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.UNet;
 using TailorPO.Diffusion.UNet;
 using TailorPO.TestUtilities;

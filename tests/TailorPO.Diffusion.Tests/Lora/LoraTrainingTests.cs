@@ -32,7 +32,7 @@ public class LoraTrainingTests(UNetFixture fixture) : IClassFixture<UNetFixture>
         using var model = UNet2DConditionModel.FromPretrained(fixture.Folder);
         var adapter = LoraAdapter.FromFile(model, LoraPath);
         var trainable = adapter.TrainableParameters.Select(p => p.Name).ToHashSet();
-        using (var file = Safetensors.SafetensorsFile.Open(LoraPath))
+        using (var file = TailorPO.Core.Safetensors.SafetensorsFile.Open(LoraPath))
             Assert.Equal(file.Names.Count, trainable.Count);
         foreach (var (name, parameter) in model.named_parameters())
             Assert.Equal(trainable.Contains(name), parameter.requires_grad);

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Tests.Support;
 using TailorPO.Diffusion.Vae;
 using TailorPO.TestUtilities;

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;
 

@@ -56,7 +56,7 @@ public class UNetParityTests(UNetFixture fixture, ITestOutputHelper output) : IC
         var config = UNet2DConditionConfig.FromFile(Path.Combine(fixture.Folder, "config.json"));
         Assert.Equal(config, fixture.Model.Config);
         // The model's keys and shapes are exactly the file's (FromPretrained checked them; count them here too).
-        using var file = Safetensors.SafetensorsFile.Open(Path.Combine(fixture.Folder, "diffusion_pytorch_model.safetensors"));
+        using var file = TailorPO.Core.Safetensors.SafetensorsFile.Open(Path.Combine(fixture.Folder, "diffusion_pytorch_model.safetensors"));
         Assert.Equal(file.Names.Order(StringComparer.Ordinal), fixture.Model.state_dict().Keys.Order(StringComparer.Ordinal));
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Vae;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;

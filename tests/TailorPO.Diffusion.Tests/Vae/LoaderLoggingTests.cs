@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Vae;
 using static TorchSharp.torch;
 

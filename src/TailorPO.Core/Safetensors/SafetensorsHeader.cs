@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
-namespace TailorPO.Diffusion.Safetensors;
+namespace TailorPO.Core.Safetensors;
 
 /// <summary>
 /// Parses and validates a safetensors header by the rules of the reference Rust crate

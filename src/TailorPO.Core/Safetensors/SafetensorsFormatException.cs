@@ -1,6 +1,6 @@
 using TailorPO.Core.Errors;
 
-namespace TailorPO.Diffusion.Safetensors;
+namespace TailorPO.Core.Safetensors;
 
 /// <summary>A safetensors file is malformed; the message names the file and the problem.</summary>
 public sealed class SafetensorsFormatException : TailorPOException

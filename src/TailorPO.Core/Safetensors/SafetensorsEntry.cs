@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace TailorPO.Diffusion.Safetensors;
+namespace TailorPO.Core.Safetensors;
 
 /// <summary>One tensor's header entry: name, dtype, shape and byte range in the data section.</summary>
 /// <param name="Name">The tensor name (a state-dict key).</param>

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace TailorPO.Diffusion.Safetensors;
+namespace TailorPO.Core.Safetensors;
 
 /// <summary>
 /// A validated, open safetensors file. The header is parsed and checked completely on open by the

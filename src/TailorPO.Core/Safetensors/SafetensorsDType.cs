@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace TailorPO.Diffusion.Safetensors;
+namespace TailorPO.Core.Safetensors;
 
 /// <summary>The safetensors dtype names this library reads and writes, and their torch types.</summary>
 public static class SafetensorsDType

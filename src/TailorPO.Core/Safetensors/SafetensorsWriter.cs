@@ -1,7 +1,8 @@
 using System.Text.Json;
+using TailorPO.Core.IO;
 using static TorchSharp.torch;
 
-namespace TailorPO.Diffusion.Safetensors;
+namespace TailorPO.Core.Safetensors;
 
 /// <summary>
 /// Writes tensors as a safetensors file: names sorted, data contiguous with no gaps, header padded
@@ -58,28 +59,17 @@ public static class SafetensorsWriter
         var headerBytes = buffer.ToArray();
         int padding = (8 - headerBytes.Length % 8) % 8;
 
-        var fullPath = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
-        var temporary = fullPath + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            stream.Write(BitConverter.GetBytes((ulong)(headerBytes.Length + padding)));
+            stream.Write(headerBytes);
+            for (int i = 0; i < padding; i++) stream.WriteByte((byte)' ');
+            foreach (var name in names)
             {
-                stream.Write(BitConverter.GetBytes((ulong)(headerBytes.Length + padding)));
-                stream.Write(headerBytes);
-                for (int i = 0; i < padding; i++) stream.WriteByte((byte)' ');
-                foreach (var name in names)
-                {
-                    using var scope = NewDisposeScope();
-                    var cpu = tensors[name].detach().cpu().contiguous();
-                    if (cpu.numel() > 0) stream.Write(cpu.bytes);
-                }
+                using var scope = NewDisposeScope();
+                var cpu = tensors[name].detach().cpu().contiguous();
+                if (cpu.numel() > 0) stream.Write(cpu.bytes);
             }
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+        });
     }
 }
