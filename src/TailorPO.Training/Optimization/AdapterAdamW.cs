@@ -57,7 +57,7 @@ public sealed class AdapterAdamW : IDisposable
     {
         Steps++;
         var correction1 = 1 - Math.Pow(Beta1, Steps);
-        var correction2 = 1 - Math.Pow(Beta2, Steps);
+        var correction2Root = Math.Sqrt(1 - Math.Pow(Beta2, Steps));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         for (var i = 0; i < _parameters.Count; i++)
@@ -67,7 +67,9 @@ public sealed class AdapterAdamW : IDisposable
             if (WeightDecay != 0) p.mul_(1 - LearningRate * WeightDecay);
             _exponentialAverage[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
             _exponentialAverageSquare[i].mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            var denominator = (_exponentialAverageSquare[i] / correction2).sqrt_().add_(Epsilon);
+            // torch's order of operations (sqrt(v) / sqrt(1 - beta2^t), not sqrt(v / (1 - beta2^t))), so a run
+            // reproduces torch.optim.AdamW to the last bits rather than to rounding.
+            var denominator = (_exponentialAverageSquare[i].sqrt() / correction2Root).add_(Epsilon);
             p.addcdiv_(_exponentialAverage[i], denominator, value: -LearningRate / correction1);
         }
     }
