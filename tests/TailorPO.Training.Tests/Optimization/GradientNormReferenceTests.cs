@@ -20,7 +20,7 @@ public sealed class GradientNormReferenceTests(ITestOutputHelper output)
     public void Clip_matches_clip_grad_norm(string caseName)
     {
         using var file = OptimizerFixture.LoadClip();
-        var c = OptimizerFixture.ClipCases(file).Single(x => x.Name == caseName);
+        var c = OptimizerFixture.ClipCase(file, caseName);
         Assert.Equal(2.0, c.NormType);
         using var scope = NewDisposeScope();
         var parameters = Parameters(file, c);
@@ -53,7 +53,7 @@ public sealed class GradientNormReferenceTests(ITestOutputHelper output)
     public void Without_a_max_norm_only_the_norm_is_computed(string caseName)
     {
         using var file = OptimizerFixture.LoadClip();
-        var c = OptimizerFixture.ClipCases(file).Single(x => x.Name == caseName);
+        var c = OptimizerFixture.ClipCase(file, caseName);
         using var scope = NewDisposeScope();
         var parameters = Parameters(file, c);
 

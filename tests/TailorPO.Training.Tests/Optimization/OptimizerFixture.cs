@@ -22,6 +22,10 @@ internal static class OptimizerFixture
 
     internal static IReadOnlyList<ClipCase> ClipCases(FixtureCases file) => Cases<ClipCase>(file);
 
+    internal static AdamWCase AdamWCase(FixtureCases file, string name) => AdamWCases(file).Single(c => c.Name == name);
+
+    internal static ClipCase ClipCase(FixtureCases file, string name) => ClipCases(file).Single(c => c.Name == name);
+
     /// <summary>Case names for xUnit theories.</summary>
     internal static TheoryData<string> Names(Func<FixtureCases> load, Func<FixtureCases, IEnumerable<string>> names)
     {
@@ -33,15 +37,38 @@ internal static class OptimizerFixture
     internal static Parameter[] Parameters(FixtureCases file, string caseName, int count, string field) =>
         Enumerable.Range(0, count).Select(i => new Parameter(file[$"{caseName}.p{i}.{field}"].clone().DetachFromDisposeScope())).ToArray();
 
-    /// <summary>Sets every parameter's gradient to a copy of the fixture's gradient of that step.</summary>
-    internal static void SetGradients(FixtureCases file, string caseName, IReadOnlyList<Parameter> parameters, int step)
+    /// <summary>
+    /// Runs steps <paramref name="first"/>..<paramref name="last"/> of an AdamW case: each sets the fixture's gradients of
+    /// that step, calls <paramref name="step"/>, then <paramref name="afterStep"/>, in a dispose scope of its own.
+    /// </summary>
+    internal static void Run(FixtureCases file, AdamWCase c, IReadOnlyList<Parameter> parameters, int first, int last, Action step,
+        Action<int>? afterStep = null)
     {
-        for (var i = 0; i < parameters.Count; i++)
+        for (var k = first; k <= last; k++)
         {
-            using var gradient = file[$"{caseName}.p{i}.grad.{step}"].clone();
-            parameters[i].grad = gradient;
+            using var scope = NewDisposeScope();
+            for (var i = 0; i < parameters.Count; i++)
+            {
+                using var gradient = file[$"{c.Name}.p{i}.grad.{k}"].clone();
+                parameters[i].grad = gradient;
+            }
+            step();
+            afterStep?.Invoke(k);
         }
     }
+
+    /// <summary>
+    /// The (fixture tensor name, actual tensor) pairs of parameters and both moments after <paramref name="step"/>;
+    /// <paramref name="moments"/> names them <c>exp_avg.i</c> / <c>exp_avg_sq.i</c> as <see cref="AdapterAdamW.ExportState"/> does.
+    /// </summary>
+    internal static IEnumerable<(string Expected, Tensor Actual)> AfterStep(AdamWCase c, int step, IReadOnlyList<Parameter> parameters,
+        IReadOnlyDictionary<string, Tensor> moments) =>
+        Enumerable.Range(0, c.Parameters).SelectMany(i => new (string, Tensor)[]
+        {
+            ($"{c.Name}.p{i}.param.{step}", parameters[i]),
+            ($"{c.Name}.p{i}.exp_avg.{step}", moments[$"exp_avg.{i}"]),
+            ($"{c.Name}.p{i}.exp_avg_sq.{step}", moments[$"exp_avg_sq.{i}"]),
+        });
 
     private static IReadOnlyList<T> Cases<T>(FixtureCases file) =>
         JsonSerializer.Deserialize<List<T>>(file.Metadata["cases"], Json)
