@@ -52,7 +52,12 @@ public sealed class AdapterAdamW : IDisposable
             if (p.grad is { } g) g.zero_();
     }
 
-    /// <summary>One AdamW update from the current gradients (parameters without a gradient are skipped).</summary>
+    /// <summary>
+    /// One AdamW update from the current gradients, as torch.optim.AdamW computes it (tested against torch 1.13 in
+    /// float64). Parameters without a gradient are skipped, but the step count is shared, where torch counts per
+    /// parameter: the two differ only for a parameter that sometimes has no gradient, which <see cref="ZeroGrad"/>
+    /// (zeroing, not clearing) never produces.
+    /// </summary>
     public void Step()
     {
         Steps++;
