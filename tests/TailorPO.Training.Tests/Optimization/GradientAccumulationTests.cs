@@ -9,9 +9,9 @@ using static TorchSharp.torch;
 namespace TailorPO.Training.Tests.Optimization;
 
 /// <summary>
-/// The trainer's gradient accumulation (<see cref="TrainerContext.Update"/> with GradientAccumulationSteps &gt; 1, and
-/// the flush at an iteration's end) against one optimizer step on the explicit sum of the separately computed
-/// gradients, clipped and applied by a fresh optimizer with the same options.
+/// The trainer's gradient accumulation (<see cref="TrainerContext.Update"/> and <see cref="AdapterGradientStep"/> with
+/// GradientAccumulationSteps &gt; 1, and the flush at an iteration's end) against one optimizer step on the explicit
+/// sum of the separately computed gradients, clipped and applied by a fresh optimizer with the same options.
 /// </summary>
 public sealed class GradientAccumulationTests
 {
@@ -21,7 +21,7 @@ public sealed class GradientAccumulationTests
     public void Accumulated_updates_equal_one_step_on_the_summed_gradients()
     {
         // A clip well below the summed gradients' norm, so the clip acts on the sum and not on each part.
-        using var setup = new TrainerSetup(TrainingMethod.TailorPO, o =>
+        using var setup = new TrainerSetup(TrainingMethods.TailorPO, o =>
         {
             o.GradientAccumulationSteps = Accumulation;
             o.MaxGradNorm = 0.05;
@@ -63,6 +63,38 @@ public sealed class GradientAccumulationTests
         AssertEqual(reference, trained, "after the flush");
         Assert.Equal(2, optimizer.Steps);
         Assert.Equal(2, context.Optimizer.Steps);
+    }
+
+    [Fact]
+    public void A_skipped_update_discards_everything_pending()
+    {
+        var options = new TailorPOTrainingOptions { GradientAccumulationSteps = 2, MaxGradNorm = 0.05, WeightDecay = 0.01, LearningRate = 0.03 };
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(3);
+        var trained = new[] { new Parameter(randn([3, 2], generator: generator)), new Parameter(randn([4], generator: generator)) };
+        var reference = trained.Select(p => new Parameter(p.detach().clone())).ToArray();
+        var losses = Losses(trained, count: 3, seed: 9);
+        using var optimizer = new AdapterAdamW(trained, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+        using var referenceOptimizer = new AdapterAdamW(reference, options.LearningRate, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+        var step = new AdapterGradientStep(optimizer, trained, options);
+
+        // The first backward is pending when its update turns out non-finite: it is thrown away, not carried over.
+        Assert.Null(step.Backward(losses[0](trained)));
+        step.Complete(skipped: true, norm: null);
+        Assert.Equal(1, step.NonFiniteStreak);
+        Assert.All(trained, p => Assert.Equal(0, p.grad!.abs().max().item<float>()));
+
+        Assert.Null(step.Backward(losses[1](trained)));
+        step.Complete(skipped: false, norm: null);
+        var norm = step.Backward(losses[2](trained));
+        Assert.NotNull(norm);
+        step.Complete(skipped: false, norm);
+        Assert.Equal(0, step.NonFiniteStreak);
+
+        var expectedNorm = StepOnSum(reference, referenceOptimizer, losses[1..], options.MaxGradNorm);
+        Assert.Equal(expectedNorm, norm.item<double>());
+        AssertEqual(reference, trained, "after the step that followed the skipped update");
+        Assert.Equal(1, optimizer.Steps);
     }
 
     /// <summary>Per-update losses: distinct random linear + quadratic functions of every parameter.</summary>
