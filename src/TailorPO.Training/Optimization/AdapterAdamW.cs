@@ -52,12 +52,17 @@ public sealed class AdapterAdamW : IDisposable
             if (p.grad is { } g) g.zero_();
     }
 
-    /// <summary>One AdamW update from the current gradients (parameters without a gradient are skipped).</summary>
+    /// <summary>
+    /// One AdamW update from the current gradients, as torch.optim.AdamW computes it (tested against torch 1.13 in
+    /// float64). Parameters without a gradient are skipped, but the step count is shared, where torch counts per
+    /// parameter: the two differ only for a parameter that sometimes has no gradient, which <see cref="ZeroGrad"/>
+    /// (zeroing, not clearing) never produces.
+    /// </summary>
     public void Step()
     {
         Steps++;
         var correction1 = 1 - Math.Pow(Beta1, Steps);
-        var correction2 = 1 - Math.Pow(Beta2, Steps);
+        var correction2Root = Math.Sqrt(1 - Math.Pow(Beta2, Steps));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         for (var i = 0; i < _parameters.Count; i++)
@@ -67,7 +72,9 @@ public sealed class AdapterAdamW : IDisposable
             if (WeightDecay != 0) p.mul_(1 - LearningRate * WeightDecay);
             _exponentialAverage[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
             _exponentialAverageSquare[i].mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            var denominator = (_exponentialAverageSquare[i] / correction2).sqrt_().add_(Epsilon);
+            // torch's order of operations (sqrt(v) / sqrt(1 - beta2^t), not sqrt(v / (1 - beta2^t))), so a run
+            // reproduces torch.optim.AdamW to the last bits rather than to rounding.
+            var denominator = (_exponentialAverageSquare[i].sqrt() / correction2Root).add_(Epsilon);
             p.addcdiv_(_exponentialAverage[i], denominator, value: -LearningRate / correction1);
         }
     }

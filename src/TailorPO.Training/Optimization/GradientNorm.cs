@@ -3,7 +3,11 @@ using static TorchSharp.torch;
 
 namespace TailorPO.Training.Optimization;
 
-/// <summary>Global gradient-norm clipping kept on the device (torch's clip_grad_norm_ returns the norm to the host).</summary>
+/// <summary>
+/// Global gradient-norm clipping as torch.nn.utils.clip_grad_norm_ (norm_type 2) computes it - factor
+/// min(1, maxNorm / (norm + 1e-6)) - kept on the device: TorchSharp's clip_grad_norm_ returns the norm as a double, a
+/// host read per step. The norm is summed in float64 (torch sums in the gradients' dtype). Tested against torch 1.13.
+/// </summary>
 internal static class GradientNorm
 {
     /// <summary>Scales the gradients so their global L2 norm is at most <paramref name="maxNorm"/>; returns the norm before clipping (0-d, float64).</summary>
