@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Checkpoints;
-using TailorPO.Diffusion.Safetensors;
 using TailorPO.Diffusion.UNet;
 using static TorchSharp.torch;
 

@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using TailorPO.Core.Safetensors;
 using TailorPO.Core.Schedules;
 using TailorPO.Diffusion.Clip;
-using TailorPO.Diffusion.Safetensors;
 using TailorPO.Diffusion.Tokenization;
 using TailorPO.Diffusion.UNet;
 using TailorPO.Samples.Dataset;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TailorPO.Samples.Pretraining;
