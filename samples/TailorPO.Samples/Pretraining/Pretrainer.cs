@@ -6,7 +6,7 @@ using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Safetensors;
 using TailorPO.Diffusion.Tokenization;
 using TailorPO.Diffusion.UNet;
-using TailorPO.Samples.Dataset;
+using TailorPO.Shapes.Dataset;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
