@@ -65,6 +65,12 @@ internal static class LabelingServer
             headers["X-Content-Type-Options"] = "nosniff";
             headers["X-Frame-Options"] = "DENY";
             headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'none'";
+            // Kestrel stops a chunked body at the same limit while it is read; a declared length is refused up front.
+            if (context.Request.ContentLength > MaxRequestBodyBytes)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return;
+            }
             await next(context);
         });
 
