@@ -54,6 +54,7 @@ internal static class SchemaMigrations
             choice TEXT NOT NULL CHECK (choice IN ('a', 'b', 'tie', 'skip')),
             voted_at TEXT NOT NULL);
         CREATE INDEX votes_by_pair ON votes (pair_id);
+        CREATE INDEX assignments_by_pair ON assignments (pair_id);
         CREATE TRIGGER votes_are_append_only_update BEFORE UPDATE ON votes
             BEGIN SELECT RAISE(ABORT, 'votes are append-only'); END;
         CREATE TRIGGER votes_are_append_only_delete BEFORE DELETE ON votes
