@@ -18,7 +18,7 @@ internal static class WinRateChart
             bars.Bars[i].FillColor = rows[i].Prompt is null ? Colors.DarkOrange : Colors.SteelBlue;
         var lower = rows.Select((r, i) => double.IsNaN(r.WinRate) ? 0 : values[i] - r.Interval.Lower).ToArray();
         var upper = rows.Select((r, i) => double.IsNaN(r.WinRate) ? 0 : r.Interval.Upper - values[i]).ToArray();
-        var whiskers = new ScottPlot.Plottables.ErrorBar(positions, values, null, null, lower, upper);
+        var whiskers = new ScottPlot.Plottables.ErrorBar(positions, values, null, null, upper, lower); // ScottPlot: positive then negative
         whiskers.Color = Colors.Black;
         plot.Add.Plottable(whiskers);
         var half = plot.Add.HorizontalLine(0.5);
@@ -26,14 +26,12 @@ internal static class WinRateChart
         half.Color = Colors.Gray;
         var labels = rows.Select(r => r.Prompt is null ? "overall" : Shorten(r.Prompt)).ToArray();
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, labels);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plot.Axes.SetLimitsY(0, 1);
+
         plot.Title($"Win rate of B ({report.SourceB}) over A ({report.SourceA})");
         plot.YLabel("win rate of B (ties excluded), Wilson 95%");
-        plot.Axes.Margins(bottom: 0);
+        plot.Axes.SetLimitsY(0, 1.05);
         plot.SavePng(path, 900, 600);
     }
 
-    private static string Shorten(string text) => text.Length <= 32 ? text : text[..31] + "\u2026";
+    private static string Shorten(string text) => text.Length <= 28 ? text : text[..27] + "\u2026";
 }
