@@ -116,7 +116,15 @@ internal static class LabelingCommands
             if (line.Text("--lora") is { } lora)
             {
                 if (!File.Exists(lora)) throw new LabelingException($"The LoRA file '{Path.GetFullPath(lora)}' does not exist.");
-                var adapter = LoraAdapter.FromFile(pipeline.Unet, lora, "unet.");
+                LoraAdapter adapter;
+                try
+                {
+                    adapter = LoraAdapter.FromFile(pipeline.Unet, lora, "unet.");
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    throw new LabelingException($"The LoRA file '{Path.GetFullPath(lora)}' does not fit the model in '{folder}': {e.Message}", e);
+                }
                 pairs = generator.ModelPairs(prompts, adapter, Path.GetFileName(lora), data, cancellationToken);
             }
             else
