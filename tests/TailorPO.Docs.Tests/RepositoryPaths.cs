@@ -15,7 +15,7 @@ public static class RepositoryPaths
     public static string Solution => Path.Combine(Root, "PreferenceOptimization.sln");
 
     /// <summary>The samples' embedded tiny model: a complete diffusers folder (pixel space, no VAE) that loads in a second.</summary>
-    public static string EmbeddedModel => Path.Combine(Root, "samples", "TailorPO.Samples", "EmbeddedModel");
+    public static string EmbeddedModel => Path.Combine(Root, "samples", "TailorPO.Shapes", "EmbeddedModel");
 
     /// <summary>
     /// The configuration this assembly was built in (its output folder is <c>bin/&lt;Configuration&gt;/&lt;tfm&gt;/</c>),

@@ -4,6 +4,7 @@ using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Commands;
+using TailorPO.Shapes;
 using TailorPO.Training.Metrics;
 
 namespace TailorPO.Samples.Tests;

@@ -2,6 +2,7 @@ using SkiaSharp;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Cli;
+using TailorPO.Shapes;
 using TailorPO.TestUtilities;
 using static TorchSharp.torch;
 

@@ -1,4 +1,4 @@
-using TailorPO.Samples.Dataset;
+using TailorPO.Shapes.Dataset;
 using static TorchSharp.torch;
 
 namespace TailorPO.Samples.Tests;

@@ -1,14 +1,15 @@
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Cli;
-using TailorPO.Samples.Dataset;
 using TailorPO.Samples.Evaluation;
 using TailorPO.Samples.Pretraining;
+using TailorPO.Shapes;
+using TailorPO.Shapes.Dataset;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace TailorPO.Samples.Tests;
 
-/// <summary>The committed embedded model (copied next to the tests from samples/TailorPO.Samples/EmbeddedModel).</summary>
+/// <summary>The committed embedded model (copied next to the tests from samples/TailorPO.Shapes/EmbeddedModel).</summary>
 public class EmbeddedModelTests(ITestOutputHelper output)
 {
     [Fact]

@@ -1,6 +1,7 @@
 using TailorPO.Core.Schedules;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Pretraining;
+using TailorPO.Shapes;
 using static TorchSharp.torch;
 
 namespace TailorPO.Samples.Tests;

@@ -1,5 +1,5 @@
-using TailorPO.Samples.Dataset;
-using TailorPO.Samples.Evaluation;
+using TailorPO.Shapes.Dataset;
+using TailorPO.Shapes.Evaluation;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

@@ -1,4 +1,4 @@
-using TailorPO.Samples.Dataset;
+using TailorPO.Shapes.Dataset;
 using TailorPO.Training.Prompts;
 
 namespace TailorPO.Samples.Alignment;

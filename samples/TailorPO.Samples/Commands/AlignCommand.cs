@@ -5,6 +5,7 @@ using Spectre.Console;
 using TailorPO.Diffusion.Preferences;
 using TailorPO.Samples.Alignment;
 using TailorPO.Samples.Cli;
+using TailorPO.Shapes;
 
 namespace TailorPO.Samples.Commands;
 

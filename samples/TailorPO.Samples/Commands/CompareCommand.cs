@@ -5,6 +5,7 @@ using Spectre.Console.Cli;
 using Spectre.Console;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Comparison;
+using TailorPO.Shapes;
 
 namespace TailorPO.Samples.Commands;
 

@@ -4,9 +4,9 @@ using System.Text.Json;
 using Spectre.Console.Cli;
 using Spectre.Console;
 using TailorPO.Samples.Cli;
-using TailorPO.Samples.Dataset;
 using TailorPO.Samples.Evaluation;
 using TailorPO.Samples.Imaging;
+using TailorPO.Shapes.Dataset;
 using static TorchSharp.torch;
 
 namespace TailorPO.Samples.Commands;

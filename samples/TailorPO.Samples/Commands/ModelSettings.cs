@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console.Cli;
 using TailorPO.Samples.Cli;
+using TailorPO.Shapes;
 
 namespace TailorPO.Samples.Commands;
 

@@ -4,6 +4,7 @@ using Spectre.Console.Cli;
 using Spectre.Console;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Pretraining;
+using TailorPO.Shapes;
 
 namespace TailorPO.Samples.Commands;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using TailorPO.Samples.Alignment;
 using TailorPO.Samples.Cli;
+using TailorPO.Shapes;
 
 namespace TailorPO.Samples.Comparison;
 

@@ -4,6 +4,7 @@ using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Alignment;
 using TailorPO.Samples.Cli;
+using TailorPO.Shapes;
 using TailorPO.Training.Evaluation;
 using static TorchSharp.torch;
 

@@ -1,5 +1,6 @@
 using TailorPO.Diffusion.Pipelines;
-using TailorPO.Samples.Dataset;
+using TailorPO.Shapes.Dataset;
+using TailorPO.Shapes.Evaluation;
 using static TorchSharp.torch;
 
 namespace TailorPO.Samples.Evaluation;

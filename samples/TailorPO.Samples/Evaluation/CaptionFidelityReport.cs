@@ -1,4 +1,5 @@
-using TailorPO.Samples.Dataset;
+using TailorPO.Shapes.Dataset;
+using TailorPO.Shapes.Evaluation;
 
 namespace TailorPO.Samples.Evaluation;
 

@@ -6,9 +6,9 @@ using TailorPO.Core.Schedules;
 using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Tokenization;
 using TailorPO.Diffusion.UNet;
-using TailorPO.Samples.Dataset;
-using TorchSharp.Modules;
+using TailorPO.Shapes.Dataset;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace TailorPO.Samples.Pretraining;

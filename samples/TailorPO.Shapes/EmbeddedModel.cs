@@ -1,6 +1,6 @@
-namespace TailorPO.Samples.Cli;
+namespace TailorPO.Shapes;
 
-/// <summary>The tiny pixel-space model committed under samples/TailorPO.Samples/EmbeddedModel and copied next to the program.</summary>
+/// <summary>The tiny pixel-space model committed under samples/TailorPO.Shapes/EmbeddedModel and copied next to the program.</summary>
 public static class EmbeddedModel
 {
     /// <summary>The folder name next to the program.</summary>

@@ -1,6 +1,6 @@
-using TailorPO.Samples.Dataset;
+using TailorPO.Shapes.Dataset;
 
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>What <see cref="SceneMeasurer"/> read off one image.</summary>
 /// <param name="ShapeColor">Dominant colour of the foreground object (palette name); null when no object was found.</param>

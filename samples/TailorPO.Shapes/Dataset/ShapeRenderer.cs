@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace TailorPO.Samples.Dataset;
+namespace TailorPO.Shapes.Dataset;
 
 /// <summary>Draws <see cref="ShapeScene"/>s with SkiaSharp into RGB bytes.</summary>
 public static class ShapeRenderer

@@ -1,7 +1,7 @@
-using TailorPO.Samples.Dataset;
+using TailorPO.Shapes.Dataset;
 using static TorchSharp.torch;
 
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>
 /// Reads the caption attributes off an image with classical measures, no learned model:

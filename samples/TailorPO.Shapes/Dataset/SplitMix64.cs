@@ -1,4 +1,4 @@
-namespace TailorPO.Samples.Dataset;
+namespace TailorPO.Shapes.Dataset;
 
 /// <summary>
 /// A small counter-based pseudo-random generator (SplitMix64). The dataset and the caption dropout

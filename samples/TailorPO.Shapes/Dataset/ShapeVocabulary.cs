@@ -1,4 +1,4 @@
-namespace TailorPO.Samples.Dataset;
+namespace TailorPO.Shapes.Dataset;
 
 /// <summary>A shape the dataset draws.</summary>
 public enum ShapeKind

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace TailorPO.Samples.Dataset;
+namespace TailorPO.Shapes.Dataset;
 
 /// <summary>Which combinations a <see cref="ShapeDataset"/> draws from.</summary>
 public enum DatasetSplit

@@ -1,4 +1,4 @@
-namespace TailorPO.Samples.Dataset;
+namespace TailorPO.Shapes.Dataset;
 
 /// <summary>One drawn picture: a filled shape on a plain or textured background.</summary>
 /// <param name="Shape">The shape.</param>
