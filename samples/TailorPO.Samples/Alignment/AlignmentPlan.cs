@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TailorPO.Core.IO;
 
 namespace TailorPO.Samples.Alignment;
 
@@ -96,10 +97,7 @@ public sealed record AlignmentPlan
     /// <summary>Writes the plan as indented JSON (temp file + rename).</summary>
     public void Save(string folder)
     {
-        var path = Path.Combine(folder, FileName);
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, Json));
     }
 
     /// <summary>Reads a run folder's plan.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Spectre.Console.Cli;
 using Spectre.Console;
+using TailorPO.Core.IO;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Evaluation;
 using TailorPO.Samples.Imaging;
@@ -218,10 +219,6 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSett
                 centroid_height = s.Measured.CentroidHeight,
             }),
         };
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = full + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temporary, full, overwrite: true);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Spectre.Console;
+using TailorPO.Core.IO;
 
 namespace TailorPO.Samples.Comparison;
 
@@ -121,9 +122,6 @@ public static class ComparisonPage
             md.AppendLine();
         }
         foreach (var section in sections) md.Append(section);
-        var path = Path.Combine(context.OutputFolder, FileName);
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, md.ToString());
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(Path.Combine(context.OutputFolder, FileName), md.ToString());
     }
 }

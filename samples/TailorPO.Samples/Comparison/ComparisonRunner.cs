@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
+using TailorPO.Core.IO;
 using TailorPO.Samples.Alignment;
 
 namespace TailorPO.Samples.Comparison;
@@ -154,10 +155,5 @@ public sealed class ComparisonRunner
         return result;
     }
 
-    private static void WriteAtomically(string path, string text)
-    {
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, text);
-        File.Move(temporary, path, overwrite: true);
-    }
+    private static void WriteAtomically(string path, string text) => AtomicFile.WriteAllText(path, text);
 }

@@ -1,4 +1,5 @@
 using SkiaSharp;
+using TailorPO.Core.IO;
 using static TorchSharp.torch;
 
 namespace TailorPO.Samples.Imaging;
@@ -84,17 +85,6 @@ public static class CaptionedGrid
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var png = EncodePng(images, captions, columns, scale, maxCaptionLines);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = full + $".tmp-{Guid.NewGuid():N}";
-        try
-        {
-            File.WriteAllBytes(temporary, png);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+        AtomicFile.Write(path, stream => stream.Write(png));
     }
 }

@@ -8,10 +8,10 @@ namespace TailorPO.Core.Errors;
 /// host read at the end, instead of one device-to-host synchronisation per check. While a batch is
 /// active on the current thread, <see cref="NonFiniteValueException.ThrowIfNonFinite"/> records the check
 /// (a 0-d device tensor counting its NaN and infinite elements) and returns; <see cref="ThrowIfAnyNonFinite"/> reads
-/// all of them at once. Outside a batch every check is immediate, as before.
+/// all of them at once. Outside a batch every check is immediate.
 /// </summary>
 /// <remarks>
-/// On a GPU each <c>.item()</c> stalls the queue; a trainer step used to make dozens (every model call,
+/// On a GPU each <c>.item()</c> stalls the queue, and a trainer step checks dozens of tensors (every model call,
 /// reward, decoder and loss). Deferring trades an early exception for one synchronisation: a NaN now
 /// travels to the end of the step, where the trainer refuses to apply the update.
 /// </remarks>

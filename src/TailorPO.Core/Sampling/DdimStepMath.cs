@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace TailorPO.Core.Sampling;
 
 /// <summary>
-/// The arithmetic of one DDIM step (docs/ALGORITHMS.md, "DDIM step with log-probability"):
+/// The arithmetic of one DDIM step (docs/concepts.md and the paper's Eq. 2; DDIM with eta, log-probabilities as ddpo-pytorch's ddim_step_with_logprob):
 /// predicted x0, sigma_t(eta), the posterior mean, sampling, and the element-mean Gaussian
 /// log-probability of a given x_{t-1} (the DDPO / D3PO / SPO convention). Timesteps may differ per
 /// batch element. Everything is differentiable with respect to the noise prediction and the mean.

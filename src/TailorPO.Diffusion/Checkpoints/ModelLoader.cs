@@ -18,7 +18,7 @@ namespace TailorPO.Diffusion.Checkpoints;
 /// <param name="PickleTwin">The pickle file read instead through an opt-in loader (e.g. <c>diffusion_pytorch_model.bin</c>); null: never.</param>
 /// <param name="PickleWithoutLoaderIsNotFound">
 /// Without an opt-in loader, a folder holding only the pickle twin is reported as missing its weights (with the
-/// conversion advice) instead of raising <see cref="UnsafeCheckpointException"/> (the CLIP loaders' long-standing behaviour).
+/// conversion advice) instead of raising <see cref="UnsafeCheckpointException"/> (what the CLIP loaders report).
 /// </param>
 internal sealed record ModelRecipe<TModel>(
     string Kind, string WeightsBaseName, Func<string, ModelSizeLimits, Func<TModel>> Prepare,

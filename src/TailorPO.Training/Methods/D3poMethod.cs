@@ -62,13 +62,12 @@ public sealed class D3poMethod(IPairwiseLoss loss) : ITrainingMethod
         var rewards = context.Reward.Score(context.Decoder.DecodeToImages(latents), condition.Prompts).to_type(ScalarType.Float32);
         context.AddSamples(2 * batch);
         foreach (var (s, x, next) in steps)
-            stored.Add(new Stored(prompts, s, Keep(x), Keep(next), Keep(rewards[..batch]), Keep(rewards[batch..])));
+            stored.Add(new Stored(prompts, s, StoredTensor.Keep(x), StoredTensor.Keep(next), StoredTensor.Keep(rewards[..batch]), StoredTensor.Keep(rewards[batch..])));
     }
 
     private UpdateOutcome Loss(TrainerContext context, Stored item, DiffusionCondition condition) =>
         DifferentInputsPairLoss.Compute(context, _loss, item.StepIndex, item.Latents, item.Next, condition, item.Reward0, item.Reward1);
 
-    private static Tensor Keep(Tensor t) => t.detach().clone().DetachFromDisposeScope();
 
     private sealed record Stored(IReadOnlyList<string> Prompts, int StepIndex, Tensor Latents, Tensor Next, Tensor Reward0, Tensor Reward1) : IDisposable
     {

@@ -83,10 +83,9 @@ public sealed class DdpoMethod(DdpoClipObjective objective, PerPromptStatTracker
         var advantages = perPromptStatistics ? Tracker.Update(prompts, values) : PerPromptStatTracker.BatchAdvantages(values);
         var advantageTensor = tensor(advantages, ScalarType.Float32).to(latents.device);
         foreach (var (s, x, next, logp) in steps)
-            stored.Add(new Stored(prompts, s, Keep(x), Keep(next), Keep(logp), Keep(advantageTensor), Keep(rewards)));
+            stored.Add(new Stored(prompts, s, StoredTensor.Keep(x), StoredTensor.Keep(next), StoredTensor.Keep(logp), StoredTensor.Keep(advantageTensor), StoredTensor.Keep(rewards)));
     }
 
-    private static Tensor Keep(Tensor t) => t.detach().clone().DetachFromDisposeScope();
 
     private sealed record Stored(IReadOnlyList<string> Prompts, int StepIndex, Tensor Latents, Tensor Next, Tensor OldLogProbability,
         Tensor Advantages, Tensor Rewards) : IDisposable

@@ -128,9 +128,9 @@ public sealed class TailorPOMethod : ITrainingMethod
                 using var stepScope = NewDisposeScope();
                 using var noGrad = no_grad();
                 ranked = Rank(context, x, s, condition, reused);
-                stored.Add(new StoredPair(prompts, s, Keep(x), Keep(ranked.Winner), Keep(ranked.Dispreferred), Keep(ranked.Weight),
-                    new UpdateSignals(Keep(ranked.Signals.PreferredReward), Keep(ranked.Signals.DispreferredReward),
-                        Keep(ranked.Signals.RewardGap), ranked.Signals.GuidanceAcceptance is null ? null : Keep(ranked.Signals.GuidanceAcceptance))));
+                stored.Add(new StoredPair(prompts, s, StoredTensor.Keep(x), StoredTensor.Keep(ranked.Winner), StoredTensor.Keep(ranked.Dispreferred), StoredTensor.Keep(ranked.Weight),
+                    new UpdateSignals(StoredTensor.Keep(ranked.Signals.PreferredReward!), StoredTensor.Keep(ranked.Signals.DispreferredReward!),
+                        StoredTensor.Keep(ranked.Signals.RewardGap!), ranked.Signals.GuidanceAcceptance is null ? null : StoredTensor.Keep(ranked.Signals.GuidanceAcceptance))));
                 ranked.MoveOut();
             }
             (latents, noise) = (ranked!.Winner, ranked.WinnerNoise);
@@ -194,7 +194,6 @@ public sealed class TailorPOMethod : ITrainingMethod
         context.AddSamples(2 * batch);
     }
 
-    private static Tensor Keep(Tensor? t) => t!.detach().clone().DetachFromDisposeScope();
 
     /// <summary>Draws K candidates from x_t, scores and ranks them, and refines the preferred one (TailorPO-G).</summary>
     private Ranked Rank(TrainerContext context, Tensor latents, int stepIndex, DiffusionCondition condition, Tensor? noise)
