@@ -20,7 +20,9 @@ public sealed class TrainerRunControlTests : IDisposable
     }
 
     [Theory]
+    [InlineData(TrainingMethods.TailorPO, false)]
     [InlineData(TrainingMethods.TailorPOGuided, false)]
+    [InlineData(TrainingMethods.D3po, false)]
     [InlineData(TrainingMethods.Ddpo, false)]
     [InlineData(TrainingMethods.TailorPOGuided, true)] // the reward's running normaliser scales the guidance gradient
     public void Resuming_from_a_checkpoint_continues_bit_identically(string method, bool runningNormalizer)
