@@ -80,6 +80,7 @@ public sealed class PreferenceTrainer : IDisposable
         }
         _cursor = new PromptCursor(prompts.Prompts, options.Seed);
         _context.NextPromptsSource = _cursor.Next;
+        _context.Prompts = prompts.Prompts;
     }
 
     /// <summary>The method.</summary>

@@ -24,6 +24,7 @@ public sealed class TrainerRunControlTests : IDisposable
     [InlineData(TrainingMethods.TailorPOGuided, false)]
     [InlineData(TrainingMethods.D3po, false)]
     [InlineData(TrainingMethods.Ddpo, false)]
+    [InlineData(TrainingMethods.DiffusionDpo, false)]
     [InlineData(TrainingMethods.TailorPOGuided, true)] // the reward's running normaliser scales the guidance gradient
     public void Resuming_from_a_checkpoint_continues_bit_identically(string method, bool runningNormalizer)
     {

@@ -1,6 +1,7 @@
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Losses;
 using TailorPO.Training.Pairs;
+using TailorPO.Training.Prompts;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Methods;
@@ -9,7 +10,10 @@ namespace TailorPO.Training.Methods;
 /// Diffusion-DPO (Wallace et al.) on offline pairs: both latents noised with the same t and noise by the forward process
 /// q(x_t | x_0); the implicit log-ratios h = -0.5 (L_policy - L_reference) of the denoising errors enter the DPO loss
 /// (beta_dpo). Without a registered <see cref="IPreferencePairSource"/> the pairs are generated once by the BASE model
-/// (adapters off): two images per prompt, ranked by the reward (ties dropped), as the paper's comparison does.
+/// (adapters off): two images per prompt, ranked by the reward (ties dropped), as the paper's comparison does. That
+/// set is drawn from a generator and a prompt order of its own, seeded from the run seed, so it is the same set however
+/// often it is made; the method's state (<see cref="IStatefulComponent"/>: the shuffle order and its position) goes into
+/// checkpoints, and a resumed run rebuilds the identical set without counting its model evaluations twice.
 /// </summary>
 /// <remarks>
 /// Budget rule: every pair used in an update counts as two images (as D3PO's two trajectories); the base model's
@@ -19,8 +23,11 @@ namespace TailorPO.Training.Methods;
 /// </remarks>
 /// <param name="loss">The Diffusion-DPO loss (Core's keyed "diffusion-dpo" loss, beta_dpo).</param>
 /// <param name="pairs">The offline pairs, or null to generate them with the base model.</param>
-public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource? pairs) : ITrainingMethod, IDisposable
+public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource? pairs) : ITrainingMethod, IStatefulComponent, IDisposable
 {
+    // The generated set's own streams: distinct from the run's generator and prompt order, derived from the same seed.
+    private const long GenerationSeedOffset = 0x5EED_D90;
+    private bool _resumed;
     private readonly IPairwiseLoss _loss = loss ?? throw new ArgumentNullException(nameof(loss));
     private IPreferencePairSource? _pairs = pairs;
     private InMemoryPreferencePairSource? _generated;
@@ -43,7 +50,13 @@ public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource
     public void RunIteration(TrainerContext context, IReadOnlyList<string> prompts, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        _pairs ??= _generated = Generate(context, cancellationToken);
+        if (_pairs is null)
+        {
+            var evaluations = context.Sampler.Evaluations;
+            _pairs = _generated = Generate(context, cancellationToken);
+            // A resumed run's counters already include the first generation's evaluations.
+            if (_resumed) context.Sampler.Evaluations = evaluations;
+        }
         var batch = Math.Min(context.Options.BatchSize, _pairs.Count);
         var indices = new int[batch];
         for (var i = 0; i < batch; i++)
@@ -80,6 +93,26 @@ public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource
     }
 
     /// <inheritdoc />
+    public IReadOnlyDictionary<string, double[]> ExportState() => new Dictionary<string, double[]>(StringComparer.Ordinal)
+    {
+        ["order"] = _order.Select(i => (double)i).ToArray(),
+        ["cursor"] = [_cursor],
+    };
+
+    /// <inheritdoc />
+    public void ImportState(IReadOnlyDictionary<string, double[]> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (!state.TryGetValue("order", out var order) || !state.TryGetValue("cursor", out var cursor) || cursor.Length != 1)
+            throw new InvalidDataException("The Diffusion-DPO state needs 'order' and a one-element 'cursor'.");
+        if (cursor[0] < 0 || cursor[0] > order.Length || order.Any(i => i < 0 || i != Math.Floor(i)))
+            throw new InvalidDataException($"The Diffusion-DPO state is inconsistent: cursor {cursor[0]} over an order of {order.Length}.");
+        _order = order.Select(i => (int)i).ToArray();
+        _cursor = (int)cursor[0];
+        _resumed = true;
+    }
+
+    /// <inheritdoc />
     public void Dispose() => _generated?.Dispose();
 
     private static InMemoryPreferencePairSource Generate(TrainerContext context, CancellationToken cancellationToken)
@@ -90,17 +123,19 @@ public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var reference = context.Adapter.Disable();
+        using var generator = new Generator(unchecked((ulong)(context.Options.Seed + GenerationSeedOffset)), context.Device);
+        var order = new PromptCursor(context.Prompts, context.Options.Seed + GenerationSeedOffset);
         var attempts = 0;
         while (prompts.Count < context.Options.DiffusionDpoGeneratedPairs && attempts++ < 4 * context.Options.DiffusionDpoGeneratedPairs)
         {
-            var batchPrompts = context.NextPrompts();
+            var batchPrompts = order.Next(context.Options.BatchSize);
             var batch = batchPrompts.Count;
             var condition = context.Encode(batchPrompts).RepeatBatch(2);
-            var latents = context.InitialNoise(2 * batch);
+            var latents = context.InitialNoise(2 * batch, generator);
             for (var s = 0; s < context.Sampler.Timesteps.Count; s++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                latents = context.Sampler.Step(latents, s, condition, 1, context.Generator).Candidates[0];
+                latents = context.Sampler.Step(latents, s, condition, 1, generator).Candidates[0];
             }
             var rewards = context.Reward.Score(context.Decoder.DecodeToImages(latents), condition.Prompts).cpu().to_type(ScalarType.Float64).data<double>().ToArray();
             for (var i = 0; i < batch && prompts.Count < context.Options.DiffusionDpoGeneratedPairs; i++)

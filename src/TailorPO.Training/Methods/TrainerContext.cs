@@ -114,10 +114,13 @@ public sealed class TrainerContext
     public DiffusionCondition Encode(IReadOnlyList<string> prompts) => Encoder.Encode(prompts, Core.Sampling.GuidanceScale);
 
     /// <summary>x_T ~ N(0, I) for <paramref name="batch"/> samples, from the run generator.</summary>
-    public Tensor InitialNoise(int batch)
+    public Tensor InitialNoise(int batch) => InitialNoise(batch, Generator);
+
+    /// <summary>x_T ~ N(0, I) for <paramref name="batch"/> samples, from <paramref name="generator"/> (a method's own stream).</summary>
+    public Tensor InitialNoise(int batch, Generator generator)
     {
         var shape = new long[] { batch }.Concat(Options.LatentShape!.Select(d => (long)d)).ToArray();
-        return randn(shape, ScalarType.Float32, Device, generator: Generator);
+        return randn(shape, ScalarType.Float32, Device, generator: generator);
     }
 
     /// <summary>The next batch of prompts from the run's cursor (collect-then-train methods sampling several batches).</summary>
@@ -125,6 +128,9 @@ public sealed class TrainerContext
         ?? throw new InvalidOperationException("The trainer has not attached a prompt cursor.");
 
     internal Func<int, IReadOnlyList<string>>? NextPromptsSource { get; set; }
+
+    /// <summary>Every prompt of the run's prompt source (for a method that draws a fixed set of its own from them).</summary>
+    public IReadOnlyList<string> Prompts { get; internal set; } = [];
 
     /// <summary>A permutation of 0..count-1 drawn from the run generator (one host read).</summary>
     public int[] Shuffle(int count)
