@@ -163,6 +163,8 @@ public sealed class PreferenceTrainer : IDisposable
     /// <exception cref="InvalidDataException">The checkpoint is incomplete, malformed or from another method or seed.</exception>
     public void ResumeFrom(string folder)
     {
+        // A crash between the renames of a checkpoint swap leaves the checkpoint beside its place: put it back first.
+        TrainingCheckpoint.Recover(folder);
         var (counters, tensors) = TrainingCheckpoint.Read(folder);
         try
         {
