@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console.Cli;
 using Spectre.Console;
@@ -34,7 +35,11 @@ public static class CliApplication
         return app;
     }
 
-    /// <summary>Runs the CLI with Ctrl+C wired to cancellation; returns the exit code.</summary>
+    /// <summary>
+    /// Runs the CLI with Ctrl+C (SIGINT) and SIGTERM wired to cancellation; returns the exit code. SIGTERM is what
+    /// <c>docker stop</c>, systemd and Kubernetes send: like the first Ctrl+C it asks the command to stop after its
+    /// current step, and the process lives on until the command has written its checkpoint.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole? console = null)
     {
         using var cancellation = new CancellationTokenSource();
@@ -46,6 +51,7 @@ public static class CliApplication
             cancellation.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal(cancellation));
         try
         {
             return await Create(console).RunAsync(args, cancellation.Token).ConfigureAwait(false);
@@ -54,6 +60,22 @@ public static class CliApplication
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>
+    /// The handler of a stop signal: the first one cancels <paramref name="cancellation"/> and keeps the process alive so
+    /// the command finishes its step and writes its checkpoint; a second one terminates as the signal normally does.
+    /// </summary>
+    /// <param name="cancellation">The token source the running command observes.</param>
+    public static Action<PosixSignalContext> StopOnSignal(CancellationTokenSource cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(cancellation);
+        return context =>
+        {
+            if (cancellation.IsCancellationRequested) return;
+            context.Cancel = true;
+            cancellation.Cancel();
+        };
     }
 
     /// <summary>The command table.</summary>
