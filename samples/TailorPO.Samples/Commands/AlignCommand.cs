@@ -165,8 +165,8 @@ public sealed class AlignSettings : GlobalSettings
         {
             if (!File.Exists(Path.Combine(Resume, Alignment.AlignmentPlan.FileName)))
                 yield return $"--resume '{Resume}' is not an align run folder (no {Alignment.AlignmentPlan.FileName}).";
-            else if (!Directory.Exists(Path.Combine(Resume, Training.PreferenceTrainer.CheckpointFolderName)))
-                yield return $"--resume '{Resume}' has no checkpoint/ to resume from.";
+            else if (AlignmentRun.StoppedBeforeFirstCheckpoint(Resume))
+                yield return NoCheckpointProblem(Resume);
             if (Budget is < 1) yield return $"--budget must be >= 1; got {Budget}.";
             yield break; // the run's own options apply
         }
@@ -192,8 +192,25 @@ public sealed class AlignSettings : GlobalSettings
             yield return $"--lora-format must be one of {string.Join(", ", AlignmentRun.LoraFormats.Keys)}; got '{LoraFormat}'.";
         if (DType is not ("float32" or "float16" or "bfloat16")) yield return $"--dtype must be float32, float16 or bfloat16; got '{DType}'.";
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
-        else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any())
+        else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any() && !AlignmentRun.StoppedBeforeFirstCheckpoint(OutputFolder))
             yield return $"The run folder '{OutputFolder}' already holds a run: continue it with --resume {OutputFolder}, or choose another --output.";
+    }
+
+    /// <summary>What to do with a run folder that has nothing to resume: start its run afresh, with its own options.</summary>
+    private static string NoCheckpointProblem(string folder)
+    {
+        string command;
+        try
+        {
+            command = Alignment.AlignmentPlan.Load(folder).CommandLine(folder);
+        }
+        catch (InvalidDataException ex)
+        {
+            return $"--resume '{folder}' has no checkpoint/ to resume from, and its options cannot be read: {ex.Message}";
+        }
+        return $"--resume '{folder}' has no checkpoint/ to resume from: its run stopped before its first checkpoint (written every " +
+            $"{AlignmentRun.CheckpointEveryIterations} iterations, at the end, and on Ctrl+C or SIGTERM), so nothing of it can be continued. " +
+            $"Start it afresh in the same folder with its options: {command}";
     }
 
     private string? PairsProblem()
@@ -250,6 +267,10 @@ public sealed class AlignCommand(IAnsiConsole console) : AsyncCommand<AlignSetti
         var folder = settings.OutputFolder;
         var plan = settings.Resume is null ? settings.ToPlan() : AlignmentPlan.Load(settings.Resume) with { };
         if (settings.Resume is not null && settings.Budget is { } budget) plan = plan with { Budget = budget };
+        if (settings.Resume is null && AlignmentRun.StoppedBeforeFirstCheckpoint(folder))
+            console.MarkupLine(CultureInfo.InvariantCulture,
+                "The run folder [blue]{0}[/] holds a run that stopped before its first checkpoint: starting afresh in it (its options.json and metrics are replaced).",
+                Markup.Escape(folder));
         console.MarkupLine(CultureInfo.InvariantCulture, "[bold]{0}[/] on [bold]{1}[/]: {2} images, batch {3}, seed {4} -> [blue]{5}[/]",
             plan.Method, plan.Reward, plan.Budget, plan.Batch, plan.Seed, Markup.Escape(Path.GetFullPath(folder)));
         try
