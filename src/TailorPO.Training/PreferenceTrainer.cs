@@ -208,7 +208,10 @@ public sealed class PreferenceTrainer : IDisposable
         PromptPosition = _cursor.Position,
         MethodState = _method is IStatefulComponent method ? method.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
         RewardState = _context.Reward is IStatefulComponent reward ? reward.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
+        MetricsLengths = ResumableSinks.ToDictionary(sink => sink.Name, sink => sink.Length, StringComparer.Ordinal),
     };
+
+    private IEnumerable<IResumableMetricsSink> ResumableSinks => _sinks.OfType<IResumableMetricsSink>();
 
     private void ApplyCounters(TrainerCounters counters)
     {
@@ -220,6 +223,15 @@ public sealed class PreferenceTrainer : IDisposable
         _cursor.Restore(counters.PromptEpoch, counters.PromptPosition);
         if (_method is IStatefulComponent method && counters.MethodState is { } methodState) method.ImportState(methodState);
         if (_context.Reward is IStatefulComponent reward && counters.RewardState is { } rewardState) reward.ImportState(rewardState);
+        // Rows written after this state (an interrupted run's later iterations, a line cut by a kill) are dropped.
+        foreach (var sink in ResumableSinks)
+            if (counters.MetricsLengths?.TryGetValue(sink.Name, out var length) == true)
+            {
+                sink.Flush();
+                if (!sink.TruncateTo(length))
+                    _logger.LogWarning("The metrics output {Sink} is shorter than the checkpoint recorded ({Length}): rows before the checkpoint are missing from it.",
+                        sink.Name, length);
+            }
     }
 
     /// <summary>An in-memory copy of everything an iteration changes, so a cancelled iteration leaves no trace.</summary>

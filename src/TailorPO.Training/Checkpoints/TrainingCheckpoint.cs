@@ -225,6 +225,12 @@ public sealed record TrainerCounters
     /// <summary>The method's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. DDPO's per-prompt rewards), or null.</summary>
     public Dictionary<string, double[]>? MethodState { get; init; }
 
+    /// <summary>
+    /// The length of each <see cref="Metrics.IResumableMetricsSink"/>'s output when the checkpoint was written, by sink
+    /// name (bytes of metrics.csv and metrics.jsonl): resume cuts each back to it, so no row appears twice or broken.
+    /// </summary>
+    public Dictionary<string, long>? MetricsLengths { get; init; }
+
     /// <summary>The reward model's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. running normalisers), or null.</summary>
     public Dictionary<string, double[]>? RewardState { get; init; }
 }
