@@ -172,6 +172,8 @@ public sealed class PreferenceTrainer : IDisposable
                 throw new InvalidDataException($"The checkpoint '{folder}' was written by method '{counters.Method}'; this trainer runs '{_method.Name}'.");
             if (counters.Seed != _context.Options.Seed)
                 throw new InvalidDataException($"The checkpoint '{folder}' was written with seed {counters.Seed}; this trainer has seed {_context.Options.Seed}.");
+            var problems = CheckpointCountersCheck.Problems(counters, _context.Options, Path.Combine(folder, TrainingCheckpoint.CountersFile)).ToList();
+            if (problems.Count > 0) throw new InvalidDataException("The checkpoint cannot be resumed: " + string.Join(" ", problems));
             _context.Adapter.Load(Path.Combine(folder, TrainingCheckpoint.AdapterFile));
             _context.Optimizer.ImportState(tensors, counters.OptimizerSteps);
             if (!tensors.TryGetValue("generator", out var generator))
