@@ -46,7 +46,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>Sample budget.</summary>
     [CommandOption("--budget <IMAGES>")]
-    [Description("Generated images the run may use (the paper: 10000). Default: 240, minutes on 2 cores with the embedded model.")]
+    [FormattedDescription("Generated images the run may use (the paper: 10000). Default: {0}, minutes on 2 cores with the embedded model.", DefaultBudget)]
     public int? Budget { get; init; }
 
     /// <summary>Prompt file.</summary>
@@ -77,7 +77,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>Learning rate.</summary>
     [CommandOption("--lr <RATE>")]
-    [Description("AdamW learning rate. Default: 1e-3 for the embedded model, 3e-5 (the paper's) for --model.")]
+    [FormattedDescription("AdamW learning rate. Default: {0:0e0} for the embedded model, {1:0e0} (the paper's) for --model.", EmbeddedLearningRate, PaperLearningRate)]
     public double? LearningRate { get; init; }
 
     /// <summary>LoRA rank.</summary>
@@ -100,7 +100,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>CFG.</summary>
     [CommandOption("--cfg <SCALE>")]
-    [Description("Classifier-free guidance scale for sampling and training. Default: 3 for the embedded model (where it draws cleanest, see docs/embedded-model.md), 5 (the paper's) for --model.")]
+    [FormattedDescription("Classifier-free guidance scale for sampling and training. Default: {0} for the embedded model (where it draws cleanest, see docs/embedded-model.md), {1} (the paper's) for --model.", EmbeddedGuidanceScale, PaperGuidanceScale)]
     public double? GuidanceScale { get; init; }
 
     /// <summary>The CFG scale a run uses.</summary>
