@@ -55,3 +55,29 @@ public sealed class RunFolderRecoveryTests
         Assert.False(AlignmentRun.StoppedBeforeFirstCheckpoint(run)); // no options.json: not a run of align's
     }
 }
+
+/// <summary>A run folder's options.json is checked on --resume, and a bad field is blamed on the file, not on a flag.</summary>
+public sealed class ResumedOptionsTests
+{
+    [Theory]
+    [InlineData("Method", "banana", "has Method 'banana'; it must be one of")]
+    [InlineData("Reward", "loudness", "has Reward 'loudness'; it must be one of")]
+    public void A_bad_field_of_options_json_names_the_file_and_the_field(string field, string value, string message)
+    {
+        using var folder = new TemporaryFolder();
+        var run = folder.Combine("run");
+        Directory.CreateDirectory(run);
+        new AlignSettings().ToPlan().Save(run);
+        var path = Path.Combine(run, AlignmentPlan.FileName);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        json[field] = value;
+        File.WriteAllText(path, json.ToJsonString());
+
+        var (code, output) = CliRunner.Run("align", "--resume", run);
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        output = Regex.Replace(output, @"\s+", " ");
+        Assert.Contains($"'{path}' {message}", output);
+        Assert.DoesNotContain($"--{field.ToLowerInvariant()} must be", output);
+    }
+}

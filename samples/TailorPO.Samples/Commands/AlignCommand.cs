@@ -165,6 +165,8 @@ public sealed class AlignSettings : GlobalSettings
         {
             if (!File.Exists(Path.Combine(Resume, Alignment.AlignmentPlan.FileName)))
                 yield return $"--resume '{Resume}' is not an align run folder (no {Alignment.AlignmentPlan.FileName}).";
+            else if (PlanProblem(Resume) is { } plan)
+                yield return plan;
             else if (AlignmentRun.StoppedBeforeFirstCheckpoint(Resume))
                 yield return NoCheckpointProblem(Resume);
             if (Budget is < 1) yield return $"--budget must be >= 1; got {Budget}.";
@@ -194,6 +196,30 @@ public sealed class AlignSettings : GlobalSettings
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
         else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any() && !AlignmentRun.StoppedBeforeFirstCheckpoint(OutputFolder))
             yield return $"The run folder '{OutputFolder}' already holds a run: continue it with --resume {OutputFolder}, or choose another --output.";
+    }
+
+    /// <summary>What is wrong with a run folder's options.json (named as the file and its field, not as a flag), or null.</summary>
+    private static string? PlanProblem(string folder)
+    {
+        var path = Path.Combine(folder, Alignment.AlignmentPlan.FileName);
+        Alignment.AlignmentPlan plan;
+        try
+        {
+            plan = Alignment.AlignmentPlan.Load(folder);
+        }
+        catch (InvalidDataException ex)
+        {
+            return ex.Message;
+        }
+        if (!AlignmentRun.Methods.Contains(plan.Method))
+            return $"'{path}' has Method '{plan.Method}'; it must be one of {string.Join(", ", AlignmentRun.Methods)}.";
+        if (!RewardChoice.Names.Contains(plan.Reward))
+            return $"'{path}' has Reward '{plan.Reward}'; it must be one of {string.Join(", ", RewardChoice.Names)}.";
+        if (!AlignmentRun.LoraFormats.ContainsKey(plan.LoraFormat))
+            return $"'{path}' has LoraFormat '{plan.LoraFormat}'; it must be one of {string.Join(", ", AlignmentRun.LoraFormats.Keys)}.";
+        if (plan.DType is not ("float32" or "float16" or "bfloat16"))
+            return $"'{path}' has DType '{plan.DType}'; it must be float32, float16 or bfloat16.";
+        return null;
     }
 
     /// <summary>What to do with a run folder that has nothing to resume: start its run afresh, with its own options.</summary>
