@@ -81,3 +81,23 @@ public sealed class ResumedOptionsTests
         Assert.DoesNotContain($"--{field.ToLowerInvariant()} must be", output);
     }
 }
+
+/// <summary>An empty prompts file is a usage error (exit code 2) that names the file, before any work.</summary>
+public sealed class EmptyPromptFileTests
+{
+    [Theory]
+    [InlineData("align")]
+    [InlineData("generate")]
+    public void An_empty_prompts_file_is_named_and_reported_as_bad_input(string command)
+    {
+        using var folder = new TemporaryFolder();
+        var prompts = folder.Combine("prompts.txt");
+        File.WriteAllText(prompts, "# only a comment\n\n");
+
+        var (code, output) = CliRunner.Run(command, "--prompts", prompts, "-o", folder.Combine(command == "align" ? "run" : "grid.png"));
+
+        Assert.True(code == ExitCodes.BadInput, output);
+        output = Regex.Replace(output, @"\s+", " ");
+        Assert.Contains($"--prompts: The prompt file '{prompts}' holds no prompt", output);
+    }
+}

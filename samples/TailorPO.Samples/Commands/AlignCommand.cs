@@ -178,7 +178,7 @@ public sealed class AlignSettings : GlobalSettings
         if (Method == "tailorpo-g" && RewardChoice.Names.Contains(Reward) && !RewardChoice.IsDifferentiable(Reward))
             yield return $"--method tailorpo-g needs a differentiable reward for its gradient guidance; '{Reward}' is not. Use tailorpo, or colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2 or imagereward.";
         if (Budget is < 1) yield return $"--budget must be >= 1; got {Budget}.";
-        if (FileProblem("--prompts", Prompts) is { } prompts) yield return prompts;
+        if (PromptFileProblem("--prompts", Prompts) is { } prompts) yield return prompts;
         if (Pairs is not null && PairsProblem() is { } pairs) yield return pairs;
         if (Batch is < 1 or > 256) yield return $"--batch must lie in [1, 256]; got {Batch}.";
         if (LearningRate is { } lr && RangeProblem("--lr", lr, 1e-9, 1) is { } lrProblem) yield return lrProblem;

@@ -3,6 +3,7 @@ using Spectre.Console.Cli;
 using Spectre.Console;
 using TailorPO.Core.Numerics;
 using TailorPO.Samples.Cli;
+using TailorPO.Training.Prompts;
 
 namespace TailorPO.Samples.Commands;
 
@@ -70,6 +71,22 @@ public class GlobalSettings : CommandSettings
     /// <summary>A problem when <paramref name="path"/> is not an existing file.</summary>
     protected static string? FileProblem(string option, string? path) =>
         path is null || File.Exists(path) ? null : $"{option} '{path}' does not exist (full path: {Path.GetFullPath(path)}).";
+
+    /// <summary>A problem when <paramref name="path"/> is missing or holds no prompt line (blank and '#' lines do not count).</summary>
+    protected static string? PromptFileProblem(string option, string? path)
+    {
+        if (FileProblem(option, path) is { } missing) return missing;
+        if (path is null) return null;
+        try
+        {
+            _ = new TextFilePromptSource(path);
+            return null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return $"{option}: {ex.Message}";
+        }
+    }
 
     /// <summary>A problem when <paramref name="path"/> is not an existing folder.</summary>
     protected static string? FolderProblem(string option, string? path) =>
