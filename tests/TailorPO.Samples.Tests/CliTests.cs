@@ -74,6 +74,18 @@ public class CliTests
         Assert.Contains("many", output);
     }
 
+    [Theory]
+    [InlineData("--budget", "99999999999")]
+    [InlineData("--budget", "abc")]
+    [InlineData("--cfg", "inf")]
+    public void A_value_that_does_not_convert_names_its_option(string option, string value)
+    {
+        var (code, output) = CliRunner.Run("align", option, value);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains($"{option} cannot take '{value}'", output);
+        Assert.DoesNotContain("Nullable", output);
+    }
+
     [Fact]
     public void Generate_without_prompts_says_how_to_give_them()
     {
