@@ -87,6 +87,16 @@ public class CliTests
     }
 
     [Fact]
+    public void Generate_refuses_an_output_folder_it_cannot_write_before_generating()
+    {
+        // /proc takes no new files, even for root (who ignores a read-only mode bit).
+        var (code, output) = CliRunner.Run("generate", "a red circle", "-o", "/proc/tailorpo-out/grid.png");
+        Assert.Equal(ExitCodes.BadInput, code);
+        output = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
+        Assert.Contains("--output '/proc/tailorpo-out/grid.png': the folder '/proc' cannot be written", output);
+    }
+
+    [Fact]
     public void Generate_without_prompts_says_how_to_give_them()
     {
         var (code, output) = CliRunner.Run("generate");

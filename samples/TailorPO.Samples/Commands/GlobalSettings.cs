@@ -101,7 +101,10 @@ public class GlobalSettings : CommandSettings
             : $"{option} '{path}' holds no model_index.json: it is not a diffusers pipeline folder.";
     }
 
-    /// <summary>A problem when the folder that would hold <paramref name="path"/> cannot be created (an existing file in the way).</summary>
+    /// <summary>
+    /// A problem when the folder that would hold <paramref name="path"/> cannot be created (an existing file in the way)
+    /// or written (checked with a probe file in its nearest existing folder), so that no work is done for nothing.
+    /// </summary>
     protected static string? OutputFileProblem(string option, string path)
     {
         if (string.IsNullOrWhiteSpace(path)) return $"{option} must name a file.";
@@ -110,9 +113,23 @@ public class GlobalSettings : CommandSettings
         for (var folder = parent; !string.IsNullOrEmpty(folder); folder = Path.GetDirectoryName(folder))
         {
             if (File.Exists(folder)) return $"{option} '{path}': '{folder}' is a file, so the folder cannot be created.";
-            if (Directory.Exists(folder)) break;
+            if (Directory.Exists(folder)) return WritableProblem(option, path, folder);
         }
         return null;
+    }
+
+    private static string? WritableProblem(string option, string path, string folder)
+    {
+        var probe = Path.Combine(folder, $".tailorpo-write-probe-{Guid.NewGuid():N}");
+        try
+        {
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { }
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"{option} '{path}': the folder '{folder}' cannot be written ({ex.Message}); choose another output.";
+        }
     }
 
     /// <summary>A problem when <paramref name="value"/> is not finite or outside [min, max].</summary>
