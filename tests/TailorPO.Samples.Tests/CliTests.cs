@@ -97,6 +97,20 @@ public class CliTests
     }
 
     [Fact]
+    public void A_prompt_longer_than_the_text_encoder_reads_is_warned_about_once_with_the_kept_length()
+    {
+        using var folder = new TemporaryFolder();
+        var prompt = string.Concat(Enumerable.Repeat("a red circle on a plain white background, ", 2400))[..100_000];
+        var (code, output) = CliRunner.Run("generate", prompt, "a blue square", "--steps", "2", "-n", "1", "--threads", "1", "-o", folder.Combine("grid.png"));
+        Assert.True(code == ExitCodes.Success, output);
+        output = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
+        var tokenizer = TailorPO.Diffusion.Tokenization.ClipTokenizer.FromFolder(Path.Combine(TailorPO.Shapes.EmbeddedModel.Folder, "tokenizer"));
+        var kept = tokenizer.EncodeForModel(["a"]).Length - 2;
+        Assert.Contains($"the prompt '{prompt[..60]}...' (100000 characters, {tokenizer.Encode(prompt).Length} tokens) is longer than the text encoder reads: it keeps its first {kept} tokens.", output);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "Warning:"));
+    }
+
+    [Fact]
     public void Generate_without_prompts_says_how_to_give_them()
     {
         var (code, output) = CliRunner.Run("generate");

@@ -127,6 +127,8 @@ public static class AlignmentRun
         CancellationToken cancellationToken)
     {
         var adapter = provider.GetRequiredService<LoraAdapter>();
+        PromptLengthWarning.Warn(console, provider.GetRequiredService<StableDiffusionPipeline>().Tokenizer,
+            AlignmentPrompts.Training(plan.EmbeddedModel, plan.PromptFile));
         var checkpoint = Path.Combine(folder, PreferenceTrainer.CheckpointFolderName);
         TrainingReport report;
         using (var trainer = provider.GetRequiredService<PreferenceTrainer>())

@@ -78,6 +78,7 @@ public sealed class GenerateCommand(IAnsiConsole console) : Command<GenerateSett
         var prompts = settings.AllPrompts();
         var seed = settings.Seed ?? 0;
         using var pipeline = ModelLoader.Load(settings, device);
+        PromptLengthWarning.Warn(console, pipeline.Tokenizer, prompts);
 
         // Column k holds seed + k for every prompt (one pipeline call per seed).
         var columns = new List<Tensor>();
