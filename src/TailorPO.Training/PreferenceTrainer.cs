@@ -164,6 +164,8 @@ public sealed class PreferenceTrainer : IDisposable
     /// <exception cref="InvalidDataException">The checkpoint is incomplete, malformed or from another method or seed.</exception>
     public void ResumeFrom(string folder)
     {
+        // A crash between the renames of a checkpoint swap leaves the checkpoint beside its place: put it back first.
+        TrainingCheckpoint.Recover(folder);
         var (counters, tensors) = TrainingCheckpoint.Read(folder);
         try
         {
@@ -171,6 +173,8 @@ public sealed class PreferenceTrainer : IDisposable
                 throw new InvalidDataException($"The checkpoint '{folder}' was written by method '{counters.Method}'; this trainer runs '{_method.Name}'.");
             if (counters.Seed != _context.Options.Seed)
                 throw new InvalidDataException($"The checkpoint '{folder}' was written with seed {counters.Seed}; this trainer has seed {_context.Options.Seed}.");
+            var problems = CheckpointCountersCheck.Problems(counters, _context.Options, Path.Combine(folder, TrainingCheckpoint.CountersFile)).ToList();
+            if (problems.Count > 0) throw new InvalidDataException("The checkpoint cannot be resumed: " + string.Join(" ", problems));
             _context.Adapter.Load(Path.Combine(folder, TrainingCheckpoint.AdapterFile));
             _context.Optimizer.ImportState(tensors, counters.OptimizerSteps);
             if (!tensors.TryGetValue("generator", out var generator))
@@ -207,7 +211,10 @@ public sealed class PreferenceTrainer : IDisposable
         PromptPosition = _cursor.Position,
         MethodState = _method is IStatefulComponent method ? method.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
         RewardState = _context.Reward is IStatefulComponent reward ? reward.ExportState().ToDictionary(p => p.Key, p => p.Value) : null,
+        MetricsLengths = ResumableSinks.ToDictionary(sink => sink.Name, sink => sink.Length, StringComparer.Ordinal),
     };
+
+    private IEnumerable<IResumableMetricsSink> ResumableSinks => _sinks.OfType<IResumableMetricsSink>();
 
     private void ApplyCounters(TrainerCounters counters)
     {
@@ -219,6 +226,15 @@ public sealed class PreferenceTrainer : IDisposable
         _cursor.Restore(counters.PromptEpoch, counters.PromptPosition);
         if (_method is IStatefulComponent method && counters.MethodState is { } methodState) method.ImportState(methodState);
         if (_context.Reward is IStatefulComponent reward && counters.RewardState is { } rewardState) reward.ImportState(rewardState);
+        // Rows written after this state (an interrupted run's later iterations, a line cut by a kill) are dropped.
+        foreach (var sink in ResumableSinks)
+            if (counters.MetricsLengths?.TryGetValue(sink.Name, out var length) == true)
+            {
+                sink.Flush();
+                if (!sink.TruncateTo(length))
+                    _logger.LogWarning("The metrics output {Sink} is shorter than the checkpoint recorded ({Length}): rows before the checkpoint are missing from it.",
+                        sink.Name, length);
+            }
     }
 
     /// <summary>An in-memory copy of everything an iteration changes, so a cancelled iteration leaves no trace.</summary>

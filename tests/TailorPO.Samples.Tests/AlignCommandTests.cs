@@ -186,4 +186,18 @@ public class AlignCommandTests
         var chosen = new AlignSettings { GuidanceScale = 7.5, LearningRate = 1e-4 }.ToPlan();
         Assert.Equal((7.5, 1e-4), (chosen.GuidanceScale, chosen.LearningRate));
     }
+
+    [Fact]
+    public void Align_help_shows_the_defaults_the_code_uses()
+    {
+        var (code, output) = CliRunner.Run("align", "--help");
+        Assert.Equal(ExitCodes.Success, code);
+        output = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
+        Assert.True(output.Contains("Default: 2e-3 for the embedded model, 3e-5 (the paper's) for --model", StringComparison.Ordinal), output);
+        Assert.Contains("Default: 240, minutes on 2 cores", output);
+        Assert.Contains("Default: 3 for the embedded model", output);
+        // The texts above are the constants formatted; the plan uses the same constants.
+        var plan = new AlignSettings().ToPlan();
+        Assert.Equal((2e-3, 240, 3.0), (plan.LearningRate, plan.Budget, plan.GuidanceScale));
+    }
 }

@@ -17,7 +17,7 @@ internal static class CliRunner
             Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = 400;
-        var exitCode = CliApplication.Create(console).Run(args);
+        var exitCode = CliApplication.Create(console, args).Run(args);
         return (exitCode, writer.ToString());
     }
 }

@@ -74,6 +74,42 @@ public class CliTests
         Assert.Contains("many", output);
     }
 
+    [Theory]
+    [InlineData("--budget", "99999999999")]
+    [InlineData("--budget", "abc")]
+    [InlineData("--cfg", "inf")]
+    public void A_value_that_does_not_convert_names_its_option(string option, string value)
+    {
+        var (code, output) = CliRunner.Run("align", option, value);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains($"{option} cannot take '{value}'", output);
+        Assert.DoesNotContain("Nullable", output);
+    }
+
+    [Fact]
+    public void Generate_refuses_an_output_folder_it_cannot_write_before_generating()
+    {
+        // /proc takes no new files, even for root (who ignores a read-only mode bit).
+        var (code, output) = CliRunner.Run("generate", "a red circle", "-o", "/proc/tailorpo-out/grid.png");
+        Assert.Equal(ExitCodes.BadInput, code);
+        output = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
+        Assert.Contains("--output '/proc/tailorpo-out/grid.png': the folder '/proc' cannot be written", output);
+    }
+
+    [Fact]
+    public void A_prompt_longer_than_the_text_encoder_reads_is_warned_about_once_with_the_kept_length()
+    {
+        using var folder = new TemporaryFolder();
+        var prompt = string.Concat(Enumerable.Repeat("a red circle on a plain white background, ", 2400))[..100_000];
+        var (code, output) = CliRunner.Run("generate", prompt, "a blue square", "--steps", "2", "-n", "1", "--threads", "1", "-o", folder.Combine("grid.png"));
+        Assert.True(code == ExitCodes.Success, output);
+        output = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
+        var tokenizer = TailorPO.Diffusion.Tokenization.ClipTokenizer.FromFolder(Path.Combine(TailorPO.Shapes.EmbeddedModel.Folder, "tokenizer"));
+        var kept = tokenizer.EncodeForModel(["a"]).Length - 2;
+        Assert.Contains($"the prompt '{prompt[..60]}...' (100000 characters, {tokenizer.Encode(prompt).Length} tokens) is longer than the text encoder reads: it keeps its first {kept} tokens.", output);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "Warning:"));
+    }
+
     [Fact]
     public void Generate_without_prompts_says_how_to_give_them()
     {

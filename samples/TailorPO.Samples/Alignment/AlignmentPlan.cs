@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TailorPO.Core.IO;
@@ -99,6 +100,32 @@ public sealed record AlignmentPlan
     {
         AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, Json));
     }
+
+    /// <summary>
+    /// The <c>align</c> command line that starts this plan afresh in <paramref name="folder"/> (the options a user can
+    /// give; <c>compare</c>'s pairing and guidance settings have no flag).
+    /// </summary>
+    public string CommandLine(string folder)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var args = new List<string>
+        {
+            "tailorpo", "align", "-o", Quote(folder), "--method", Method, "--reward", Reward, "--budget", Budget.ToString(c), "--seed", Seed.ToString(c),
+            "--batch", Batch.ToString(c), "--lr", LearningRate.ToString("R", c), "--rank", LoraRank.ToString(c), "--steps", Steps.ToString(c),
+            "--trained-steps", TrainedSteps.ToString(c), "--cfg", GuidanceScale.ToString("R", c), "--eta", Eta.ToString("R", c),
+            "--beta", Beta.ToString("R", c), "--candidates", Candidates.ToString(c), "--eval-seeds", EvaluationSeeds.ToString(c),
+            "--lora-format", LoraFormat, "--dtype", DType, "--device", Device, "--threads", Threads.ToString(c),
+        };
+        if (!EmbeddedModel) args.AddRange(["--model", Quote(ModelFolder)]);
+        if (PromptFile is not null) args.AddRange(["--prompts", Quote(PromptFile)]);
+        if (PairsFile is not null) args.AddRange(["--pairs", Quote(PairsFile)]);
+        if (ClipModel is not null) args.AddRange(["--clip-model", Quote(ClipModel)]);
+        if (AestheticHead is not null) args.AddRange(["--aesthetic-head", Quote(AestheticHead)]);
+        return string.Join(' ', args);
+    }
+
+    private static string Quote(string value) =>
+        value.Length > 0 && value.All(ch => char.IsLetterOrDigit(ch) || ch is '/' or '.' or '-' or '_' or ':' or '\\') ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>Reads a run folder's plan.</summary>
     /// <exception cref="InvalidDataException">The file is missing or malformed.</exception>

@@ -55,6 +55,20 @@ public static class AlignmentRun
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "The pairing must be same-input or different-inputs."),
     };
 
+    /// <summary>How often a run writes its checkpoint (besides at the end and when stopped).</summary>
+    public const int CheckpointEveryIterations = 10;
+
+    /// <summary>The metrics files of a run folder, appended to by every update.</summary>
+    public static readonly IReadOnlyList<string> MetricsFiles = ["metrics.csv", "metrics.jsonl"];
+
+    /// <summary>
+    /// True when <paramref name="folder"/> holds a run that stopped before its first checkpoint (its options.json but
+    /// no checkpoint/, after recovering an interrupted checkpoint swap): nothing of it can be continued.
+    /// </summary>
+    public static bool StoppedBeforeFirstCheckpoint(string folder) =>
+        File.Exists(Path.Combine(folder, AlignmentPlan.FileName))
+        && !Training.Checkpoints.TrainingCheckpoint.Recover(Path.Combine(folder, PreferenceTrainer.CheckpointFolderName));
+
     /// <summary>Trains (or resumes) the plan into <paramref name="folder"/>, evaluates and writes every output.</summary>
     /// <exception cref="BadInputException">The options do not fit the model (reported before any training).</exception>
     public static async Task<AlignmentResult> RunAsync(AlignmentPlan plan, string folder, bool resume, IAnsiConsole console, CancellationToken cancellationToken)
@@ -100,7 +114,12 @@ public static class AlignmentRun
             provider.Dispose();
             throw new BadInputException("The run's options do not fit: " + string.Join(" ", ex.Failures));
         }
-        if (!resume) plan.Save(folder);
+        if (!resume)
+        {
+            // A new run in a folder whose run stopped before its first checkpoint: its rows would precede this run's.
+            foreach (var file in MetricsFiles) File.Delete(Path.Combine(folder, file));
+            plan.Save(folder);
+        }
         return provider;
     }
 
@@ -108,6 +127,8 @@ public static class AlignmentRun
         CancellationToken cancellationToken)
     {
         var adapter = provider.GetRequiredService<LoraAdapter>();
+        PromptLengthWarning.Warn(console, provider.GetRequiredService<StableDiffusionPipeline>().Tokenizer,
+            AlignmentPrompts.Training(plan.EmbeddedModel, plan.PromptFile));
         var checkpoint = Path.Combine(folder, PreferenceTrainer.CheckpointFolderName);
         TrainingReport report;
         using (var trainer = provider.GetRequiredService<PreferenceTrainer>())
@@ -163,7 +184,7 @@ public static class AlignmentRun
                 o.Candidates = plan.Candidates;
                 o.Seed = plan.Seed;
                 o.CheckpointDirectory = folder;
-                o.CheckpointEveryIterations = 10;
+                o.CheckpointEveryIterations = CheckpointEveryIterations;
                 o.Pairing = ParsePairing(plan.Pairing);
                 if (plan.DiffusionDpoGeneratedPairs is { } pairs) o.DiffusionDpoGeneratedPairs = pairs;
             })
@@ -175,8 +196,8 @@ public static class AlignmentRun
         services.AddSingleton<IPromptSource>(new InMemoryPromptSource(AlignmentPrompts.Training(plan.EmbeddedModel, plan.PromptFile)));
         if (plan.PairsFile is { } pairs)
             services.AddSingleton<IPreferencePairSource>(sp => CsvPreferencePairSource.FromCsv(pairs, sp.GetRequiredService<StableDiffusionPipeline>()));
-        services.AddSingleton<ITrainingMetricsSink>(_ => new CsvMetricsSink(Path.Combine(folder, "metrics.csv")));
-        services.AddSingleton<ITrainingMetricsSink>(_ => new JsonLinesMetricsSink(Path.Combine(folder, "metrics.jsonl")));
+        services.AddSingleton<ITrainingMetricsSink>(_ => new CsvMetricsSink(Path.Combine(folder, MetricsFiles[0])));
+        services.AddSingleton<ITrainingMetricsSink>(_ => new JsonLinesMetricsSink(Path.Combine(folder, MetricsFiles[1])));
         return services;
     }
 

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console.Cli;
 using Spectre.Console;
@@ -10,14 +12,15 @@ namespace TailorPO.Samples.Cli;
 /// A new command is one file under Commands/ (settings deriving from <see cref="GlobalSettings"/> plus
 /// a <c>Command&lt;TSettings&gt;</c>) and one <c>AddCommand</c> line in <see cref="ConfigureCommands"/>.
 /// </summary>
-public static class CliApplication
+public static partial class CliApplication
 {
     /// <summary>The program name shown in help.</summary>
     public const string Name = "tailorpo";
 
     /// <summary>Builds the app.</summary>
     /// <param name="console">Where commands write (tests pass a recording console); null for the terminal.</param>
-    public static CommandApp Create(IAnsiConsole? console = null)
+    /// <param name="args">The arguments it will run with, so that a value that does not convert is reported with its option.</param>
+    public static CommandApp Create(IAnsiConsole? console = null, IReadOnlyList<string>? args = null)
     {
         console ??= AnsiConsole.Console;
         var services = new ServiceCollection();
@@ -28,13 +31,17 @@ public static class CliApplication
             config.SetApplicationName(Name);
             config.Settings.Console = console;
             config.Settings.StrictParsing = true;
-            config.SetExceptionHandler((exception, _) => HandleException(console, exception));
+            config.SetExceptionHandler((exception, _) => HandleException(console, exception, args ?? []));
             ConfigureCommands(config);
         });
         return app;
     }
 
-    /// <summary>Runs the CLI with Ctrl+C wired to cancellation; returns the exit code.</summary>
+    /// <summary>
+    /// Runs the CLI with Ctrl+C (SIGINT) and SIGTERM wired to cancellation; returns the exit code. SIGTERM is what
+    /// <c>docker stop</c>, systemd and Kubernetes send: like the first Ctrl+C it asks the command to stop after its
+    /// current step, and the process lives on until the command has written its checkpoint.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole? console = null)
     {
         using var cancellation = new CancellationTokenSource();
@@ -46,15 +53,50 @@ public static class CliApplication
             cancellation.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal(cancellation));
         try
         {
-            return await Create(console).RunAsync(args, cancellation.Token).ConfigureAwait(false);
+            return await Create(console, args).RunAsync(args, cancellation.Token).ConfigureAwait(false);
         }
         finally
         {
             Console.CancelKeyPress -= onCancel;
         }
     }
+
+    /// <summary>
+    /// The handler of a stop signal: the first one cancels <paramref name="cancellation"/> and keeps the process alive so
+    /// the command finishes its step and writes its checkpoint; a second one terminates as the signal normally does.
+    /// </summary>
+    /// <param name="cancellation">The token source the running command observes.</param>
+    public static Action<PosixSignalContext> StopOnSignal(CancellationTokenSource cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(cancellation);
+        return context =>
+        {
+            if (cancellation.IsCancellationRequested) return;
+            context.Cancel = true;
+            cancellation.Cancel();
+        };
+    }
+
+    /// <summary>
+    /// Spectre reports a value that does not convert as "Failed to convert 'X' to Nullable`1." without the option:
+    /// this names the option that received X, or returns null when the message is another one.
+    /// </summary>
+    private static string? ConversionMessage(string message, IReadOnlyList<string> args)
+    {
+        var match = FailedConversion().Match(message);
+        if (!match.Success) return null;
+        var value = match.Groups["value"].Value;
+        for (var i = 1; i < args.Count; i++)
+            if (args[i] == value && args[i - 1].StartsWith('-'))
+                return $"{args[i - 1]} cannot take '{value}': it is not a number of that option's type and range (see --help).";
+        return null;
+    }
+
+    [GeneratedRegex(@"^Failed to convert '(?<value>.*)' to \S+\.$", RegexOptions.Singleline)]
+    private static partial Regex FailedConversion();
 
     /// <summary>The command table.</summary>
     public static void ConfigureCommands(IConfigurator config)
@@ -79,13 +121,13 @@ public static class CliApplication
             .WithDescription("Trains the tiny pixel-space text-to-image model on procedurally drawn captioned shapes.");
     }
 
-    private static int HandleException(IAnsiConsole console, Exception exception)
+    private static int HandleException(IAnsiConsole console, Exception exception, IReadOnlyList<string> args)
     {
         switch (exception)
         {
             case CommandAppException app:
                 // Parsing and validation errors (Spectre's own and our settings' Validate): nothing ran.
-                console.MarkupLine("[red]Error:[/] " + Markup.Escape(app.Message));
+                console.MarkupLine("[red]Error:[/] " + Markup.Escape(ConversionMessage(app.Message, args) ?? app.Message));
                 return ExitCodes.BadInput;
             case BadInputException bad:
                 console.MarkupLine("[red]Error:[/] " + Markup.Escape(bad.Message));

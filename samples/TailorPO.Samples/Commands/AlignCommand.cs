@@ -46,7 +46,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>Sample budget.</summary>
     [CommandOption("--budget <IMAGES>")]
-    [Description("Generated images the run may use (the paper: 10000). Default: 240, minutes on 2 cores with the embedded model.")]
+    [FormattedDescription("Generated images the run may use (the paper: 10000). Default: {0}, minutes on 2 cores with the embedded model.", DefaultBudget)]
     public int? Budget { get; init; }
 
     /// <summary>Prompt file.</summary>
@@ -77,7 +77,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>Learning rate.</summary>
     [CommandOption("--lr <RATE>")]
-    [Description("AdamW learning rate. Default: 1e-3 for the embedded model, 3e-5 (the paper's) for --model.")]
+    [FormattedDescription("AdamW learning rate. Default: {0:0e0} for the embedded model, {1:0e0} (the paper's) for --model.", EmbeddedLearningRate, PaperLearningRate)]
     public double? LearningRate { get; init; }
 
     /// <summary>LoRA rank.</summary>
@@ -100,7 +100,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>CFG.</summary>
     [CommandOption("--cfg <SCALE>")]
-    [Description("Classifier-free guidance scale for sampling and training. Default: 3 for the embedded model (where it draws cleanest, see docs/embedded-model.md), 5 (the paper's) for --model.")]
+    [FormattedDescription("Classifier-free guidance scale for sampling and training. Default: {0} for the embedded model (where it draws cleanest, see docs/embedded-model.md), {1} (the paper's) for --model.", EmbeddedGuidanceScale, PaperGuidanceScale)]
     public double? GuidanceScale { get; init; }
 
     /// <summary>The CFG scale a run uses.</summary>
@@ -165,8 +165,10 @@ public sealed class AlignSettings : GlobalSettings
         {
             if (!File.Exists(Path.Combine(Resume, Alignment.AlignmentPlan.FileName)))
                 yield return $"--resume '{Resume}' is not an align run folder (no {Alignment.AlignmentPlan.FileName}).";
-            else if (!Directory.Exists(Path.Combine(Resume, Training.PreferenceTrainer.CheckpointFolderName)))
-                yield return $"--resume '{Resume}' has no checkpoint/ to resume from.";
+            else if (PlanProblem(Resume) is { } plan)
+                yield return plan;
+            else if (AlignmentRun.StoppedBeforeFirstCheckpoint(Resume))
+                yield return NoCheckpointProblem(Resume);
             if (Budget is < 1) yield return $"--budget must be >= 1; got {Budget}.";
             yield break; // the run's own options apply
         }
@@ -176,7 +178,7 @@ public sealed class AlignSettings : GlobalSettings
         if (Method == "tailorpo-g" && RewardChoice.Names.Contains(Reward) && !RewardChoice.IsDifferentiable(Reward))
             yield return $"--method tailorpo-g needs a differentiable reward for its gradient guidance; '{Reward}' is not. Use tailorpo, or colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2 or imagereward.";
         if (Budget is < 1) yield return $"--budget must be >= 1; got {Budget}.";
-        if (FileProblem("--prompts", Prompts) is { } prompts) yield return prompts;
+        if (PromptFileProblem("--prompts", Prompts) is { } prompts) yield return prompts;
         if (Pairs is not null && PairsProblem() is { } pairs) yield return pairs;
         if (Batch is < 1 or > 256) yield return $"--batch must lie in [1, 256]; got {Batch}.";
         if (LearningRate is { } lr && RangeProblem("--lr", lr, 1e-9, 1) is { } lrProblem) yield return lrProblem;
@@ -192,8 +194,49 @@ public sealed class AlignSettings : GlobalSettings
             yield return $"--lora-format must be one of {string.Join(", ", AlignmentRun.LoraFormats.Keys)}; got '{LoraFormat}'.";
         if (DType is not ("float32" or "float16" or "bfloat16")) yield return $"--dtype must be float32, float16 or bfloat16; got '{DType}'.";
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
-        else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any())
+        else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any() && !AlignmentRun.StoppedBeforeFirstCheckpoint(OutputFolder))
             yield return $"The run folder '{OutputFolder}' already holds a run: continue it with --resume {OutputFolder}, or choose another --output.";
+    }
+
+    /// <summary>What is wrong with a run folder's options.json (named as the file and its field, not as a flag), or null.</summary>
+    private static string? PlanProblem(string folder)
+    {
+        var path = Path.Combine(folder, Alignment.AlignmentPlan.FileName);
+        Alignment.AlignmentPlan plan;
+        try
+        {
+            plan = Alignment.AlignmentPlan.Load(folder);
+        }
+        catch (InvalidDataException ex)
+        {
+            return ex.Message;
+        }
+        if (!AlignmentRun.Methods.Contains(plan.Method))
+            return $"'{path}' has Method '{plan.Method}'; it must be one of {string.Join(", ", AlignmentRun.Methods)}.";
+        if (!RewardChoice.Names.Contains(plan.Reward))
+            return $"'{path}' has Reward '{plan.Reward}'; it must be one of {string.Join(", ", RewardChoice.Names)}.";
+        if (!AlignmentRun.LoraFormats.ContainsKey(plan.LoraFormat))
+            return $"'{path}' has LoraFormat '{plan.LoraFormat}'; it must be one of {string.Join(", ", AlignmentRun.LoraFormats.Keys)}.";
+        if (plan.DType is not ("float32" or "float16" or "bfloat16"))
+            return $"'{path}' has DType '{plan.DType}'; it must be float32, float16 or bfloat16.";
+        return null;
+    }
+
+    /// <summary>What to do with a run folder that has nothing to resume: start its run afresh, with its own options.</summary>
+    private static string NoCheckpointProblem(string folder)
+    {
+        string command;
+        try
+        {
+            command = Alignment.AlignmentPlan.Load(folder).CommandLine(folder);
+        }
+        catch (InvalidDataException ex)
+        {
+            return $"--resume '{folder}' has no checkpoint/ to resume from, and its options cannot be read: {ex.Message}";
+        }
+        return $"--resume '{folder}' has no checkpoint/ to resume from: its run stopped before its first checkpoint (written every " +
+            $"{AlignmentRun.CheckpointEveryIterations} iterations, at the end, and on Ctrl+C or SIGTERM), so nothing of it can be continued. " +
+            $"Start it afresh in the same folder with its options: {command}";
     }
 
     private string? PairsProblem()
@@ -250,6 +293,10 @@ public sealed class AlignCommand(IAnsiConsole console) : AsyncCommand<AlignSetti
         var folder = settings.OutputFolder;
         var plan = settings.Resume is null ? settings.ToPlan() : AlignmentPlan.Load(settings.Resume) with { };
         if (settings.Resume is not null && settings.Budget is { } budget) plan = plan with { Budget = budget };
+        if (settings.Resume is null && AlignmentRun.StoppedBeforeFirstCheckpoint(folder))
+            console.MarkupLine(CultureInfo.InvariantCulture,
+                "The run folder [blue]{0}[/] holds a run that stopped before its first checkpoint: starting afresh in it (its options.json and metrics are replaced).",
+                Markup.Escape(folder));
         console.MarkupLine(CultureInfo.InvariantCulture, "[bold]{0}[/] on [bold]{1}[/]: {2} images, batch {3}, seed {4} -> [blue]{5}[/]",
             plan.Method, plan.Reward, plan.Budget, plan.Batch, plan.Seed, Markup.Escape(Path.GetFullPath(folder)));
         try

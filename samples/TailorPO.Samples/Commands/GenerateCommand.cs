@@ -59,6 +59,7 @@ public sealed class GenerateSettings : ModelSettings
     {
         foreach (var problem in base.Problems()) yield return problem;
         if (FileProblem("--prompts", PromptFile) is { } file) yield return file;
+        else if (AllPrompts().Count == 0 && PromptFileProblem("--prompts", PromptFile) is { } empty) yield return empty + " Give prompts in it or as arguments.";
         else if (AllPrompts().Count == 0) yield return "No prompts: give them as arguments (\"a red circle on a plain white background\") or with --prompts <file>.";
         if (Images is < 1 or > 64) yield return $"--images must lie in [1, 64]; got {Images}.";
         if (Scale is < 1 or > 32) yield return $"--scale must lie in [1, 32]; got {Scale}.";
@@ -77,6 +78,7 @@ public sealed class GenerateCommand(IAnsiConsole console) : Command<GenerateSett
         var prompts = settings.AllPrompts();
         var seed = settings.Seed ?? 0;
         using var pipeline = ModelLoader.Load(settings, device);
+        PromptLengthWarning.Warn(console, pipeline.Tokenizer, prompts);
 
         // Column k holds seed + k for every prompt (one pipeline call per seed).
         var columns = new List<Tensor>();

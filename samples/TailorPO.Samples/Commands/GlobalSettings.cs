@@ -3,6 +3,7 @@ using Spectre.Console.Cli;
 using Spectre.Console;
 using TailorPO.Core.Numerics;
 using TailorPO.Samples.Cli;
+using TailorPO.Training.Prompts;
 
 namespace TailorPO.Samples.Commands;
 
@@ -71,6 +72,22 @@ public class GlobalSettings : CommandSettings
     protected static string? FileProblem(string option, string? path) =>
         path is null || File.Exists(path) ? null : $"{option} '{path}' does not exist (full path: {Path.GetFullPath(path)}).";
 
+    /// <summary>A problem when <paramref name="path"/> is missing or holds no prompt line (blank and '#' lines do not count).</summary>
+    protected static string? PromptFileProblem(string option, string? path)
+    {
+        if (FileProblem(option, path) is { } missing) return missing;
+        if (path is null) return null;
+        try
+        {
+            _ = new TextFilePromptSource(path);
+            return null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return $"{option}: {ex.Message}";
+        }
+    }
+
     /// <summary>A problem when <paramref name="path"/> is not an existing folder.</summary>
     protected static string? FolderProblem(string option, string? path) =>
         path is null || Directory.Exists(path) ? null : $"{option} '{path}' is not an existing folder (full path: {Path.GetFullPath(path)}).";
@@ -84,7 +101,10 @@ public class GlobalSettings : CommandSettings
             : $"{option} '{path}' holds no model_index.json: it is not a diffusers pipeline folder.";
     }
 
-    /// <summary>A problem when the folder that would hold <paramref name="path"/> cannot be created (an existing file in the way).</summary>
+    /// <summary>
+    /// A problem when the folder that would hold <paramref name="path"/> cannot be created (an existing file in the way)
+    /// or written (checked with a probe file in its nearest existing folder), so that no work is done for nothing.
+    /// </summary>
     protected static string? OutputFileProblem(string option, string path)
     {
         if (string.IsNullOrWhiteSpace(path)) return $"{option} must name a file.";
@@ -93,9 +113,23 @@ public class GlobalSettings : CommandSettings
         for (var folder = parent; !string.IsNullOrEmpty(folder); folder = Path.GetDirectoryName(folder))
         {
             if (File.Exists(folder)) return $"{option} '{path}': '{folder}' is a file, so the folder cannot be created.";
-            if (Directory.Exists(folder)) break;
+            if (Directory.Exists(folder)) return WritableProblem(option, path, folder);
         }
         return null;
+    }
+
+    private static string? WritableProblem(string option, string path, string folder)
+    {
+        var probe = Path.Combine(folder, $".tailorpo-write-probe-{Guid.NewGuid():N}");
+        try
+        {
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose)) { }
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"{option} '{path}': the folder '{folder}' cannot be written ({ex.Message}); choose another output.";
+        }
     }
 
     /// <summary>A problem when <paramref name="value"/> is not finite or outside [min, max].</summary>

@@ -76,7 +76,10 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad shapes, step index or prompt count.</exception>
-    /// <exception cref="NonFiniteValueException">The gradient or a reward is NaN or infinite.</exception>
+    /// <exception cref="NonFiniteValueException">The step reward of x^w itself is NaN or infinite.</exception>
+    /// <remarks>An element whose x^+ (or whose reward of x^+) is not finite - an overflowing or NaN gradient - keeps x^w:
+    /// the acceptance check rejects it whatever <see cref="RequireImprovement"/> says, and
+    /// <see cref="GuidanceStepReport.NonFinite"/> counts it.</remarks>
     public PreferredSampleRefinement Refine(ISampler sampler, Tensor preferred, int stepIndex, DiffusionCondition condition)
     {
         ArgumentNullException.ThrowIfNull(sampler);
@@ -102,6 +105,10 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         var gradient = ObjectiveGradient(sampler, xw, stepIndex, condition);
         var proposal = (xw - eta * gradient).detach();
         var opposite = ComputeOpposite ? (xw + eta * gradient).detach() : null;
+        long[] elementShape = [batch, .. Enumerable.Repeat(1L, (int)xw.dim() - 1)];
+        // A non-finite x^+ or x^- (an overflowing or NaN gradient) is scored as x^w, so the model never sees it, and rejected.
+        var proposalFinite = FiniteElements(proposal);
+        var oppositeFinite = opposite is null ? null : FiniteElements(opposite);
 
         // Acceptance check: x^w, x^+ (and x^-) in ONE evaluation.
         Tensor rewards;
@@ -109,15 +116,19 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
         var copies = opposite is null ? 2 : 3;
         using (no_grad())
         {
-            var stacked = opposite is null ? stack([xw, proposal]) : stack([xw, proposal, opposite]);
+            var scoredProposal = where(proposalFinite.reshape(elementShape), proposal, xw);
+            var stacked = opposite is null
+                ? stack([xw, scoredProposal])
+                : stack([xw, scoredProposal, where(oppositeFinite!.reshape(elementShape), opposite, xw)]);
             var scored = Estimator.ScoreCandidates(sampler, stacked, stepIndex, condition);
             (rewards, noise) = (scored.Rewards.detach(), scored.NoisePredictions);
         }
-        NonFiniteValueException.ThrowIfNonFinite(rewards, "the step rewards of x^w / x^+ / x^- in the guidance acceptance check");
         var preferredReward = rewards[0];
-        var proposalReward = rewards[1];
-        var accepted = RequireImprovement ? proposalReward.gt(preferredReward) : ones(batch, dtype: ScalarType.Bool, device: xw.device);
-        var mask = accepted.reshape([batch, .. Enumerable.Repeat(1L, (int)xw.dim() - 1)]);
+        NonFiniteValueException.ThrowIfNonFinite(preferredReward, "the step reward of x^w in the guidance acceptance check");
+        var proposalValid = proposalFinite.logical_and(rewards[1].isfinite());
+        var proposalReward = where(proposalValid, rewards[1], full_like(rewards[1], double.NaN));
+        var accepted = RequireImprovement ? proposalValid.logical_and(proposalReward.gt(preferredReward)) : proposalValid;
+        var mask = accepted.reshape(elementShape);
         var sample = where(mask, proposal, xw);
         Tensor? nextNoise = null;
         if (noise is not null)
@@ -133,8 +144,11 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
             opposite?.MoveToOuterDisposeScope(),
             preferredReward.MoveToOuterDisposeScope(),
             proposalReward.MoveToOuterDisposeScope(),
-            opposite is null ? null : rewards[2].MoveToOuterDisposeScope(),
-            accepted.MoveToOuterDisposeScope());
+            opposite is null ? null : where(oppositeFinite!.logical_and(rewards[2].isfinite()), rewards[2], full_like(rewards[2], double.NaN)).MoveToOuterDisposeScope(),
+            accepted.MoveToOuterDisposeScope())
+        {
+            NonFinite = proposalValid.logical_not().MoveToOuterDisposeScope(),
+        };
         return new PreferredSampleRefinement(sample.MoveToOuterDisposeScope(), nextNoise, report);
     }
 
@@ -152,8 +166,10 @@ public sealed class RewardGradientRefiner : IPreferredSampleRefiner
                 "check that the reward, the decoder and the noise predictor do not detach or run under no_grad.");
         var target = reward.detach() + Delta;
         var objective = (target - reward).square().sum();
-        var gradient = autograd.grad([objective], [x])[0].detach();
-        NonFiniteValueException.ThrowIfNonFinite(gradient, "the reward-guidance gradient");
-        return gradient.MoveToOuterDisposeScope();
+        // A non-finite gradient is not an error here: the x^+ it makes is rejected by the acceptance check.
+        return autograd.grad([objective], [x])[0].detach().MoveToOuterDisposeScope();
     }
+
+    /// <summary>Per batch element, whether every value is finite (bool, [B]).</summary>
+    private static Tensor FiniteElements(Tensor x) => x.isfinite().flatten(1).all(1);
 }

@@ -71,6 +71,44 @@ public static class TrainingCheckpoint
         }
     }
 
+    /// <summary>
+    /// Finishes or rolls back a checkpoint swap that a crash interrupted, and removes its leftovers. <see cref="Write"/>
+    /// stages the new checkpoint in <c>.NAME.tmp-*</c> and retires the previous one to <c>.NAME.old-*</c> before renaming;
+    /// a process killed between those renames leaves no <paramref name="folder"/> but one or two complete checkpoints
+    /// beside it. When <paramref name="folder"/> is missing, the newest complete and verified leftover (manifest present,
+    /// every checksum matching; newest by iteration, then samples) is moved into place. Every other leftover is deleted.
+    /// </summary>
+    /// <param name="folder">The checkpoint folder (e.g. <c>run/checkpoint</c>).</param>
+    /// <returns>True when <paramref name="folder"/> holds a checkpoint afterwards.</returns>
+    public static bool Recover(string folder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        var full = Path.GetFullPath(folder);
+        var parent = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(parent)) return false;
+        var name = Path.GetFileName(full);
+        var leftovers = Directory.EnumerateDirectories(parent, $".{name}.tmp-*")
+            .Concat(Directory.EnumerateDirectories(parent, $".{name}.old-*"))
+            .ToList();
+        if (!Directory.Exists(full))
+        {
+            var newest = leftovers
+                .Select(candidate => (Folder: candidate, Counters: TryVerify(candidate)))
+                .Where(c => c.Counters is not null)
+                .OrderByDescending(c => c.Counters!.Iterations)
+                .ThenByDescending(c => c.Counters!.Samples)
+                .Select(c => c.Folder)
+                .FirstOrDefault();
+            if (newest is not null)
+            {
+                Directory.Move(newest, full);
+                leftovers.Remove(newest);
+            }
+        }
+        foreach (var leftover in leftovers) Directory.Delete(leftover, recursive: true);
+        return Directory.Exists(full);
+    }
+
     /// <summary>Reads the counters and tensors of a checkpoint folder (the adapter is loaded by the trainer).</summary>
     /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
     /// <exception cref="InvalidDataException">A file is missing, malformed, or not the file the manifest recorded; or the
@@ -78,6 +116,33 @@ public static class TrainingCheckpoint
     public static (TrainerCounters Counters, Dictionary<string, Tensor> Tensors) Read(string folder)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"The checkpoint folder '{folder}' does not exist.");
+        var counters = Verify(folder);
+        try
+        {
+            return (counters, SafetensorsFile.LoadAll(Path.Combine(folder, TensorFile)));
+        }
+        catch (SafetensorsFormatException ex)
+        {
+            throw new InvalidDataException($"'{Path.Combine(folder, TensorFile)}' is malformed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The manifest of a complete checkpoint whose files match their checksums, or null.</summary>
+    private static TrainerCounters? TryVerify(string folder)
+    {
+        try
+        {
+            return Verify(folder);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads the manifest and checks that every file it records is present and unchanged.</summary>
+    private static TrainerCounters Verify(string folder)
+    {
         if (File.Exists(Path.Combine(folder, LegacyTensorFile)) && !File.Exists(Path.Combine(folder, TensorFile)))
             throw new InvalidDataException(
                 $"'{folder}' is a checkpoint of an earlier TailorPO.NET version ({LegacyTensorFile}, the library's own tensor format), which this " +
@@ -106,14 +171,7 @@ public static class TrainingCheckpoint
             if (!string.Equals(Sha256(path), expected, StringComparison.Ordinal))
                 throw new InvalidDataException($"'{path}' is not the file the checkpoint wrote (its sha256 differs from the manifest's): it was changed or damaged.");
         }
-        try
-        {
-            return (counters, SafetensorsFile.LoadAll(Path.Combine(folder, TensorFile)));
-        }
-        catch (SafetensorsFormatException ex)
-        {
-            throw new InvalidDataException($"'{Path.Combine(folder, TensorFile)}' is malformed: {ex.Message}", ex);
-        }
+        return counters;
     }
 
     private static string Sha256(string path)
@@ -166,6 +224,12 @@ public sealed record TrainerCounters
 
     /// <summary>The method's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. DDPO's per-prompt rewards), or null.</summary>
     public Dictionary<string, double[]>? MethodState { get; init; }
+
+    /// <summary>
+    /// The length of each <see cref="Metrics.IResumableMetricsSink"/>'s output when the checkpoint was written, by sink
+    /// name (bytes of metrics.csv and metrics.jsonl): resume cuts each back to it, so no row appears twice or broken.
+    /// </summary>
+    public Dictionary<string, long>? MetricsLengths { get; init; }
 
     /// <summary>The reward model's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. running normalisers), or null.</summary>
     public Dictionary<string, double[]>? RewardState { get; init; }

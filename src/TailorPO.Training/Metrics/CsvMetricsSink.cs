@@ -2,8 +2,11 @@ using System.Globalization;
 
 namespace TailorPO.Training.Metrics;
 
-/// <summary>Writes metrics as CSV (invariant culture, header on the first line); appends to an existing file on resume.</summary>
-public sealed class CsvMetricsSink : ITrainingMetricsSink, IDisposable
+/// <summary>
+/// Writes metrics as CSV (invariant culture, header on the first line), one whole line per write; appends to an existing
+/// file on resume, cut back to the checkpoint's length first (<see cref="IResumableMetricsSink"/>).
+/// </summary>
+public sealed class CsvMetricsSink : IResumableMetricsSink, IDisposable
 {
     /// <summary>The column names, in order.</summary>
     public static readonly IReadOnlyList<string> Columns =
@@ -13,28 +16,34 @@ public sealed class CsvMetricsSink : ITrainingMetricsSink, IDisposable
         "noise_evaluations", "wall_seconds",
     ];
 
-    private readonly StreamWriter _writer;
+    private readonly LineFile _file;
 
     /// <summary>Opens (or creates) the file.</summary>
     public CsvMetricsSink(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        var exists = File.Exists(Path) && new FileInfo(Path).Length > 0;
-        _writer = new StreamWriter(new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read));
-        if (!exists) _writer.WriteLine(string.Join(',', Columns));
+        _file = new LineFile(path);
+        if (_file.Length == 0) _file.WriteLine(string.Join(',', Columns));
     }
 
     /// <summary>The file written.</summary>
-    public string Path { get; }
+    public string Path => _file.Path;
+
+    /// <inheritdoc />
+    public string Name => System.IO.Path.GetFileName(Path);
+
+    /// <inheritdoc />
+    public long Length => _file.Length;
+
+    /// <inheritdoc />
+    public bool TruncateTo(long length) => _file.TruncateTo(length);
 
     /// <inheritdoc />
     public void Write(TrainingStepMetrics m)
     {
         ArgumentNullException.ThrowIfNull(m);
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        _writer.WriteLine(string.Join(',',
+        _file.WriteLine(string.Join(',',
             m.Method, m.Iteration.ToString(CultureInfo.InvariantCulture), m.Update.ToString(CultureInfo.InvariantCulture),
             m.StepIndex.ToString(CultureInfo.InvariantCulture), F(m.Loss), F(m.ImplicitAccuracy), F(m.PreferredReward),
             F(m.DispreferredReward), F(m.RewardGap), F(m.TiedFraction), F(m.GuidanceAcceptance), F(m.LogRatioDrift),
@@ -43,8 +52,8 @@ public sealed class CsvMetricsSink : ITrainingMetricsSink, IDisposable
     }
 
     /// <inheritdoc />
-    public void Flush() => _writer.Flush();
+    public void Flush() => _file.Flush();
 
     /// <inheritdoc />
-    public void Dispose() => _writer.Dispose();
+    public void Dispose() => _file.Dispose();
 }

@@ -2,22 +2,32 @@ using System.Text.Json;
 
 namespace TailorPO.Training.Metrics;
 
-/// <summary>Writes metrics as JSON lines (one object per update; NaN written as null); appends on resume.</summary>
-public sealed class JsonLinesMetricsSink : ITrainingMetricsSink, IDisposable
+/// <summary>
+/// Writes metrics as JSON lines (one object per update; NaN written as null), one whole line per write; appends on
+/// resume, cut back to the checkpoint's length first (<see cref="IResumableMetricsSink"/>).
+/// </summary>
+public sealed class JsonLinesMetricsSink : IResumableMetricsSink, IDisposable
 {
-    private readonly StreamWriter _writer;
+    private readonly LineFile _file;
 
     /// <summary>Opens (or creates) the file.</summary>
     public JsonLinesMetricsSink(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        _writer = new StreamWriter(new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read));
+        _file = new LineFile(path);
     }
 
     /// <summary>The file written.</summary>
-    public string Path { get; }
+    public string Path => _file.Path;
+
+    /// <inheritdoc />
+    public string Name => System.IO.Path.GetFileName(Path);
+
+    /// <inheritdoc />
+    public long Length => _file.Length;
+
+    /// <inheritdoc />
+    public bool TruncateTo(long length) => _file.TruncateTo(length);
 
     /// <inheritdoc />
     public void Write(TrainingStepMetrics m)
@@ -33,12 +43,12 @@ public sealed class JsonLinesMetricsSink : ITrainingMetricsSink, IDisposable
             ["gradient_norm"] = N(m.GradientNorm), ["skipped"] = m.Skipped, ["samples"] = m.Samples,
             ["noise_evaluations"] = m.NoiseEvaluations, ["wall_seconds"] = N(m.WallSeconds),
         };
-        _writer.WriteLine(JsonSerializer.Serialize(row));
+        _file.WriteLine(JsonSerializer.Serialize(row));
     }
 
     /// <inheritdoc />
-    public void Flush() => _writer.Flush();
+    public void Flush() => _file.Flush();
 
     /// <inheritdoc />
-    public void Dispose() => _writer.Dispose();
+    public void Dispose() => _file.Dispose();
 }

@@ -53,7 +53,7 @@ public class FlatMemoryTests
             LiveTensors.DisposeAll(step.NoisePrediction, step.PredictedOriginal, step.Mean, step.Sigma, step.Candidates, step.LogProbabilities,
                 scored.Rewards, scored.PredictedOriginals, scored.NoisePredictions, estimated, preferred,
                 refined.Sample, refined.NextNoisePrediction, report.Proposal, report.Opposite,
-                report.PreferredReward, report.ProposalReward, report.OppositeReward, report.Accepted);
+                report.PreferredReward, report.ProposalReward, report.OppositeReward, report.Accepted, report.NonFinite);
         }
 
         LiveTensors.AssertUnchanged(Iterations, Iterate);
