@@ -16,22 +16,7 @@ internal static unsafe class LibTorchSwitches
     private static readonly Lazy<Exports> Resolved = new(Resolve, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private sealed record Exports(
-        nint GlobalContext, nint SetMkldnn, nint GetMkldnn, nint SetNnpack, nint GetNnpack, nint NnpackAvailable, nint MkldnnVersion);
-
-    /// <summary>Whether libtorch's oneDNN switch could be found in this process.</summary>
-    public static bool OneDnnSwitchAvailable => Resolved.Value.SetMkldnn != 0 && Resolved.Value.GlobalContext != 0;
-
-    /// <summary>libtorch's oneDNN (mkldnn) switch, or null where it cannot be read.</summary>
-    public static bool? OneDnnEnabled
-    {
-        get
-        {
-            var e = Resolved.Value;
-            if (e.GlobalContext == 0 || e.GetMkldnn == 0) return null;
-            var context = ((delegate* unmanaged<nint>)e.GlobalContext)();
-            return ((delegate* unmanaged<nint, byte>)e.GetMkldnn)(context) != 0;
-        }
-    }
+        nint GlobalContext, nint SetMkldnn, nint SetNnpack, nint GetNnpack, nint NnpackAvailable, nint MkldnnVersion);
 
     /// <summary>Turns libtorch's use of oneDNN on or off; false when the switch is not available.</summary>
     public static bool TrySetOneDnnEnabled(bool enabled)
@@ -102,7 +87,7 @@ internal static unsafe class LibTorchSwitches
             if (NativeLibrary.TryLoad(name, typeof(TorchSharp.torch).Assembly, DllImportSearchPath.SafeDirectories | DllImportSearchPath.AssemblyDirectory, out library)
                 || NativeLibrary.TryLoad(name, Assembly.GetExecutingAssembly(), null, out library))
                 break;
-        if (library == 0) return new Exports(0, 0, 0, 0, 0, 0, 0);
+        if (library == 0) return new Exports(0, 0, 0, 0, 0, 0);
 
         nint Export(string itanium, string microsoft) =>
             NativeLibrary.TryGetExport(library, OperatingSystem.IsWindows() ? microsoft : itanium, out var address) ? address : 0;
@@ -110,7 +95,6 @@ internal static unsafe class LibTorchSwitches
         return new Exports(
             Export("_ZN2at13globalContextEv", "?globalContext@at@@YAAEAVContext@1@XZ"),
             Export("_ZN2at7Context20setUserEnabledMkldnnEb", "?setUserEnabledMkldnn@Context@at@@QEAAX_N@Z"),
-            Export("_ZNK2at7Context17userEnabledMkldnnEv", "?userEnabledMkldnn@Context@at@@QEBA_NXZ"),
             Export("_ZN2at7Context20setUserEnabledNNPACKEb", "?setUserEnabledNNPACK@Context@at@@QEAAX_N@Z"),
             Export("_ZNK2at7Context17userEnabledNNPACKEv", "?userEnabledNNPACK@Context@at@@QEBA_NXZ"),
             Export("_ZN2at6native17_nnpack_availableEv", "?_nnpack_available@native@at@@YA_NXZ"),

@@ -27,8 +27,8 @@ internal static class NumericsSelfCheck
         using var noGradOutside = no_grad(); // each check asks for its own gradients
         var results = new List<NumericsCheckResult>();
         int current = get_num_threads();
-        int[] threadCounts = depth == NumericsCheckDepth.Sweep && current != 2 ? [1, 2] : depth == NumericsCheckDepth.Sweep ? [1, 2] : [current];
-        foreach (var threads in threadCounts.Distinct())
+        int[] threadCounts = depth == NumericsCheckDepth.Sweep ? [1, 2] : [current];
+        foreach (var threads in threadCounts)
         {
             set_num_threads(threads);
             try

@@ -13,13 +13,21 @@ public static class MethodRequirements
     private static readonly TailorPOTrainingOptions Defaults = new();
     private static readonly TailorPOCoreOptions CoreDefaults = new();
 
-    /// <summary>The method-specific options, by the name the messages and <see cref="UnusedOptions"/> use.</summary>
-    public static IReadOnlyList<string> MethodSpecificOptions { get; } =
+    /// <summary>Each method-specific option: its name in messages and its value in a pair of option sets.</summary>
+    private static readonly (string Name, Func<TailorPOTrainingOptions, TailorPOCoreOptions, object> Value)[] Specific =
     [
-        nameof(TailorPOTrainingOptions.LoopMode), nameof(TailorPOTrainingOptions.Candidates), nameof(TailorPOTrainingOptions.Pairing),
-        nameof(TailorPOTrainingOptions.CollectBatches), nameof(TailorPOTrainingOptions.InnerEpochs),
-        nameof(TailorPOTrainingOptions.D3poSameInitialNoise), nameof(TailorPOTrainingOptions.DiffusionDpoGeneratedPairs), "Loss.Kind",
+        (nameof(TailorPOTrainingOptions.LoopMode), (o, _) => o.LoopMode),
+        (nameof(TailorPOTrainingOptions.Candidates), (o, _) => o.Candidates),
+        (nameof(TailorPOTrainingOptions.Pairing), (o, _) => o.Pairing),
+        (nameof(TailorPOTrainingOptions.CollectBatches), (o, _) => o.CollectBatches),
+        (nameof(TailorPOTrainingOptions.InnerEpochs), (o, _) => o.InnerEpochs),
+        (nameof(TailorPOTrainingOptions.D3poSameInitialNoise), (o, _) => o.D3poSameInitialNoise),
+        (nameof(TailorPOTrainingOptions.DiffusionDpoGeneratedPairs), (o, _) => o.DiffusionDpoGeneratedPairs),
+        ("Loss.Kind", (_, core) => core.Loss.Kind),
     ];
+
+    /// <summary>The method-specific options, by the name the messages and <see cref="UnusedOptions"/> use.</summary>
+    public static IReadOnlyList<string> MethodSpecificOptions { get; } = Specific.Select(s => s.Name).ToArray();
 
     /// <summary>A problem when DDIM eta is 0: the method needs log-probabilities of sampled steps, which need eta &gt; 0.</summary>
     /// <param name="context">The trainer's context.</param>
@@ -42,20 +50,11 @@ public static class MethodRequirements
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(used);
-        var o = context.Options;
-        var set = new (string Name, bool Changed, object Value)[]
+        foreach (var (name, value) in Specific)
         {
-            (nameof(o.LoopMode), o.LoopMode != Defaults.LoopMode, o.LoopMode),
-            (nameof(o.Candidates), o.Candidates != Defaults.Candidates, o.Candidates),
-            (nameof(o.Pairing), o.Pairing != Defaults.Pairing, o.Pairing),
-            (nameof(o.CollectBatches), o.CollectBatches != Defaults.CollectBatches, o.CollectBatches),
-            (nameof(o.InnerEpochs), o.InnerEpochs != Defaults.InnerEpochs, o.InnerEpochs),
-            (nameof(o.D3poSameInitialNoise), o.D3poSameInitialNoise != Defaults.D3poSameInitialNoise, o.D3poSameInitialNoise),
-            (nameof(o.DiffusionDpoGeneratedPairs), o.DiffusionDpoGeneratedPairs != Defaults.DiffusionDpoGeneratedPairs, o.DiffusionDpoGeneratedPairs),
-            ("Loss.Kind", context.Core.Loss.Kind != CoreDefaults.Loss.Kind, context.Core.Loss.Kind),
-        };
-        foreach (var (name, changed, value) in set)
-            if (changed && !used.Contains(name, StringComparer.Ordinal))
-                yield return $"{(name == "Loss.Kind" ? "TailorPOCoreOptions" : nameof(TailorPOTrainingOptions))}.{name} = {value} does not apply to {method}; leave it at its default.";
+            var actual = value(context.Options, context.Core);
+            if (!Equals(actual, value(Defaults, CoreDefaults)) && !used.Contains(name, StringComparer.Ordinal))
+                yield return $"{(name == "Loss.Kind" ? "TailorPOCoreOptions" : nameof(TailorPOTrainingOptions))}.{name} = {actual} does not apply to {method}; leave it at its default.";
+        }
     }
 }
