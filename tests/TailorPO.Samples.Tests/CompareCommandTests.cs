@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SkiaSharp;
+using TailorPO.Reproduction.Rendering;
+using TailorPO.Reproduction.Runs;
 using TailorPO.Samples.Cli;
-using TailorPO.Samples.Comparison;
 
 namespace TailorPO.Samples.Tests;
 
@@ -18,9 +19,9 @@ public partial class CompareCommandTests
         var (code, output) = CliRunner.Run("compare", "--quick", "--output", docs, "--work", work, "--threads", "1");
         Assert.True(code == ExitCodes.Success, output);
 
-        var page = File.ReadAllText(Path.Combine(docs, ComparisonPage.FileName));
+        var page = File.ReadAllText(Path.Combine(docs, ReproductionPage.FileName));
         Assert.DoesNotContain("**Incomplete:**", page);
-        var titles = ComparisonPage.SectionTitles;
+        var titles = ReproductionPage.SectionTitles;
         for (var i = 0; i < titles.Count; i++)
         {
             var start = page.IndexOf(titles[i], StringComparison.Ordinal);
@@ -44,10 +45,26 @@ public partial class CompareCommandTests
             Assert.Contains("_Produced by `tailorpo compare --quick", section);
         }
 
-        // Every training run left its cached result (an interrupted run resumes from these).
+        // Every claim carries a verdict of the v2 statistics (Welch / TOST under Holm), none the old two-standard-error rule.
+        Assert.Matches(@"\*\*(reproduced|contradicted|inconclusive)\*\* \(", page);
+        Assert.Contains("Holm p = ", page);
+        Assert.DoesNotContain("within two standard errors", page);
+        // The equal-updates and equal-NFE claims and the reward-vs-NFE curve exist.
+        Assert.Contains("(equal updates)", page);
+        Assert.Contains("(equal NFE)", page);
+        Assert.Contains("results/sec1-nfe-colorfulness.png", page);
+        // The quick run prints the full page's estimated time.
+        Assert.Contains("Estimated CPU time of the full page", output);
+
+        // Every training run left its cached result at the image budget (an interrupted run resumes from these).
         var runs = Directory.GetDirectories(Path.Combine(work, "runs"));
         Assert.NotEmpty(runs);
-        Assert.All(runs, run => Assert.True(File.Exists(Path.Combine(run, $"stage-{ComparisonSizing.Quick.Stages}.json")), $"{run} has no final stage result"));
+        Assert.All(runs, run => Assert.True(File.Exists(Path.Combine(run, $"stage-{ComparisonSizing.Quick.Budget}.json")), $"{run} has no stage result at the image budget"));
+
+        // A second invocation trains nothing: every run and analysis comes from the cache.
+        var (again, secondOutput) = CliRunner.Run("compare", "--quick", "--output", docs, "--work", work, "--threads", "1");
+        Assert.True(again == ExitCodes.Success, secondOutput);
+        Assert.DoesNotContain("trained in", secondOutput);
     }
 
     [Fact]
