@@ -25,6 +25,7 @@ public static class ReproductionHarness
         if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
         if (options.Threads > 0) TorchSharp.torch.set_num_threads(options.Threads);
         var clock = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sizing = options.Sizing;
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"reproduction ({sizing.Name} sizing): page to {Path.GetFullPath(options.OutputFolder)}, runs cached in {Path.GetFullPath(options.EffectiveWorkFolder)}"));
@@ -37,8 +38,10 @@ public static class ReproductionHarness
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Wrote {Path.GetFullPath(Path.Combine(options.OutputFolder, ReproductionPage.FileName))} in {clock.Elapsed.TotalMinutes:F1} min."));
         if (!options.Quick) return null;
-        var estimate = PageTimeEstimate.Estimate(sizing, runner.AllRuns(), runner.AnalysisSeconds, ComparisonSizing.Full);
-        console.WriteLine($"Estimated CPU time of the full page on this machine, from this run's measured rates: {estimate}.");
+        var cpuPerWall = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / clock.Elapsed.TotalSeconds;
+        var estimate = PageTimeEstimate.Estimate(sizing, runner.AllRuns(), runner.AnalysisSeconds, ComparisonSizing.Full, cpuPerWall);
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Estimated CPU time of the full page on this machine, from this run's measured rates (CPU/wall {cpuPerWall:F2}): {estimate}."));
         return estimate;
     }
 }

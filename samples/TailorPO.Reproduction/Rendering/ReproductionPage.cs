@@ -57,8 +57,8 @@ public static class ReproductionPage
             $"(colourfulness, JPEG size) instead of learned ones.");
     }
 
-    /// <summary>Ends a section that decides claims: the scale caveat and the provenance line; returns the section's markdown.</summary>
-    public static string EndSectionWithVerdicts(StringBuilder md, ReproductionContext context, string title, string? seedsNote = null)
+    /// <summary>Ends a section that decides claims on training runs: the scale caveat and the provenance line.</summary>
+    public static void EndSectionWithVerdicts(StringBuilder md, ReproductionContext context, string title, string? seedsNote = null)
     {
         ArgumentNullException.ThrowIfNull(md);
         ArgumentNullException.ThrowIfNull(context);
@@ -66,7 +66,6 @@ public static class ReproductionPage
         md.AppendLine();
         md.AppendLine(context.Provenance(title, seedsNote));
         md.AppendLine();
-        return md.ToString();
     }
 
     /// <summary>Measures every section and writes results.md (and its PNGs) into the context's output folder.</summary>

@@ -140,7 +140,7 @@ public sealed class ComparisonRunner
             var evaluation = Stopwatch.StartNew();
             var scores = _evaluator.Evaluate(Path.Combine(folder, RunTraining.LoraFile), cancellationToken);
             var stage = new StageResult(report.Samples, report.Updates, report.NoiseEvaluations, previous + report.Elapsed.TotalSeconds, scores,
-                evaluation.Elapsed.TotalSeconds);
+                evaluation.Elapsed.TotalSeconds, RunTraining.MeanClipFraction(folder));
             WriteAtomically(Path.Combine(folder, $"stage-{report.Samples}.json"), JsonSerializer.Serialize(stage, Json));
             stages.Add(stage);
         }

@@ -95,8 +95,8 @@ public sealed record ComparisonSizing
         EstimateSteps = 20,
         EstimatePrompts = 4,
         Continuations = 100,
-        AllStepsContinuations = 8,
-        AnalysisSeeds = 5,
+        AllStepsContinuations = 4,
+        AnalysisSeeds = 3,
         TrainedStepChoices = [1, 5, 10],
         GuidanceEtas = [0.5],
     };

@@ -4,11 +4,14 @@ using TailorPO.Reproduction.Sections;
 namespace TailorPO.Reproduction.Runs;
 
 /// <summary>
-/// An estimate of a sizing's CPU time from a finished run of another (the quick run predicts the full page): the measured
-/// seconds per training NFE, per evaluated sample-step and per analysis sample-step, times the counts the target sizing
-/// plans. The NFE per image of each method is modelled as steps + a x T_finetune, with a measured on the run (DDPO re-scores
-/// one sample per trained step, D3PO two, TailorPO scores two candidates and re-scores the pair, ...). An estimate, not a
-/// measurement: batching is more efficient at larger sizes and the machine is shared.
+/// An estimate of a sizing's CPU time from a finished run of another (the quick run predicts the full page). Rates are
+/// measured on the run and turned from wall into CPU seconds by the process's CPU-to-wall ratio over the run (on a shared
+/// machine wall time is several times the CPU time): seconds per model call in training (NFE / batch) and in evaluation
+/// (seeds x steps) - at the quick and full sizes of the 32x32 model a call costs about the same whatever its batch - and
+/// seconds per sample-step in the analyses, whose full-size batches (hundreds of continuations) are not overhead-bound,
+/// so that part is an upper bound. The NFE per image of each method is modelled as steps + a x T_finetune, with a
+/// measured on the run (DDPO re-scores one sample per trained step, D3PO two, TailorPO scores two candidates and re-scores
+/// the pair, ...).
 /// </summary>
 public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationMinutes, double AnalysisMinutes, int Runs, long Images)
 {
@@ -20,8 +23,13 @@ public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationM
         $"{TotalMinutes:F0} min ({TotalMinutes / 60:F1} h): training {TrainingMinutes:F0} min ({Runs} runs, {Images} images), evaluation {EvaluationMinutes:F0} min, analyses {AnalysisMinutes:F0} min");
 
     /// <summary>Estimates <paramref name="target"/> from the runs and analyses measured under <paramref name="measured"/>.</summary>
+    /// <param name="measured">The sizing that ran.</param>
+    /// <param name="runs">Its runs.</param>
+    /// <param name="analysisSeconds">Its analyses' wall seconds.</param>
+    /// <param name="target">The sizing to estimate.</param>
+    /// <param name="cpuPerWall">The process's CPU seconds per wall second over the run (1 on an idle machine at one thread).</param>
     public static PageTimeEstimate Estimate(ComparisonSizing measured, IReadOnlyList<RunResult> runs, IReadOnlyDictionary<string, double> analysisSeconds,
-        ComparisonSizing target)
+        ComparisonSizing target, double cpuPerWall)
     {
         ArgumentNullException.ThrowIfNull(measured);
         ArgumentNullException.ThrowIfNull(runs);
@@ -29,7 +37,8 @@ public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationM
         ArgumentNullException.ThrowIfNull(target);
         var trained = runs.Where(r => r.Stages.Count > 0).ToList();
         if (trained.Count == 0) throw new InvalidOperationException("No run was measured; nothing to estimate from.");
-        var secondsPerNfe = trained.Sum(r => r.Stages[^1].TrainSeconds) / trained.Sum(r => (double)r.Stages[^1].NoiseEvaluations);
+        if (!(cpuPerWall > 0)) throw new ArgumentOutOfRangeException(nameof(cpuPerWall), cpuPerWall, "The CPU-to-wall ratio is positive.");
+        var secondsPerCall = cpuPerWall * trained.Sum(r => r.Stages[^1].TrainSeconds) / trained.Sum(r => r.Stages[^1].NoiseEvaluations / (double)measured.Batch);
         double Coefficient(string kind)
         {
             var own = trained.Where(r => Kind(r.Run) == kind).Select(r => r.Stages[^1]).ToList();
@@ -55,16 +64,16 @@ public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationM
         foreach (var t in target.TrainedStepChoices.Where(t => t != target.TrainedSteps))
             plan.AddRange(target.Seeds.Select(_ => ("tailorpo", t, 0, target.Budget)));
         foreach (var _ in target.GuidanceEtas) plan.AddRange(target.Seeds.Select(_ => ("tailorpo-g", target.TrainedSteps, 0, target.Budget)));
-        var trainingSeconds = plan.Sum(p => (p.To - p.From) * PerImage(p.Kind, p.T) * secondsPerNfe);
+        var trainingSeconds = plan.Sum(p => (p.To - p.From) * PerImage(p.Kind, p.T) / target.Batch * secondsPerCall);
 
-        // Evaluation: seconds per generated sample-step of the evaluation set.
-        double EvaluationWork(ComparisonSizing s) => (s.EvaluationPrompts + Math.Max(1, s.EvaluationPrompts / 2)) * s.EvaluationSeeds * (double)s.Steps;
+        // Evaluation: seconds per model call of the evaluation set (one batch of every prompt per seed and step).
+        static double EvaluationWork(ComparisonSizing s) => s.EvaluationSeeds * (double)s.Steps;
         var measuredEvaluations = trained.Sum(r => r.Stages.Count);
-        var secondsPerEvaluationUnit = trained.Sum(r => r.Stages.Sum(st => st.EvaluationSeconds)) / (measuredEvaluations * EvaluationWork(measured));
+        var secondsPerEvaluationUnit = cpuPerWall * trained.Sum(r => r.Stages.Sum(st => st.EvaluationSeconds)) / (measuredEvaluations * EvaluationWork(measured));
         var plannedEvaluations = plan.Count(p => p.From == 0) * target.Stages + plan.Count(p => p.To > target.Budget) * 2 + 1;
         var evaluationSeconds = plannedEvaluations * EvaluationWork(target) * secondsPerEvaluationUnit;
 
-        var analysisRate = analysisSeconds.Values.Sum() / AnalysisWork(measured);
+        var analysisRate = cpuPerWall * analysisSeconds.Values.Sum() / AnalysisWork(measured);
         return new PageTimeEstimate(trainingSeconds / 60, evaluationSeconds / 60, AnalysisWork(target) * analysisRate / 60,
             plan.Count(p => p.From == 0), plan.Sum(p => (long)(p.To - p.From)));
     }

@@ -20,4 +20,6 @@ public sealed record RunResult(ComparisonRun Run, IReadOnlyList<StageResult> Sta
 /// <param name="TrainSeconds">Training wall time so far (evaluation excluded).</param>
 /// <param name="Scores">The evaluated rewards of the LoRA at this point.</param>
 /// <param name="EvaluationSeconds">Wall time of this point's evaluation.</param>
-public sealed record StageResult(long Samples, long Updates, long NoiseEvaluations, double TrainSeconds, ImageSetScores Scores, double EvaluationSeconds);
+/// <param name="ClipFraction">The mean over every update so far of the trust region's clip fraction (metrics.csv's clip_fraction; NaN when not logged).</param>
+public sealed record StageResult(long Samples, long Updates, long NoiseEvaluations, double TrainSeconds, ImageSetScores Scores, double EvaluationSeconds,
+    double ClipFraction);

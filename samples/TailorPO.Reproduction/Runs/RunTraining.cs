@@ -83,6 +83,20 @@ public static class RunTraining
     /// <summary>The per-update metrics file of a run folder.</summary>
     public const string MetricsFile = "metrics.csv";
 
+    /// <summary>The mean of metrics.csv's clip_fraction over every logged update of the run folder (NaN without one).</summary>
+    public static double MeanClipFraction(string folder)
+    {
+        var path = Path.Combine(folder, MetricsFile);
+        if (!File.Exists(path)) return double.NaN;
+        var lines = File.ReadAllLines(path);
+        if (lines.Length < 2) return double.NaN;
+        var column = Array.IndexOf(lines[0].Split(','), "clip_fraction");
+        if (column < 0) return double.NaN;
+        var values = lines.Skip(1).Where(l => l.Length > 0)
+            .Select(l => double.Parse(l.Split(',')[column], System.Globalization.CultureInfo.InvariantCulture)).Where(double.IsFinite).ToList();
+        return values.Count == 0 ? double.NaN : values.Average();
+    }
+
     private static ServiceCollection Services(ComparisonRun run, ComparisonSizing sizing, int images, string folder)
     {
         var services = new ServiceCollection();

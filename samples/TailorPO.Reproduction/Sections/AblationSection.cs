@@ -36,7 +36,6 @@ public sealed class AblationSection : ReproductionSection<AblationSection.Measur
     /// <inheritdoc />
     protected override async Task<Measured> Measure(ReproductionContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
         var ct = context.CancellationToken;
         return new Measured(
         [
@@ -49,7 +48,6 @@ public sealed class AblationSection : ReproductionSection<AblationSection.Measur
     /// <inheritdoc />
     protected override Analysis Analyse(ReproductionContext context, Measured measurements)
     {
-        ArgumentNullException.ThrowIfNull(measurements);
         var (different, same) = (measurements.Rows[0], measurements.Rows[1]);
         return new Analysis(measurements,
         [
@@ -61,16 +59,10 @@ public sealed class AblationSection : ReproductionSection<AblationSection.Measur
     }
 
     /// <inheritdoc />
-    protected override string Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts)
+    protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(analysis);
-        ArgumentNullException.ThrowIfNull(verdicts);
         var c = CultureInfo.InvariantCulture;
         var s = context.Sizing;
-        var md = new StringBuilder();
-        md.AppendLine(Title);
-        md.AppendLine();
         md.AppendLine($"Trained on {Reward} with section 1's settings and budgets, each row at the learning rate its own sweep chose. The first row ranks, at each trained " +
             "step, the samples of two trajectories from different x_T by their step rewards and takes the DPO loss on their two different inputs (D3PO's form " +
             "with TailorPO's ranking); both trajectories continue, so it generates two images per prompt and equal updates give it twice the images.");
@@ -101,6 +93,6 @@ public sealed class AblationSection : ReproductionSection<AblationSection.Measur
         md.AppendLine();
         foreach (var claim in analysis.Claims) md.AppendLine(verdicts.Bullet(claim));
         md.AppendLine();
-        return ReproductionPage.EndSectionWithVerdicts(md, context, Title);
+        ReproductionPage.EndSectionWithVerdicts(md, context, Title);
     }
 }

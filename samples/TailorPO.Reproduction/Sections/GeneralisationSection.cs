@@ -30,7 +30,6 @@ public sealed class GeneralisationSection : ReproductionSection<GeneralisationSe
     /// <inheritdoc />
     protected override async Task<Measured> Measure(ReproductionContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
         var rows = new List<Row>();
         foreach (var reward in MethodComparisonSection.Rewards)
             foreach (var method in MethodComparisonSection.Methods(reward))
@@ -49,8 +48,6 @@ public sealed class GeneralisationSection : ReproductionSection<GeneralisationSe
     /// <inheritdoc />
     protected override Analysis Analyse(ReproductionContext context, Measured measurements)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(measurements);
         var rows = measurements.Rows;
         var jpegTailor = rows.First(r => r.Label == "tailorpo on jpeg-compressibility");
         var colourTailor = rows.First(r => r.Label == "tailorpo on colorfulness");
@@ -66,17 +63,11 @@ public sealed class GeneralisationSection : ReproductionSection<GeneralisationSe
     }
 
     /// <inheritdoc />
-    protected override string Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts)
+    protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(analysis);
-        ArgumentNullException.ThrowIfNull(verdicts);
         var rows = analysis.Measured.Rows;
         var names = RewardPanel.Names;
         var c = CultureInfo.InvariantCulture;
-        var md = new StringBuilder();
-        md.AppendLine(Title);
-        md.AppendLine();
         md.AppendLine("### Reward generalisation and reward hacking");
         md.AppendLine();
         md.AppendLine(c, $"Change of each evaluated reward against the base model (held-out prompts) at {context.Sizing.Budget} images, mean ± std over training seeds. The trained reward's column is the diagonal of Table 4.");
@@ -112,6 +103,6 @@ public sealed class GeneralisationSection : ReproductionSection<GeneralisationSe
         md.AppendLine();
         foreach (var claim in analysis.Claims) md.AppendLine(verdicts.Bullet(claim));
         md.AppendLine();
-        return ReproductionPage.EndSectionWithVerdicts(md, context, Title);
+        ReproductionPage.EndSectionWithVerdicts(md, context, Title);
     }
 }

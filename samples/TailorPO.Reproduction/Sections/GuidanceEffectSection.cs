@@ -45,7 +45,6 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
     /// <inheritdoc />
     protected override Task<Measured> Measure(ReproductionContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
         var trained = new FinetuneOptions { TrainedSteps = context.Sizing.TrainedSteps }.SelectStepIndices(context.Sizing.Steps);
         var bySeed = context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec3-seed{seed}", () => Measure(context, seed, trained))).ToList();
         return Task.FromResult(new Measured(trained, bySeed));
@@ -54,7 +53,6 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
     /// <inheritdoc />
     protected override Analysis Analyse(ReproductionContext context, Measured measurements)
     {
-        ArgumentNullException.ThrowIfNull(measurements);
         var claims = new List<Claim>();
         for (var k = 0; k < Settings.Length; k++)
         {
@@ -68,17 +66,11 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
     }
 
     /// <inheritdoc />
-    protected override string Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts)
+    protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(analysis);
-        ArgumentNullException.ThrowIfNull(verdicts);
         var trained = analysis.Measured.TrainedSteps;
         var measured = analysis.Measured.BySeed;
         var c = CultureInfo.InvariantCulture;
-        var md = new StringBuilder();
-        md.AppendLine(Title);
-        md.AppendLine();
         md.AppendLine($"Base model, reward {Reward}, {context.Sizing.GuidanceSamples} prompts per analysis seed, delta 0.5. At each trained step index the " +
             "preferred of two candidates x^w is moved to x^+ = x^w - eta_t grad (r_high - r_t(c, x^w))^2 and to the sign-flipped x^-; *rises* = fraction with " +
             "r_t(x^+) > r_t(x^w), *falls* = fraction with r_t(x^-) < r_t(x^w). Mean ± std over the analysis seeds.");
@@ -111,7 +103,6 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
         md.AppendLine();
         md.AppendLine(context.Provenance(Title, $"analysis seeds {string.Join(", ", context.AnalysisSeeds)}"));
         md.AppendLine();
-        return md.ToString();
     }
 
     /// <summary>[setting][trained step] = [rise fraction, fall fraction].</summary>

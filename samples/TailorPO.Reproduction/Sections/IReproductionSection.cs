@@ -1,3 +1,4 @@
+using System.Text;
 using TailorPO.Reproduction.Statistics;
 
 namespace TailorPO.Reproduction.Sections;
@@ -32,7 +33,7 @@ public abstract record SectionAnalysis(IReadOnlyList<Claim> Claims);
 
 /// <summary>
 /// The typed form sections implement: the interface's untyped hand-offs become the section's own measurement and
-/// analysis records.
+/// analysis records, arguments are checked once here, and rendering appends to markdown that already holds the title.
 /// </summary>
 public abstract class ReproductionSection<TMeasurements, TAnalysis> : IReproductionSection
     where TMeasurements : SectionMeasurements
@@ -47,15 +48,32 @@ public abstract class ReproductionSection<TMeasurements, TAnalysis> : IReproduct
     /// <summary>Statistics and claims.</summary>
     protected abstract TAnalysis Analyse(ReproductionContext context, TMeasurements measurements);
 
-    /// <summary>Markdown and PNGs.</summary>
-    protected abstract string Render(ReproductionContext context, TAnalysis analysis, ClaimVerdicts verdicts);
+    /// <summary>Appends the section's body (after its title) to <paramref name="md"/> and writes its PNGs.</summary>
+    protected abstract void Render(ReproductionContext context, TAnalysis analysis, ClaimVerdicts verdicts, StringBuilder md);
 
     /// <inheritdoc />
-    public async Task<SectionMeasurements> MeasureAsync(ReproductionContext context) => await Measure(context).ConfigureAwait(false);
+    public async Task<SectionMeasurements> MeasureAsync(ReproductionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return await Measure(context).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
-    public SectionAnalysis Analyse(ReproductionContext context, SectionMeasurements measurements) => Analyse(context, (TMeasurements)measurements);
+    public SectionAnalysis Analyse(ReproductionContext context, SectionMeasurements measurements)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(measurements);
+        return Analyse(context, (TMeasurements)measurements);
+    }
 
     /// <inheritdoc />
-    public string Render(ReproductionContext context, SectionAnalysis analysis, ClaimVerdicts verdicts) => Render(context, (TAnalysis)analysis, verdicts);
+    public string Render(ReproductionContext context, SectionAnalysis analysis, ClaimVerdicts verdicts)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(analysis);
+        ArgumentNullException.ThrowIfNull(verdicts);
+        var md = new StringBuilder().AppendLine(Title).AppendLine();
+        Render(context, (TAnalysis)analysis, verdicts, md);
+        return md.ToString();
+    }
 }

@@ -34,7 +34,6 @@ public sealed class MethodComparisonSection : ReproductionSection<MethodComparis
     /// <inheritdoc />
     protected override async Task<Measured> Measure(ReproductionContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
         var byReward = new Dictionary<string, IReadOnlyList<MethodRuns>>();
         foreach (var reward in Rewards)
         {
@@ -49,8 +48,6 @@ public sealed class MethodComparisonSection : ReproductionSection<MethodComparis
     /// <inheritdoc />
     protected override Analysis Analyse(ReproductionContext context, Measured measurements)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(measurements);
         var claims = new Dictionary<string, IReadOnlyList<Claim>>();
         foreach (var (reward, rows) in measurements.ByReward)
         {
@@ -77,38 +74,34 @@ public sealed class MethodComparisonSection : ReproductionSection<MethodComparis
     }
 
     /// <inheritdoc />
-    protected override string Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts)
+    protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(analysis);
-        ArgumentNullException.ThrowIfNull(verdicts);
         var s = context.Sizing;
         var c = CultureInfo.InvariantCulture;
-        var md = new StringBuilder();
-        md.AppendLine(Title);
-        md.AppendLine();
         md.AppendLine(c, $"Each method is trained from the embedded base model with LoRA rank 4, batch {s.Batch}, {s.Steps} DDIM steps (eta 1, CFG {RunTraining.GuidanceScale}), " +
             $"T_finetune {s.TrainedSteps}, beta 0.1, at the learning rate its sweep chose (below). Rewards are evaluated on {context.Evaluator.HeldOutPrompts.Count} held-out " +
             $"prompts x {context.Evaluator.Seeds.Count} evaluation seeds; every cell is the mean ± the standard deviation over the {s.Seeds.Count} training seeds. " +
             $"Equal images: {s.Budget} images. Equal updates: {Budgets.TargetUpdates(s, s.TrainedSteps)} updates (TailorPO's at {s.Budget} images). Equal NFE: " +
-            $"TailorPO's NFE at the image budget. Claims are decided at equal updates and at equal NFE (the page's statistics, above).");
+            $"TailorPO's NFE at the image budget. Claims are decided at equal updates and at equal NFE (the page's statistics, above). *Clip fraction*: the mean over " +
+            $"a run's updates of how often its trust region clipped - D3PO's ratio clamp (eps 0.1), DDPO's PPO clip (1e-4); TailorPO (no clamp by default) and " +
+            $"Diffusion-DPO (none) report 0. D3PO trains the same T_finetune steps as TailorPO, not every step as yk7333/d3po does (docs/reproduction.md).");
         md.AppendLine();
         foreach (var (reward, rows) in analysis.Measured.ByReward)
         {
             var baseStats = SeedStatistics.Of(context.BaseScores.HeldOut[reward]);
             md.AppendLine(c, $"### Trained and evaluated on {reward}");
             md.AppendLine();
-            md.AppendLine("| method | lr | equal images: held-out reward | equal updates: held-out reward | images | updates | NFE | wall (s) | " +
+            md.AppendLine("| method | lr | equal images: held-out reward | equal updates: held-out reward | images | updates | NFE | wall (s) | clip fraction | " +
                 "equal NFE: held-out reward | images | NFE | wall (s) |");
-            md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-            md.AppendLine(c, $"| base model | - | {baseStats.Format()} (std over evaluation seeds) | | | | | | | | | |");
+            md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            md.AppendLine(c, $"| base model | - | {baseStats.Format()} (std over evaluation seeds) | | | | | | | | | | |");
             foreach (var row in rows)
             {
                 var images = row.AtImages(s);
                 var updates = row.AtUpdates;
                 md.AppendLine(c, $"| {Label(row.Configuration.Method)} | {row.LearningRate:0.####} | {Stat(HeldOut(images, reward))} | {Stat(HeldOut(updates, reward))} | " +
                     $"{Stat(updates.Select(x => (double)x.Samples), "F0")} | {Stat(updates.Select(x => (double)x.Updates), "F0")} | {Stat(updates.Select(x => (double)x.NoiseEvaluations), "F0")} | " +
-                    $"{Stat(updates.Select(x => x.TrainSeconds), "F0")} | {Stat(HeldOut(row.EqualNfe, reward))} | {Stat(row.EqualNfe.Select(x => (double)x.Samples), "F0")} | " +
+                    $"{Stat(updates.Select(x => x.TrainSeconds), "F0")} | {Stat(updates.Select(x => x.ClipFraction), "F3")} | {Stat(HeldOut(row.EqualNfe, reward))} | {Stat(row.EqualNfe.Select(x => (double)x.Samples), "F0")} | " +
                     $"{Stat(row.EqualNfe.Select(x => (double)x.NoiseEvaluations), "F0")} | {Stat(row.EqualNfe.Select(x => x.TrainSeconds), "F0")} |");
             }
             md.AppendLine();
@@ -134,7 +127,7 @@ public sealed class MethodComparisonSection : ReproductionSection<MethodComparis
             foreach (var claim in analysis.ClaimsByReward[reward]) md.AppendLine(verdicts.Bullet(claim));
             md.AppendLine();
         }
-        return ReproductionPage.EndSectionWithVerdicts(md, context, Title);
+        ReproductionPage.EndSectionWithVerdicts(md, context, Title);
     }
 
     /// <summary>The page's name of a method.</summary>

@@ -32,15 +32,12 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
     /// <inheritdoc />
     protected override Task<Measured> Measure(ReproductionContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
         return Task.FromResult(new Measured(context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec2-seed{seed}", () => Measure(context, seed))).ToList()));
     }
 
     /// <inheritdoc />
     protected override Analysis Analyse(ReproductionContext context, Measured measurements)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(measurements);
         var steps = context.Sizing.Steps;
         var byReward = new List<(SeedStatistics, SeedStatistics)>();
         var claims = new List<Claim>();
@@ -56,17 +53,11 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
     }
 
     /// <inheritdoc />
-    protected override string Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts)
+    protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(analysis);
-        ArgumentNullException.ThrowIfNull(verdicts);
         var steps = context.Sizing.Steps;
         var measured = analysis.Measured.BySeed;
         var c = CultureInfo.InvariantCulture;
-        var md = new StringBuilder();
-        md.AppendLine(Title);
-        md.AppendLine();
         md.AppendLine($"Base model, {context.Sizing.DisagreementPairs} training prompts per analysis seed. At step index s (of {steps}) each pair holds two samples " +
             "x_{t-1}: *different x_T* = the step-s samples of two independent trajectories of the prompt (D3PO's pairs); *same x_t* = two samples drawn from " +
             "one x_t at step s and each continued to the end on its own (TailorPO's pairs). A pair disagrees when the order of the step rewards " +
@@ -107,7 +98,6 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
         md.AppendLine();
         md.AppendLine(context.Provenance(Title, $"analysis seeds {string.Join(", ", context.AnalysisSeeds)}"));
         md.AppendLine();
-        return md.ToString();
     }
 
     /// <summary>[setting][reward][step] disagreement fractions for one analysis seed.</summary>

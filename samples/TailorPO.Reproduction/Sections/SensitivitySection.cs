@@ -35,7 +35,6 @@ public sealed class SensitivitySection : ReproductionSection<SensitivitySection.
     /// <inheritdoc />
     protected override async Task<Measured> Measure(ReproductionContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
         var s = context.Sizing;
         var ct = context.CancellationToken;
         var points = Budgets.EqualImagePoints(s);
@@ -59,8 +58,6 @@ public sealed class SensitivitySection : ReproductionSection<SensitivitySection.
     /// <inheritdoc />
     protected override Analysis Analyse(ReproductionContext context, Measured measurements)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(measurements);
         var baseMean = context.BaseScores.HeldOutMean(Reward);
         double Margin(Setting paper) => Math.Max(MarginFraction * Math.Abs(SeedStatistics.Of(MethodComparisonSection.HeldOut(paper.Stages, Reward)).Mean - baseMean), 1e-6);
         var (tMargin, etaMargin) = (Margin(measurements.ByTrainedSteps[0]), Margin(measurements.ByEta[0]));
@@ -77,17 +74,11 @@ public sealed class SensitivitySection : ReproductionSection<SensitivitySection.
     }
 
     /// <inheritdoc />
-    protected override string Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts)
+    protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(analysis);
-        ArgumentNullException.ThrowIfNull(verdicts);
         var s = context.Sizing;
         var c = CultureInfo.InvariantCulture;
-        var md = new StringBuilder();
         var baseMean = context.BaseScores.HeldOutMean(Reward);
-        md.AppendLine(Title);
-        md.AppendLine();
         md.AppendLine(c, $"Trained on {Reward} at {s.Budget} images and section 1's chosen learning rates; the paper reports the method is relatively stable in both. " +
             $"T_finetune sets how many updates a trajectory makes, so at equal images the settings also differ in updates.");
         md.AppendLine();
@@ -119,6 +110,6 @@ public sealed class SensitivitySection : ReproductionSection<SensitivitySection.
         md.AppendLine();
         foreach (var claim in analysis.Claims) md.AppendLine(verdicts.Bullet(claim));
         md.AppendLine();
-        return ReproductionPage.EndSectionWithVerdicts(md, context, Title);
+        ReproductionPage.EndSectionWithVerdicts(md, context, Title);
     }
 }

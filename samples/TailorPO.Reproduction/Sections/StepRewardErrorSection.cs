@@ -53,7 +53,6 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
     /// <inheritdoc />
     protected override async Task<Measured> Measure(ReproductionContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
         var s = context.Sizing;
         var rewards = MethodComparisonSection.Rewards;
         var paperSteps = PaperTimesteps.Select(t => StepIndex(t, s.EstimateSteps)).ToList();
@@ -88,7 +87,6 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
     /// <inheritdoc />
     protected override Analysis Analyse(ReproductionContext context, Measured measurements)
     {
-        ArgumentNullException.ThrowIfNull(measurements);
         var claims = measurements.PaperErrors.Select(kv => Claim.Below(
             string.Create(CultureInfo.InvariantCulture, $"{kv.Key}: the relative error at t = {string.Join(", ", PaperTimesteps)} stays below the paper's {PaperThreshold(RewardOf(kv.Key)):P0}"),
             kv.Value.Select(e => e.Relative[0].Average()).ToList(), PaperThreshold(RewardOf(kv.Key)))).ToList();
@@ -96,17 +94,11 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
     }
 
     /// <inheritdoc />
-    protected override string Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts)
+    protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(analysis);
-        ArgumentNullException.ThrowIfNull(verdicts);
         var s = context.Sizing;
         var m = analysis.Measured;
         var c = CultureInfo.InvariantCulture;
-        var md = new StringBuilder();
-        md.AppendLine(Title);
-        md.AppendLine();
         md.AppendLine(c, $"{s.EstimatePrompts} training prompts per analysis seed, trajectories of {s.EstimateSteps} DDIM steps (the paper: 20). At the input x_t of the step " +
             $"indices matching the paper's t = {string.Join(", ", PaperTimesteps)} (indices {string.Join(", ", m.PaperSteps)}) the estimate r(c, x0_hat(x_t)) is compared with the mean " +
             $"final reward of {s.Continuations} independent continuations from x_t (the paper: 100). Cells: relative error |r - MC| / |MC|, then in brackets the " +
@@ -145,7 +137,6 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
         md.AppendLine();
         md.AppendLine(context.Provenance(Title, $"analysis seeds {string.Join(", ", context.AnalysisSeeds)}; LoRA from training seed {s.Seeds[0]}"));
         md.AppendLine();
-        return md.ToString();
     }
 
     /// <summary>The errors at <paramref name="probed"/> step indices with whatever adapter is attached to the pipeline.</summary>
