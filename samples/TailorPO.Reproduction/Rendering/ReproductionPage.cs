@@ -57,6 +57,16 @@ public static class ReproductionPage
             $"(colourfulness, JPEG size) instead of learned ones.");
     }
 
+    /// <summary>Appends one bullet per claim with its verdict, then a blank line.</summary>
+    public static void AppendClaims(StringBuilder md, IEnumerable<Claim> claims, ClaimVerdicts verdicts)
+    {
+        ArgumentNullException.ThrowIfNull(md);
+        ArgumentNullException.ThrowIfNull(claims);
+        ArgumentNullException.ThrowIfNull(verdicts);
+        foreach (var claim in claims) md.AppendLine(verdicts.Bullet(claim));
+        md.AppendLine();
+    }
+
     /// <summary>Ends a section that decides claims on training runs: the scale caveat and the provenance line.</summary>
     public static void EndSectionWithVerdicts(StringBuilder md, ReproductionContext context, string title, string? seedsNote = null)
     {

@@ -91,8 +91,7 @@ public sealed class AblationSection : ReproductionSection<AblationSection.Measur
         md.AppendLine();
         md.AppendLine("Claims (Table 10: each component adds reward; + guidance > same x_t is section 1's TailorPO-G > TailorPO on colourfulness):");
         md.AppendLine();
-        foreach (var claim in analysis.Claims) md.AppendLine(verdicts.Bullet(claim));
-        md.AppendLine();
+        ReproductionPage.AppendClaims(md, analysis.Claims, verdicts);
         ReproductionPage.EndSectionWithVerdicts(md, context, Title);
     }
 }

@@ -101,8 +101,7 @@ public sealed class GeneralisationSection : ReproductionSection<GeneralisationSe
         md.AppendLine();
         md.AppendLine("Claims and checks:");
         md.AppendLine();
-        foreach (var claim in analysis.Claims) md.AppendLine(verdicts.Bullet(claim));
-        md.AppendLine();
+        ReproductionPage.AppendClaims(md, analysis.Claims, verdicts);
         ReproductionPage.EndSectionWithVerdicts(md, context, Title);
     }
 }

@@ -99,8 +99,7 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
         md.AppendLine("Claim (Table 1): the guidance raises (x^+) or lowers (x^-) the step reward for almost all samples (83-100% in the paper); tested per " +
             "setting on the mean over trained steps.");
         md.AppendLine();
-        foreach (var claim in analysis.Claims) md.AppendLine(verdicts.Bullet(claim));
-        md.AppendLine();
+        ReproductionPage.AppendClaims(md, analysis.Claims, verdicts);
         md.AppendLine(context.Provenance(Title, $"analysis seeds {string.Join(", ", context.AnalysisSeeds)}"));
         md.AppendLine();
     }

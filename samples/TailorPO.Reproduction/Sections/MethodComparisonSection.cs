@@ -124,8 +124,7 @@ public sealed class MethodComparisonSection : ReproductionSection<MethodComparis
             md.AppendLine();
             md.AppendLine("Claims (the paper's Table 2 ordering):");
             md.AppendLine();
-            foreach (var claim in analysis.ClaimsByReward[reward]) md.AppendLine(verdicts.Bullet(claim));
-            md.AppendLine();
+            ReproductionPage.AppendClaims(md, analysis.ClaimsByReward[reward], verdicts);
         }
         ReproductionPage.EndSectionWithVerdicts(md, context, Title);
     }

@@ -108,8 +108,7 @@ public sealed class SensitivitySection : ReproductionSection<SensitivitySection.
         md.AppendLine(c, $"Claim (Appendix E): results are relatively stable in T_finetune and eta_t. Equivalence margins: ±{analysis.TrainedStepsMargin:G3} (T_finetune) and " +
             $"±{analysis.EtaMargin:G3} (eta_t), half the paper setting's mean gain over the base model.");
         md.AppendLine();
-        foreach (var claim in analysis.Claims) md.AppendLine(verdicts.Bullet(claim));
-        md.AppendLine();
+        ReproductionPage.AppendClaims(md, analysis.Claims, verdicts);
         ReproductionPage.EndSectionWithVerdicts(md, context, Title);
     }
 }

@@ -133,8 +133,7 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
         md.AppendLine("Claim (Table 6: 0.5-13% for the aesthetic score; Table 7: up to 25% for JPEG compressibility): the estimate's relative error is small at those steps; " +
             "tested on the mean over the four steps per analysis seed.");
         md.AppendLine();
-        foreach (var claim in analysis.Claims) md.AppendLine(verdicts.Bullet(claim));
-        md.AppendLine();
+        ReproductionPage.AppendClaims(md, analysis.Claims, verdicts);
         md.AppendLine(context.Provenance(Title, $"analysis seeds {string.Join(", ", context.AnalysisSeeds)}; LoRA from training seed {s.Seeds[0]}"));
         md.AppendLine();
     }
