@@ -85,6 +85,14 @@ public partial class CompareCommandTests
         Assert.Contains("is a file; give the docs folder", output);
     }
 
+    [Fact]
+    public void Compare_refuses_a_seed_because_its_seeds_are_part_of_the_sizing()
+    {
+        var (code, output) = CliRunner.Run("compare", "--quick", "--seed", "3");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("drop --seed", output);
+    }
+
     /// <summary>
     /// Recomputes section 1 from the files the runs left in the work folder (stage-&lt;images&gt;.json, base.json), read as plain
     /// JSON and with the arithmetic written out here: the base row, every method's equal-images and equal-updates cells and
