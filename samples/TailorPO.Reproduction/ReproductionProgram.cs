@@ -3,7 +3,7 @@ using Spectre.Console;
 
 namespace TailorPO.Reproduction;
 
-/// <summary>The harness's own command line: <c>[--quick] [--output DOCS] [--work FOLDER] [--threads N]</c>.</summary>
+/// <summary>The harness's own command line: <c>[--quick] [--output DOCS] [--work FOLDER] [--threads N] [--help]</c>.</summary>
 public static class ReproductionProgram
 {
     /// <summary>Exit code: the page was written.</summary>
@@ -15,11 +15,36 @@ public static class ReproductionProgram
     /// <summary>Exit code: stopped by Ctrl+C (finished runs are cached).</summary>
     public const int Cancelled = 130;
 
+    /// <summary>What <c>--help</c> prints (and a bad argument, after naming it).</summary>
+    public const string Usage =
+        """
+        Usage: tailorpo-reproduction [--quick] [-o DOCS] [--work DIR] [--threads N]
+        Writes DOCS/results.md and DOCS/results/*.png: the paper's claims at small
+        scale, every method trained on the embedded model, every claim decided by
+        Welch / one-sample t / TOST tests under Holm's correction.
+          --quick            every section on a token budget (about 2 min on 2
+                             cores): numbers, not evidence; prints the estimated
+                             CPU time of the full page from this run's rates
+          -o, --output DOCS  the docs folder (default: docs)
+          --work DIR         the cache of runs and analyses; the same command
+                             resumes an interrupted run
+                             (default: runs/compare-<quick|full>)
+          --threads N        libtorch threads (default 0: libtorch's own choice)
+          -h, --help         this text
+        Exit codes: 0 written, 2 bad arguments, 130 stopped by Ctrl+C (finished
+        runs stay cached). docs/reproduction.md has the full run's command and time.
+        """;
+
     /// <summary>Parses <paramref name="args"/>, runs the harness with Ctrl+C wired to cancellation and returns the exit code.</summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(console);
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            console.WriteLine(Usage);
+            return Success;
+        }
         ReproductionOptions options;
         try
         {
@@ -28,7 +53,7 @@ public static class ReproductionProgram
         catch (FormatException e)
         {
             console.WriteLine(e.Message);
-            console.WriteLine("Usage: tailorpo-reproduction [--quick] [--output DOCS_FOLDER] [--work FOLDER] [--threads N]");
+            console.WriteLine(Usage);
             return BadInput;
         }
         using var cancellation = new CancellationTokenSource();
