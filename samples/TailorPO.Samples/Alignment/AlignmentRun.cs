@@ -9,7 +9,7 @@ using TailorPO.Core.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Diffusion.Preferences;
-using TailorPO.Guidance.DependencyInjection;
+using TailorPO.Guidance.Options;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Imaging;
 using TailorPO.Training;
@@ -170,6 +170,7 @@ public static class AlignmentRun
             o.Loss.Beta = plan.Beta;
         });
         services.AddTailorPORewards(o => RewardChoice.Configure(o, plan.Reward, plan.ClipModel, plan.AestheticHead, plan.ClipModel));
+        services.AddTailorPORewardModels(); // the learned kinds (aesthetic, clip-score, hpsv2, imagereward)
         services.AddTailorPOGuidance(o =>
         {
             o.Enabled = method == TrainingMethods.TailorPOGuided;
