@@ -16,6 +16,7 @@ using TailorPO.Training;
 using TailorPO.Training.Evaluation;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;
+using TailorPO.Training.Pairs;
 using TailorPO.Training.Prompts;
 using static TorchSharp.torch;
 
@@ -197,6 +198,9 @@ public static class AlignmentRun
         services.AddSingleton<IPromptSource>(new InMemoryPromptSource(AlignmentPrompts.Training(plan.EmbeddedModel, plan.PromptFile)));
         if (plan.PairsFile is { } pairs)
             services.AddSingleton<IPreferencePairSource>(sp => CsvPreferencePairSource.FromCsv(pairs, sp.GetRequiredService<StableDiffusionPipeline>()));
+        // D3PO's human-feedback mode: a registered labelled set replaces its sampled, reward-ranked trajectories.
+        if (plan.HumanLabels is { } labels)
+            services.AddSingleton<ILabelledTrajectorySource>(_ => StoredTrajectoryPairs.Open(labels));
         services.AddSingleton<ITrainingMetricsSink>(_ => new CsvMetricsSink(Path.Combine(folder, MetricsFiles[0])));
         services.AddSingleton<ITrainingMetricsSink>(_ => new JsonLinesMetricsSink(Path.Combine(folder, MetricsFiles[1])));
         return services;
