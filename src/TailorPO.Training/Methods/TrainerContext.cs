@@ -195,6 +195,7 @@ public sealed class TrainerContext
         Updates++;
         Latest = metrics;
         foreach (var sink in _sinks) sink.Write(metrics);
+        Checkpoints.CrashTestHook.Reach(Checkpoints.CrashTestHook.AfterMetricsLine);
         Progress?.Report(new TrainingProgress(Samples, Options.SampleBudget, Iteration, metrics));
         return metrics;
     }
