@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the five packages into a local folder and compiles the C# block of each package README (src/*/README.md)
+# Packs the six packages into a local folder and compiles the C# block of each package README (src/*/README.md)
 # as a console app that references that package from the folder, as a user would after `dotnet add package`.
 # A README block that starts with "// Excerpt:" ... is not a whole program: it is compiled after the declarations
 # that its comment names (see Training's). Nothing runs; a model folder is not needed.
@@ -13,7 +13,7 @@ work="${1:-$(mktemp -d)}"
 feed="$work/feed"
 mkdir -p "$feed"
 
-for package in Core Diffusion Rewards Guidance Training; do
+for package in Core Diffusion Rewards RewardModels Guidance Training; do
   nice dotnet pack "$root/src/TailorPO.$package" -c Release -o "$feed" -nologo -v quiet
 done
 version="$(ls "$feed"/TailorPO.Core.*.nupkg | sed -E 's/.*TailorPO\.Core\.(.*)\.nupkg/\1/')"
@@ -32,7 +32,7 @@ printf '<Project />\n' > "$work/Directory.Build.targets"
 printf '<Project />\n' > "$work/Directory.Packages.props"
 
 failed=0
-for package in Core Diffusion Rewards Guidance Training; do
+for package in Core Diffusion Rewards RewardModels Guidance Training; do
   readme="$root/src/TailorPO.$package/README.md"
   app="$work/readme-$package"
   mkdir -p "$app"
@@ -43,6 +43,7 @@ for package in Core Diffusion Rewards Guidance Training; do
               # The README's excerpt takes `provider` from the reference trainers page; declare it for the compiler.
               printf 'partial class Program { static System.IServiceProvider provider = null!; }\n' > "$app/Provider.cs";;
     Guidance) extra='<PackageReference Include="TailorPO.Rewards" Version="'"$version"'" />';;
+    RewardModels) extra='<PackageReference Include="Microsoft.Extensions.DependencyInjection" Version="10.0.0" />';;
   esac
   cat > "$app/readme-$package.csproj" <<XML
 <Project Sdk="Microsoft.NET.Sdk">

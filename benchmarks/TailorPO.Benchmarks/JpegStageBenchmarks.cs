@@ -70,11 +70,11 @@ public class JpegStageBenchmarks
         _images?.Dispose();
     }
 
-    /// <summary>The reward's float-to-byte pass: round(255 x) half to even, clamped.</summary>
+    /// <summary>The float-to-byte pass the reward and PNG output share (PixelBytes): round(255 x) half to even, clamped.</summary>
     [Benchmark]
     public byte FloatToDdpoBytes()
     {
-        JpegSizeMeter.ToUint8(_unit, _bytes);
+        TailorPO.Core.Imaging.PixelBytes.FromUnitInterval(_unit, _bytes);
         return _bytes[^1];
     }
 

@@ -6,6 +6,7 @@ using TailorPO.Core.Errors;
 using TailorPO.Core.Numerics;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
+using TailorPO.Core.Threading;
 using TailorPO.Training.Checkpoints;
 using TailorPO.Training.Methods;
 using TailorPO.Training.Metrics;
@@ -90,17 +91,27 @@ public sealed class PreferenceTrainer : IDisposable
     public TrainerContext Context => _context;
 
     /// <summary>
-    /// Trains until the sample budget is used or <paramref name="cancellationToken"/> is cancelled. On cancellation the
-    /// state rolls back to the last completed iteration, a checkpoint is written (when a checkpoint folder is set) and
-    /// <see cref="OperationCanceledException"/> is thrown; resuming from it continues exactly as if never interrupted.
+    /// Trains on a worker thread until the sample budget is used or <paramref name="cancellationToken"/> is cancelled
+    /// (<see cref="Train"/> under <see cref="CancellableWork"/>'s contract, the same as <c>GenerateAsync</c>'s).
+    /// Cancelled before it starts: the task is cancelled and nothing runs (no step, no checkpoint). Cancelled while
+    /// training: it stops at the next denoising step, the state rolls back to the last completed iteration, a checkpoint
+    /// is written (when a checkpoint folder is set) and the task ends cancelled; resuming from that checkpoint continues
+    /// exactly as if never interrupted. Either way awaiting the task throws <see cref="OperationCanceledException"/>.
     /// </summary>
     /// <exception cref="TrainingDivergedException">Too many non-finite updates in a row.</exception>
     public Task<TrainingReport> TrainAsync(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        Task.Run(() => Train(progress, cancellationToken), CancellationToken.None);
+        CancellableWork.RunAsync(token => Train(progress, token), cancellationToken);
 
-    /// <summary>The synchronous form of <see cref="TrainAsync"/>.</summary>
+    /// <summary>
+    /// The synchronous form of <see cref="TrainAsync"/>, with the same cancellation: a token already cancelled throws
+    /// <see cref="OperationCanceledException"/> before any work; a cancellation while training rolls back to the last
+    /// completed iteration, writes the checkpoint and throws it.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    /// <exception cref="TrainingDivergedException">Too many non-finite updates in a row.</exception>
     public TrainingReport Train(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         _context.Progress = progress;
         var clock = Stopwatch.StartNew();
         var options = _context.Options;

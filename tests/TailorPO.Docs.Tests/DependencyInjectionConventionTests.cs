@@ -5,15 +5,16 @@ using Microsoft.Extensions.Options;
 
 namespace TailorPO.Docs.Tests;
 
-/// <summary>The one DI convention of docs/concepts.md ("API conventions"), checked on all five packages.</summary>
+/// <summary>The one DI convention of docs/concepts.md ("API conventions"), checked on every package.</summary>
 public sealed class DependencyInjectionConventionTests
 {
     private static readonly Assembly[] Packages =
     [
         typeof(TailorPO.Core.Options.TailorPOCoreOptions).Assembly,
-        typeof(TailorPO.Diffusion.DependencyInjection.TailorPODiffusionOptions).Assembly,
-        typeof(TailorPO.Rewards.DependencyInjection.TailorPORewardsOptions).Assembly,
-        typeof(TailorPO.Guidance.DependencyInjection.TailorPOGuidanceOptions).Assembly,
+        typeof(TailorPO.Diffusion.Options.TailorPODiffusionOptions).Assembly,
+        typeof(TailorPO.Rewards.Options.TailorPORewardsOptions).Assembly,
+        typeof(TailorPO.Rewards.Options.TailorPORewardModelsOptions).Assembly,
+        typeof(TailorPO.Guidance.Options.TailorPOGuidanceOptions).Assembly,
         typeof(TailorPO.Training.Options.TailorPOTrainingOptions).Assembly,
     ];
 
@@ -71,6 +72,21 @@ public sealed class DependencyInjectionConventionTests
         Assert.True(validator!.IsPublic, $"{validator.Name} should be public like every options validator.");
         Assert.Equal($"{options.Name}Validator", validator.Name);
     }
+
+    [Theory]
+    [MemberData(nameof(PackageNames))]
+    public void The_packages_options_live_in_its_Options_namespace_with_a_SectionName_of_the_package(string name)
+    {
+        var options = Package(name).GetExportedTypes().Single(t => t.Name == $"TailorPO{Short(name)}Options");
+
+        Assert.Equal($"{RootNamespace(options)}.Options", options.Namespace);
+        var section = options.GetField("SectionName", BindingFlags.Public | BindingFlags.Static);
+        Assert.True(section is { IsLiteral: true }, $"{options.Name} has no public const SectionName.");
+        Assert.Equal($"TailorPO:{Short(name)}", section!.GetRawConstantValue());
+    }
+
+    // TailorPO.RewardModels keeps the TailorPO.Rewards namespaces of the rewards it took over.
+    private static string RootNamespace(Type options) => string.Join('.', options.Namespace!.Split('.')[..2]);
 
     [Fact]
     public void Every_options_validator_of_every_package_is_public()

@@ -133,7 +133,7 @@ public sealed class DocAppsWorkspace : IDisposable
         var globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         foreach (var id in Packages.Select(p => p.Id).Where(id => id.StartsWith("TailorPO.", StringComparison.Ordinal))
-                     .Concat(["TailorPO.Core", "TailorPO.Diffusion", "TailorPO.Rewards", "TailorPO.Guidance", "TailorPO.Training"]).Distinct())
+                     .Concat(["TailorPO.Core", "TailorPO.Diffusion", "TailorPO.Rewards", "TailorPO.RewardModels", "TailorPO.Guidance", "TailorPO.Training"]).Distinct())
         {
             var copy = Path.Combine(globalPackages, id.ToLowerInvariant(), PackageVersion);
             try

@@ -7,6 +7,7 @@ using TailorPO.Labeling.Cli;
 using TailorPO.Labeling.Storage;
 using TailorPO.Labeling.Tasks;
 using TailorPO.Shapes;
+using TailorPO.Training.Pairs;
 using static TorchSharp.torch;
 
 namespace TailorPO.Labeling.Tests;
@@ -30,19 +31,19 @@ public sealed class TaskGeneratorTests : IDisposable
         var a = SafetensorsFile.LoadAll(Path.Combine(_folder.Path, pair.TrajectoryA!));
         var b = SafetensorsFile.LoadAll(Path.Combine(_folder.Path, pair.TrajectoryB!));
         var size = pipeline.DefaultImageSize;
-        Assert.Equal(new long[] { options.Steps + 1, pipeline.Unet.Config.InChannels, size, size }, a[TaskGenerator.LatentsName].shape);
-        Assert.True(a[TaskGenerator.LatentsName][0].allclose(b[TaskGenerator.LatentsName][0], rtol: 0, atol: 0), "both trajectories start from one x_T");
-        Assert.False(a[TaskGenerator.LatentsName][^1].allclose(b[TaskGenerator.LatentsName][^1], rtol: 0, atol: 1e-3), "eta > 0 makes the two trajectories differ");
+        Assert.Equal(new long[] { options.Steps + 1, pipeline.Unet.Config.InChannels, size, size }, a[StoredTrajectoryPairs.LatentsName].shape);
+        Assert.True(a[StoredTrajectoryPairs.LatentsName][0].allclose(b[StoredTrajectoryPairs.LatentsName][0], rtol: 0, atol: 0), "both trajectories start from one x_T");
+        Assert.False(a[StoredTrajectoryPairs.LatentsName][^1].allclose(b[StoredTrajectoryPairs.LatentsName][^1], rtol: 0, atol: 1e-3), "eta > 0 makes the two trajectories differ");
 
         // Replaying each stored transition under the same weights gives back the stored log-probability (what D3PO re-scores).
         var sampler = DdimSampler.ForGeneration(pipeline.NoisePredictor, pipeline.Schedule, options.Steps, options.Eta);
-        Assert.Equal(sampler.Timesteps, a[TaskGenerator.TimestepsName].data<long>().ToArray());
+        Assert.Equal(sampler.Timesteps, a[StoredTrajectoryPairs.TimestepsName].data<long>().ToArray());
         using var noGrad = no_grad();
         var condition = pipeline.EncodePrompts([prompt], null, options.GuidanceScale);
         foreach (var trajectory in new[] { a, b })
         {
-            var latents = trajectory[TaskGenerator.LatentsName];
-            var stored = trajectory[TaskGenerator.LogProbabilitiesName];
+            var latents = trajectory[StoredTrajectoryPairs.LatentsName];
+            var stored = trajectory[StoredTrajectoryPairs.LogProbabilitiesName];
             for (var i = 0; i < options.Steps; i++)
             {
                 var score = sampler.Score(new SamplerTransition(i, latents[i].unsqueeze(0), latents[i + 1].unsqueeze(0), stored[i].unsqueeze(0)), condition);
@@ -51,7 +52,7 @@ public sealed class TaskGeneratorTests : IDisposable
         }
 
         // The PNG is the decoded final latent of its trajectory.
-        var decoded = pipeline.Decoder.DecodeToImages(a[TaskGenerator.LatentsName][^1].unsqueeze(0)).cpu()[0];
+        var decoded = pipeline.Decoder.DecodeToImages(a[StoredTrajectoryPairs.LatentsName][^1].unsqueeze(0)).cpu()[0];
         var png = ImageTensors.Load(Path.Combine(_folder.Path, pair.ImageA));
         Assert.True((png - decoded).abs().max().item<float>() <= 1f / 255 + 1e-6f, "the PNG holds the decoded final latent to 8-bit rounding");
     }

@@ -89,6 +89,50 @@ public sealed class TrainerRunControlTests : IDisposable
     }
 
     [Fact]
+    public async Task TrainAsync_cancelled_before_it_starts_is_a_cancelled_task_that_trained_and_wrote_nothing()
+    {
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        var updates = 0;
+        using var setup = new TrainerSetup(TrainingMethods.TailorPO, o => (o.SampleBudget, o.CheckpointDirectory) = (12, _folder));
+        var before = setup.AdapterValues();
+        using var trainer = setup.CreateTrainer();
+
+        var task = trainer.TrainAsync(new SynchronousProgress(_ => updates++), cancel.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        Assert.True(task.IsCanceled);
+        Assert.Equal(0, updates);
+        Assert.Equal(0, trainer.Context.Samples);
+        Assert.Equal(before, setup.AdapterValues());
+        Assert.False(Directory.Exists(Path.Combine(_folder, PreferenceTrainer.CheckpointFolderName)), "no checkpoint is written for a run that never started");
+        // The synchronous form keeps the same contract.
+        Assert.Throws<OperationCanceledException>(() => trainer.Train(new SynchronousProgress(_ => updates++), cancel.Token));
+        Assert.Equal(0, updates);
+        Assert.False(Directory.Exists(Path.Combine(_folder, PreferenceTrainer.CheckpointFolderName)));
+    }
+
+    [Fact]
+    public async Task TrainAsync_cancelled_while_training_stops_within_an_update_as_a_cancelled_task_and_leaves_the_checkpoint()
+    {
+        using var cancel = new CancellationTokenSource();
+        var updates = 0;
+        using var setup = new TrainerSetup(TrainingMethods.TailorPO, o => (o.SampleBudget, o.CheckpointDirectory) = (12, _folder));
+        using var trainer = setup.CreateTrainer();
+
+        var task = trainer.TrainAsync(new SynchronousProgress(_ =>
+        {
+            if (++updates == 7) cancel.Cancel(); // inside the second iteration (5 trained steps each)
+        }), cancel.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        Assert.True(task.IsCanceled);
+        Assert.Equal(7, updates); // no update ran after the cancellation
+        Assert.Equal(1, trainer.Context.Iteration); // the cancelled iteration was rolled back
+        Assert.True(File.Exists(Path.Combine(_folder, PreferenceTrainer.CheckpointFolderName, TrainingCheckpoint.CountersFile)));
+    }
+
+    [Fact]
     public void Non_finite_rewards_skip_updates_and_stop_training_naming_the_step_without_touching_the_adapter()
     {
         using var setup = new TrainerSetup(TrainingMethods.TailorPO, o => o.MaxConsecutiveNonFiniteUpdates = 3);

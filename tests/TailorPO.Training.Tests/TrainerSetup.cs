@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Options;
+using TailorPO.Core.Schedules;
 using TailorPO.Rewards.Ensemble;
 using TailorPO.Rewards.StepRewards;
 using TailorPO.Training.Evaluation;
@@ -15,7 +16,7 @@ internal sealed class TrainerSetup : IDisposable
     private readonly ServiceProvider _provider;
 
     public TrainerSetup(string method, Action<TailorPOTrainingOptions>? configure = null, long modelSeed = 7,
-        bool runningNormalizer = false, Action<IServiceCollection>? moreServices = null)
+        bool runningNormalizer = false, Action<IServiceCollection>? moreServices = null, Action<TailorPOCoreOptions>? configureCore = null)
     {
         Model = new TinyAdaptedModel(channels: 3, modelSeed);
         var services = new ServiceCollection();
@@ -31,6 +32,7 @@ internal sealed class TrainerSetup : IDisposable
         {
             o.Sampling.InferenceSteps = 10;
             o.Loss.Beta = 1.0;
+            configureCore?.Invoke(o);
         });
         services.AddTailorPOGuidance(o => o.Enabled = method == TrainingMethods.TailorPOGuided);
         services.AddTailorPOTraining(o =>
@@ -57,6 +59,10 @@ internal sealed class TrainerSetup : IDisposable
     public MeanBrightnessReward Reward { get; } = new();
 
     public TailorPOCoreOptions Core => _provider.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value;
+
+    public ISampler Sampler => _provider.GetRequiredService<ISampler>();
+
+    public NoiseSchedule Schedule => _provider.GetRequiredService<NoiseSchedule>();
 
     public PreferenceTrainer CreateTrainer() => _provider.GetRequiredService<PreferenceTrainer>();
 

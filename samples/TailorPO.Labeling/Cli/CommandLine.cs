@@ -16,6 +16,9 @@ internal sealed class CommandLine
     /// <summary>The command (<c>serve</c> when none is given).</summary>
     public string Command { get; }
 
+    /// <summary>The command that prints the usage (<c>--help</c>, <c>-h</c> or <c>help</c>).</summary>
+    public const string HelpCommand = "help";
+
     /// <summary>The options each command accepts.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> Options = new Dictionary<string, string[]>
     {
@@ -29,6 +32,8 @@ internal sealed class CommandLine
     public static CommandLine Parse(IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        // Help wins over everything else, so `tailorpo label --help` always answers.
+        if (args.Any(a => a is "--help" or "-h") || args is ["help", ..]) return new CommandLine(HelpCommand, new Dictionary<string, string>());
         var index = 0;
         var command = args.Count > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[index++] : "serve";
         if (!Options.TryGetValue(command, out var allowed))

@@ -18,12 +18,20 @@ internal static class LabelingCommands
     /// <summary>The default data folder (relative to the working directory).</summary>
     public const string DefaultDataFolder = "labeling-data";
 
+    /// <summary>The usage text of <c>--help</c>.</summary>
+    public static string Usage => "TailorPO.Labeling: collect human preferences on image pairs, export them for training, report blind win rates (docs/human-preferences.md).\n" +
+        "Usage: [serve|export|winrate] --option value ...  (serve is the default; started by `dotnet run --project samples/TailorPO.Labeling --` or `tailorpo label`)\n" +
+        string.Join("\n", CommandLine.Options.Select(c => $"  {c.Key,-8} {string.Join(" ", c.Value)}"));
+
     /// <summary>Runs the parsed command; returns the exit code.</summary>
     public static async Task<int> RunAsync(CommandLine line, TextWriter output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(line);
         switch (line.Command)
         {
+            case CommandLine.HelpCommand:
+                await output.WriteLineAsync(Usage);
+                return 0;
             case "export":
             {
                 var data = line.Text("--data", DefaultDataFolder)!;

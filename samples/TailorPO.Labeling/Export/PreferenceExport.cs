@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using TailorPO.Labeling.Storage;
+using TailorPO.Training.Pairs;
 
 namespace TailorPO.Labeling.Export;
 
@@ -21,8 +22,8 @@ internal static class PreferenceExport
     /// <summary>The Diffusion-DPO CSV's file name.</summary>
     public const string PairsFileName = "pairs.csv";
 
-    /// <summary>The D3PO trajectory CSV's file name.</summary>
-    public const string TrajectoryPairsFileName = "trajectory-pairs.csv";
+    /// <summary>The D3PO trajectory CSV's file name (the one <c>align --method d3po --human-labels</c> reads).</summary>
+    public const string TrajectoryPairsFileName = StoredTrajectoryPairs.FileName;
 
     /// <summary>Writes both files into <paramref name="outputFolder"/>; returns how many rows each got.</summary>
     /// <exception cref="LabelingException">The folder cannot be written, or no pair has a majority.</exception>
@@ -50,7 +51,7 @@ internal static class PreferenceExport
             var (preferred, dispreferred) = t.A > t.B ? (t.ImageA, t.ImageB) : (t.ImageB, t.ImageA);
             pairs.Append(Csv(t.Prompt)).Append(',').Append(Csv(Relative(preferred))).Append(',').Append(Csv(Relative(dispreferred))).Append('\n');
         }
-        var trajectories = new StringBuilder("prompt,seed,preferred,dispreferred,preferred_votes,dispreferred_votes,ties\n");
+        var trajectories = new StringBuilder(string.Join(",", StoredTrajectoryPairs.Header) + "\n");
         var trajectoryRows = 0;
         foreach (var t in decided.Where(t => t.Kind == PairKinds.Trajectory && t.TrajectoryA is not null && t.TrajectoryB is not null))
         {

@@ -5,6 +5,7 @@ using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Core.Safetensors;
 using TailorPO.Labeling.Storage;
+using TailorPO.Training.Pairs;
 using static TorchSharp.torch;
 
 namespace TailorPO.Labeling.Tasks;
@@ -15,9 +16,6 @@ namespace TailorPO.Labeling.Tasks;
 /// </summary>
 internal sealed class TaskGenerator
 {
-    /// <summary>Tensor names in a trajectory file.</summary>
-    public const string LatentsName = "latents", TimestepsName = "timesteps", LogProbabilitiesName = "log_probs";
-
     private readonly StableDiffusionPipeline _pipeline;
     private readonly string _modelName;
     private readonly TaskGenerationOptions _options;
@@ -75,7 +73,8 @@ internal sealed class TaskGenerator
                 ImageTensors.SavePng(decoded[side], Path.Combine(dataFolder, image));
                 var trajectory = Path.Combine("trajectories", $"{stem}-{letter}.safetensors");
                 SafetensorsWriter.Save(Path.Combine(dataFolder, trajectory),
-                    new Dictionary<string, Tensor> { [LatentsName] = all[side].contiguous(), [TimestepsName] = timesteps, [LogProbabilitiesName] = logs[side].contiguous() },
+                    new Dictionary<string, Tensor> { [StoredTrajectoryPairs.LatentsName] = all[side].contiguous(), [StoredTrajectoryPairs.TimestepsName] = timesteps,
+                        [StoredTrajectoryPairs.LogProbabilitiesName] = logs[side].contiguous() },
                     Metadata(prompts[p], seed));
                 files[side] = [image, trajectory];
             }
@@ -111,13 +110,16 @@ internal sealed class TaskGenerator
         return pairs;
     }
 
+    // The settings D3PO's human-feedback mode checks against its run (StoredTrajectoryPairs reads them back).
     private Dictionary<string, string> Metadata(string prompt, long seed) => new()
     {
-        ["prompt"] = prompt,
-        ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
-        ["steps"] = _options.Steps.ToString(CultureInfo.InvariantCulture),
-        ["eta"] = _options.Eta.ToString("R", CultureInfo.InvariantCulture),
-        ["guidance_scale"] = _options.GuidanceScale.ToString("R", CultureInfo.InvariantCulture),
+        [StoredTrajectoryPairs.PromptKey] = prompt,
+        [StoredTrajectoryPairs.SeedKey] = seed.ToString(CultureInfo.InvariantCulture),
+        [StoredTrajectoryPairs.SamplerKey] = TrajectorySampling.Ddim,
+        [StoredTrajectoryPairs.SchedulerKey] = TrajectorySampling.DescribeScheduler(_pipeline.Schedule.Config),
+        [StoredTrajectoryPairs.StepsKey] = _options.Steps.ToString(CultureInfo.InvariantCulture),
+        [StoredTrajectoryPairs.EtaKey] = _options.Eta.ToString("R", CultureInfo.InvariantCulture),
+        [StoredTrajectoryPairs.GuidanceScaleKey] = _options.GuidanceScale.ToString("R", CultureInfo.InvariantCulture),
         ["model"] = _modelName,
     };
 

@@ -9,13 +9,14 @@ using TailorPO.Core.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Diffusion.Preferences;
-using TailorPO.Guidance.DependencyInjection;
+using TailorPO.Guidance.Options;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Imaging;
 using TailorPO.Training;
 using TailorPO.Training.Evaluation;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;
+using TailorPO.Training.Pairs;
 using TailorPO.Training.Prompts;
 using static TorchSharp.torch;
 
@@ -170,6 +171,7 @@ public static class AlignmentRun
             o.Loss.Beta = plan.Beta;
         });
         services.AddTailorPORewards(o => RewardChoice.Configure(o, plan.Reward, plan.ClipModel, plan.AestheticHead, plan.ClipModel));
+        services.AddTailorPORewardModels(); // the learned kinds (aesthetic, clip-score, hpsv2, imagereward)
         services.AddTailorPOGuidance(o =>
         {
             o.Enabled = method == TrainingMethods.TailorPOGuided;
@@ -196,6 +198,9 @@ public static class AlignmentRun
         services.AddSingleton<IPromptSource>(new InMemoryPromptSource(AlignmentPrompts.Training(plan.EmbeddedModel, plan.PromptFile)));
         if (plan.PairsFile is { } pairs)
             services.AddSingleton<IPreferencePairSource>(sp => CsvPreferencePairSource.FromCsv(pairs, sp.GetRequiredService<StableDiffusionPipeline>()));
+        // D3PO's human-feedback mode: a registered labelled set replaces its sampled, reward-ranked trajectories.
+        if (plan.HumanLabels is { } labels)
+            services.AddSingleton<ILabelledTrajectorySource>(_ => StoredTrajectoryPairs.Open(labels));
         services.AddSingleton<ITrainingMetricsSink>(_ => new CsvMetricsSink(Path.Combine(folder, MetricsFiles[0])));
         services.AddSingleton<ITrainingMetricsSink>(_ => new JsonLinesMetricsSink(Path.Combine(folder, MetricsFiles[1])));
         return services;

@@ -1,4 +1,4 @@
-using TailorPO.Rewards.DependencyInjection;
+using TailorPO.Rewards.Options;
 
 namespace TailorPO.Samples.Alignment;
 

@@ -27,6 +27,7 @@ public static class RewardEvaluation
         ArgumentNullException.ThrowIfNull(settings);
         var services = new ServiceCollection();
         services.AddTailorPORewards(o => RewardChoice.Configure(o, settings.Reward!, settings.ClipModel, settings.AestheticHead, settings.ClipModel));
+        services.AddTailorPORewardModels(); // the learned kinds (aesthetic, clip-score, hpsv2, imagereward)
         using var provider = services.BuildServiceProvider();
         var reward = provider.GetRequiredService<IRewardModel>();
         var sampler = new DdimSampler(pipeline.NoisePredictor, pipeline.Schedule, new SamplingOptions { InferenceSteps = settings.Steps, Eta = 1.0 });

@@ -56,11 +56,26 @@ public static partial class CliApplication
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal(cancellation));
         try
         {
+            // The labelling app's options are its own: everything after `label` goes to it unparsed.
+            if (args is [LabelCommand.Name, .. var forwarded])
+                return await RunLabelAsync(forwarded, console ?? AnsiConsole.Console, cancellation.Token).ConfigureAwait(false);
             return await Create(console, args).RunAsync(args, cancellation.Token).ConfigureAwait(false);
         }
         finally
         {
             Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static async Task<int> RunLabelAsync(string[] forwarded, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await LabelCommand.RunAsync(forwarded, console, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BadInputException or OperationCanceledException)
+        {
+            return HandleException(console, e, forwarded);
         }
     }
 
@@ -117,6 +132,10 @@ public static partial class CliApplication
         config.AddCommand<DoctorCommand>("doctor")
             .WithDescription("The CPU, libtorch, oneDNN and thread settings, and the numerics self-check of every op on the path in use (--sweep: all ops, both thread counts).")
             .WithExample("doctor", "--sweep");
+        config.AddCommand<LabelCommand>(LabelCommand.Name)
+            .WithDescription("Starts the labelling app (samples/TailorPO.Labeling; built separately) with the arguments that follow: collect human preferences, export them for align, report win rates. `label --help` shows its options.")
+            .WithExample(LabelCommand.Name, "--prompts", "prompts.txt")
+            .WithExample(LabelCommand.Name, "export", "--data", "labeling-data", "--out", "labels");
         config.AddCommand<PretrainCommand>("pretrain")
             .WithDescription("Trains the tiny pixel-space text-to-image model on procedurally drawn captioned shapes.");
     }

@@ -1,3 +1,4 @@
+using TailorPO.Diffusion.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using static TorchSharp.torch;

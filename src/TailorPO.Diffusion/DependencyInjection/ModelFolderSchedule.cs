@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Options;
+using TailorPO.Diffusion.Options;
 
 namespace TailorPO.Diffusion.DependencyInjection;
 

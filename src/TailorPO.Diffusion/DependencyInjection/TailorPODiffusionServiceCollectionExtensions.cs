@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Core.Options;
 using TailorPO.Diffusion.DependencyInjection;
+using TailorPO.Diffusion.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Diffusion.Tokenization;

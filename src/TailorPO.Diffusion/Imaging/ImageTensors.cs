@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using SkiaSharp;
 using TailorPO.Core.IO;
+using TailorPO.Core.Imaging;
 using TorchSharp;
 using static TorchSharp.torch;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
@@ -62,8 +63,8 @@ public static class ImageTensors
     /// <summary>Quantises images to bytes the way DDPO does: round(255 x), clamped to [0, 255].</summary>
     /// <returns>uint8 tensor [B, 3, H, W] on the CPU.</returns>
     /// <remarks>
-    /// The float32 CPU copy is converted in one managed pass (TensorPrimitives) instead of four libtorch passes with
-    /// a temporary each; the result is the same as libtorch's <c>(x * 255).round().clamp(0, 255).to(uint8)</c>
+    /// The float32 CPU copy is converted in one managed pass (<see cref="PixelBytes"/>) instead of four libtorch passes
+    /// with a temporary each; the result is the same as libtorch's <c>(x * 255).round().clamp(0, 255).to(uint8)</c>
     /// (float32 product, rounding half to even). What a NaN becomes is unspecified, as in libtorch.
     /// </remarks>
     public static Tensor ToBytes(Tensor images)
@@ -75,28 +76,8 @@ public static class ImageTensors
         var cpu = images.detach().to(ScalarType.Float32).cpu().contiguous();
         // Converted straight into the new tensor's storage: no managed copy of the batch.
         var result = empty(cpu.shape, ScalarType.Byte);
-        UnitToBytes(MemoryMarshal.Cast<byte, float>(cpu.bytes), result.bytes);
+        PixelBytes.FromUnitInterval(MemoryMarshal.Cast<byte, float>(cpu.bytes), result.bytes);
         return result.MoveToOuterDisposeScope();
-    }
-
-    // round(255 x) half to even, clamped to [0, 255], in chunks that stay in the L1 cache, then float -> int -> byte
-    // (exact for the integers 0..255; the vectorised path: ConvertSaturating<float, byte> is not vectorised).
-    internal static void UnitToBytes(ReadOnlySpan<float> unit, Span<byte> bytes)
-    {
-        const int chunk = 2048;
-        Span<float> scaled = stackalloc float[chunk];
-        Span<int> whole = stackalloc int[chunk];
-        for (var offset = 0; offset < unit.Length; offset += chunk)
-        {
-            var count = Math.Min(chunk, unit.Length - offset);
-            var part = scaled[..count];
-            var integers = whole[..count];
-            TensorPrimitives.Multiply(unit.Slice(offset, count), 255f, part);
-            TensorPrimitives.Round(part, part);
-            TensorPrimitives.Clamp(part, 0f, 255f, part);
-            TensorPrimitives.ConvertTruncating<float, int>(part, integers);
-            TensorPrimitives.ConvertTruncating<int, byte>(integers, bytes.Slice(offset, count));
-        }
     }
 
     /// <summary>Encodes one image [3, H, W] in [0, 1] as PNG bytes.</summary>

@@ -3,6 +3,7 @@ using TailorPO.Core.Abstractions;
 using TailorPO.Core.Numerics;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
+using TailorPO.Core.Threading;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Tokenization;
@@ -194,12 +195,17 @@ public sealed class StableDiffusionPipeline : IDisposable
     /// <summary>
     /// Text-to-image with DDIM and classifier-free guidance. Same request and seed give the same images.
     /// </summary>
+    /// <remarks>
+    /// Cancellation as <see cref="GenerateAsync"/>'s: a token already cancelled throws before any work (no prompt is
+    /// encoded); a cancellation while denoising stops at the next step and throws. Nothing is returned either way.
+    /// </remarks>
     /// <exception cref="ArgumentException">The request is invalid (the message names the field).</exception>
-    /// <exception cref="OperationCanceledException">Cancelled between steps.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled before the first step or between steps.</exception>
     public TextToImageResult Generate(TextToImageRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
         if (request.Steps < 1) throw new ArgumentOutOfRangeException(nameof(request), request.Steps, "TextToImageRequest.Steps must be >= 1.");
         if (!double.IsFinite(request.Eta) || request.Eta < 0 || request.Eta > 1)
             throw new ArgumentOutOfRangeException(nameof(request), request.Eta, "TextToImageRequest.Eta must lie in [0, 1].");
@@ -222,12 +228,15 @@ public sealed class StableDiffusionPipeline : IDisposable
     }
 
     /// <summary>
-    /// <see cref="Generate"/> on a worker thread (TorchSharp dispose scopes are per thread, so the whole
-    /// generation runs on one thread).
+    /// <see cref="Generate"/> on a worker thread (TorchSharp dispose scopes are per thread, so the whole generation runs
+    /// on one thread), under <see cref="CancellableWork"/>'s contract, the same as <c>PreferenceTrainer.TrainAsync</c>'s.
+    /// Cancelled before it starts: the task is cancelled and nothing runs. Cancelled while denoising: it stops at the
+    /// next step and the task ends cancelled. Either way awaiting the task throws <see cref="OperationCanceledException"/>.
     /// </summary>
+    /// <exception cref="ArgumentException">The request is invalid (the task faults with it).</exception>
     public Task<TextToImageResult> GenerateAsync(TextToImageRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
-        Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
+        CancellableWork.RunAsync(token => Generate(request, progress, token), cancellationToken);
 
     /// <inheritdoc />
     public void Dispose()

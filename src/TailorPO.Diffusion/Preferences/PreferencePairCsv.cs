@@ -1,10 +1,11 @@
 using System.Text;
+using TailorPO.Core.IO;
 
 namespace TailorPO.Diffusion.Preferences;
 
 /// <summary>
 /// Reads a preference-pair CSV: a header <c>prompt,preferred,dispreferred</c> and one pair per line, image paths
-/// relative to the CSV's folder (or absolute). Fields follow RFC 4180 quoting, so a prompt may hold commas
+/// relative to the CSV's folder (or absolute). Fields follow RFC 4180 quoting (<see cref="CsvFields"/>), so a prompt may hold commas
 /// (<c>"a cat, in the snow",cat1.png,cat2.png</c>); a field may not span lines. Everything is checked before any image
 /// is decoded, and every problem names the file and line.
 /// </summary>
@@ -32,7 +33,7 @@ public static class PreferencePairCsv
         {
             lineNumber++;
             if (line.Length == 0) continue;
-            var fields = Split(line, file, lineNumber);
+            var fields = CsvFields.Split(line, file, lineNumber);
             if (lineNumber == 1)
             {
                 if (!fields.Select(f => f.Trim().ToLowerInvariant()).SequenceEqual(Header))
@@ -53,36 +54,5 @@ public static class PreferencePairCsv
         if (lineNumber == 0) throw new InvalidDataException($"{file} is empty; expected the header '{string.Join(",", Header)}' and one pair per line.");
         if (rows.Count == 0) throw new InvalidDataException($"{file} holds no pair.");
         return rows;
-    }
-
-    private static List<string> Split(string line, string file, int lineNumber)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        var fieldStart = true;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted)
-            {
-                if (c != '"') field.Append(c);
-                else if (i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else
-                {
-                    quoted = false;
-                    if (i + 1 < line.Length && line[i + 1] != ',')
-                        throw new InvalidDataException($"{file}:{lineNumber}: a closing quote must end its field (column {i + 1}).");
-                }
-            }
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); fieldStart = true; continue; }
-            else if (c == '"' && fieldStart) quoted = true;
-            else if (c == '"') throw new InvalidDataException($"{file}:{lineNumber}: a quote inside an unquoted field (column {i + 1}); quote the field and double the quote.");
-            else field.Append(c);
-            fieldStart = false;
-        }
-        if (quoted) throw new InvalidDataException($"{file}:{lineNumber}: a quoted field is not closed (fields may not span lines).");
-        fields.Add(field.ToString());
-        return fields;
     }
 }

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
-using TailorPO.Guidance.DependencyInjection;
+using TailorPO.Guidance.Options;
 using TailorPO.Guidance.Refiners;
 using TailorPO.Guidance.Schedules;
 using TailorPO.Guidance;

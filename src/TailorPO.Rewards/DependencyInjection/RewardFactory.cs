@@ -1,16 +1,16 @@
+using Microsoft.Extensions.DependencyInjection;
 using TailorPO.Core.Abstractions;
-using TailorPO.Diffusion.Tokenization;
-using TailorPO.Rewards.Aesthetic;
 using TailorPO.Rewards.Analytic;
-using TailorPO.Rewards.Blip;
-using TailorPO.Rewards.Clip;
 using TailorPO.Rewards.Ensemble;
-using TailorPO.Rewards.Hps;
 using TailorPO.Rewards.Jpeg;
+using TailorPO.Rewards.Options;
 
 namespace TailorPO.Rewards.DependencyInjection;
 
-/// <summary>Builds the configured reward from validated options.</summary>
+/// <summary>
+/// Builds the configured reward from validated options: the analytic, JPEG and custom kinds itself, every other kind
+/// through the <see cref="IRewardKindFactory"/> registered for it.
+/// </summary>
 internal static class RewardFactory
 {
     /// <summary>
@@ -19,15 +19,17 @@ internal static class RewardFactory
     /// </summary>
     internal static IRewardModel Create(IServiceProvider services, TailorPORewardsOptions options)
     {
+        var factories = new RewardKindFactories(services.GetServices<IRewardKindFactory>());
         if (options.Rewards.Count == 1 && options.Rewards[0] is { Weight: 1.0, Normalization: RewardNormalizationKind.None } single)
-            return CreateMember(services, single);
+            return CreateMember(services, factories, single, "TailorPORewardsOptions.Rewards[0]");
         var members = new List<RewardEnsembleMember>();
         var owned = new List<IDisposable>();
         try
         {
-            foreach (var member in options.Rewards)
+            for (var i = 0; i < options.Rewards.Count; i++)
             {
-                var reward = CreateMember(services, member);
+                var member = options.Rewards[i];
+                var reward = CreateMember(services, factories, member, $"TailorPORewardsOptions.Rewards[{i}]");
                 if (member.Kind != RewardKind.Custom && reward is IDisposable disposable)
                     owned.Add(disposable);
                 members.Add(new RewardEnsembleMember(reward, member.Weight, CreateNormalizer(member)));
@@ -42,27 +44,25 @@ internal static class RewardFactory
         }
     }
 
-    internal static IRewardModel CreateMember(IServiceProvider services, RewardMemberOptions member) => member.Kind switch
+    private static IRewardModel CreateMember(IServiceProvider services, RewardKindFactories factories, RewardMemberOptions member, string path) => member.Kind switch
     {
         RewardKind.Colorfulness => new ColorfulnessReward(member.ColorfulnessPixelScale, member.Epsilon ?? 1e-8),
         RewardKind.Saturation => new SaturationReward(member.Epsilon ?? 1e-3),
         RewardKind.BrightnessTarget => new BrightnessTargetReward(member.BrightnessTarget),
         RewardKind.ContrastTarget => new ContrastTargetReward(member.ContrastTarget, member.Epsilon ?? 1e-8),
-        RewardKind.LaionAesthetic => LaionAestheticScorer.FromPretrained(member.ModelPath!, member.AestheticHeadPath!, member.ModelDType, ModelDevice(member)),
-        RewardKind.ClipScore => member.Tokenize is { } tokenize
-            ? ClipScoreReward.FromPretrained(member.ModelPath!, tokenize, member.ModelDType, ModelDevice(member))
-            : ClipScoreReward.FromPretrained(member.ModelPath!, ClipTokenizer.FromFolder(member.TokenizerPath!), member.ModelDType, ModelDevice(member)),
-        RewardKind.HpsV2 => HpsV2Reward.FromPretrained(member.ModelPath!, member.ModelDType, ModelDevice(member)),
-        RewardKind.ImageReward => ImageRewardScorer.FromPretrained(member.ModelPath!, member.ModelDType, ModelDevice(member)),
         RewardKind.JpegCompressibility => new JpegCompressibilityReward(new JpegRewardOptions { Quality = member.JpegQuality }),
         RewardKind.JpegIncompressibility => new JpegIncompressibilityReward(new JpegRewardOptions { Quality = member.JpegQuality }),
         RewardKind.Custom => member.Factory?.Invoke(services)
             ?? throw new InvalidOperationException("The custom reward factory returned null."),
-        _ => throw new ArgumentOutOfRangeException(nameof(member), member.Kind, "Unknown reward kind."),
+        _ => CreateWithFactory(services, factories, member, path),
     };
 
-    private static TorchSharp.torch.Device? ModelDevice(RewardMemberOptions member) =>
-        member.ModelDevice is null ? null : new TorchSharp.torch.Device(member.ModelDevice);
+    private static IRewardModel CreateWithFactory(IServiceProvider services, RewardKindFactories factories, RewardMemberOptions member, string path)
+    {
+        var factory = factories.For(member.Kind) ?? throw new InvalidOperationException(RewardKindFactories.Missing(member.Kind, path));
+        return factory.Create(services, member)
+            ?? throw new InvalidOperationException($"{factory.GetType().FullName} returned null for {path} (RewardKind.{member.Kind}).");
+    }
 
     private static IRewardNormalizer CreateNormalizer(RewardMemberOptions member) => member.Normalization switch
     {

@@ -1,6 +1,6 @@
 using System.Buffers;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Runtime.InteropServices;
+using TailorPO.Core.Imaging;
 using TailorPO.Rewards.Validation;
 using static TorchSharp.torch;
 
@@ -9,10 +9,11 @@ namespace TailorPO.Rewards.Jpeg;
 /// <summary>
 /// Measures DDPO's JPEG size for a batch: validates the images, converts them as DDPO does
 /// (<c>(x * 255).round().clamp(0, 255)</c> to uint8, with a float32 product and rounding half
-/// to even, as torch rounds) and encodes each with <see cref="BaselineJpegEncoder"/>. The pixels
+/// to even, as torch rounds: <see cref="PixelBytes"/>) and encodes each with <see cref="BaselineJpegEncoder"/>. The pixels
 /// are read once from the float32 CPU copy of the batch (no copy at all when the batch already is
 /// float32, contiguous and on the CPU); the value check (<see cref="ImageBatchGuard"/>'s managed
-/// pass) and the rounding run as managed (TensorPrimitives) passes rather than as several libtorch passes.
+/// pass) and the rounding run as managed (TensorPrimitives) passes rather than as several libtorch passes; measured
+/// 2.7x faster than a scalar loop on 3 x 512 x 512 values.
 /// </summary>
 internal sealed class JpegSizeMeter
 {
@@ -51,7 +52,7 @@ internal sealed class JpegSizeMeter
         {
             for (var i = 0; i < batch; i++)
             {
-                ToUint8(pixels.Slice(i * imageLength, imageLength), rgb.AsSpan(0, imageLength));
+                PixelBytes.FromUnitInterval(pixels.Slice(i * imageLength, imageLength), rgb.AsSpan(0, imageLength));
                 kilobytes[i] = _encoder.GetEncodedLength(rgb.AsSpan(0, imageLength), height, width) / 1000f;
             }
         }
@@ -60,28 +61,6 @@ internal sealed class JpegSizeMeter
             ArrayPool<byte>.Shared.Return(rgb);
         }
         return kilobytes;
-    }
-
-    // DDPO: (x * 255).round().clamp(0, 255).to(uint8), vectorised with TensorPrimitives in chunks that stay in the
-    // L1 cache: the float32 product, rounding half to even (as torch.round), the clamp, then float -> int -> byte,
-    // exact for the integers 0..255 (inputs are finite: the value check ran before). Measured 2.7x faster than the
-    // scalar loop on 3 x 512 x 512 values; ConvertSaturating<float, byte> is not vectorised and gained nothing.
-    internal static void ToUint8(ReadOnlySpan<float> unit, Span<byte> rgb)
-    {
-        const int chunk = 2048;
-        Span<float> scaled = stackalloc float[chunk];
-        Span<int> whole = stackalloc int[chunk];
-        for (var offset = 0; offset < unit.Length; offset += chunk)
-        {
-            var count = Math.Min(chunk, unit.Length - offset);
-            var part = scaled[..count];
-            var integers = whole[..count];
-            TensorPrimitives.Multiply(unit.Slice(offset, count), 255f, part);
-            TensorPrimitives.Round(part, part);
-            TensorPrimitives.Clamp(part, 0f, 255f, part);
-            TensorPrimitives.ConvertTruncating<float, int>(part, integers);
-            TensorPrimitives.ConvertTruncating<int, byte>(integers, rgb.Slice(offset, count));
-        }
     }
 
     // The limits of a baseline JPEG frame and of one managed buffer; the common checks ran before.

@@ -28,7 +28,8 @@ public static class TailorPOTrainingServiceCollectionExtensions
     /// and your model), and from your application an <see cref="IAdapter"/> and an <see cref="IPromptEncoder"/>. TailorPO-G
     /// takes the <see cref="IPreferredSampleRefiner"/> <c>AddTailorPOGuidance</c> registers. Every
     /// <see cref="ITrainingMetricsSink"/> registered receives the metrics; an <see cref="IPreferencePairSource"/>, if
-    /// registered, feeds Diffusion-DPO. Existing registrations win (TryAdd).
+    /// registered, feeds Diffusion-DPO, and an <see cref="ILabelledTrajectorySource"/> (e.g. <see cref="StoredTrajectoryPairs"/>)
+    /// switches D3PO to its human-feedback mode (<see cref="LabelledD3poMethod"/>). Existing registrations win (TryAdd).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options (the defaults are the paper's; <c>LatentShape</c> is required).</param>
@@ -48,7 +49,10 @@ public static class TailorPOTrainingServiceCollectionExtensions
         if (Free(TrainingMethods.TailorPOGuided)) builder.AddMethod(TrainingMethods.TailorPOGuided, sp => new TailorPOMethod(sp.GetRequiredService<IPairwiseLoss>(),
             sp.GetService<IPreferredSampleRefiner>() ?? throw new InvalidOperationException(
                 "TailorPO-G needs a guiding refiner: call AddTailorPOGuidance (Enabled = true) with a differentiable reward.")));
-        if (Free(TrainingMethods.D3po)) builder.AddMethod(TrainingMethods.D3po, sp => new D3poMethod(sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po)));
+        // D3PO samples and ranks its own trajectories, or trains on the labelled ones a registered source holds (its human-feedback mode).
+        if (Free(TrainingMethods.D3po)) builder.AddMethod(TrainingMethods.D3po, sp => sp.GetService<ILabelledTrajectorySource>() is { } labelled
+            ? new LabelledD3poMethod(sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po), labelled)
+            : new D3poMethod(sp.GetRequiredKeyedService<IPairwiseLoss>(PairwiseLossNames.D3po)));
         if (Free(TrainingMethods.Ddpo)) builder.AddMethod(TrainingMethods.Ddpo, sp => new DdpoMethod(sp.GetRequiredService<DdpoClipObjective>(), sp.GetRequiredService<PerPromptStatTracker>(),
             sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value.Ddpo.PerPromptStatTracking));
         if (Free(TrainingMethods.DiffusionDpo)) builder.AddMethod(TrainingMethods.DiffusionDpo, sp => new DiffusionDpoMethod(

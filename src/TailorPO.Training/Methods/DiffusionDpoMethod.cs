@@ -31,8 +31,7 @@ public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource
     private readonly IPairwiseLoss _loss = loss ?? throw new ArgumentNullException(nameof(loss));
     private IPreferencePairSource? _pairs = pairs;
     private InMemoryPreferencePairSource? _generated;
-    private int[] _order = [];
-    private int _cursor;
+    private readonly EpochOrder _order = new("Diffusion-DPO");
 
     /// <inheritdoc />
     public string Name => "diffusion-dpo";
@@ -58,12 +57,7 @@ public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource
             if (_resumed) context.Sampler.Evaluations = evaluations;
         }
         var batch = Math.Min(context.Options.BatchSize, _pairs.Count);
-        var indices = new int[batch];
-        for (var i = 0; i < batch; i++)
-        {
-            if (_cursor >= _order.Length) (_order, _cursor) = (context.Shuffle(_pairs.Count), 0);
-            indices[i] = _order[_cursor++];
-        }
+        var indices = _order.Next(context, _pairs.Count, batch);
         using var scope = NewDisposeScope();
         var (pairPrompts, preferred, dispreferred) = _pairs.Get(indices);
         var condition = context.Encoder.Encode(pairPrompts, guidanceScale: 1.0).RepeatBatch(2);
@@ -93,22 +87,12 @@ public sealed class DiffusionDpoMethod(IPairwiseLoss loss, IPreferencePairSource
     }
 
     /// <inheritdoc />
-    public IReadOnlyDictionary<string, double[]> ExportState() => new Dictionary<string, double[]>(StringComparer.Ordinal)
-    {
-        ["order"] = _order.Select(i => (double)i).ToArray(),
-        ["cursor"] = [_cursor],
-    };
+    public IReadOnlyDictionary<string, double[]> ExportState() => _order.Export();
 
     /// <inheritdoc />
     public void ImportState(IReadOnlyDictionary<string, double[]> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        if (!state.TryGetValue("order", out var order) || !state.TryGetValue("cursor", out var cursor) || cursor.Length != 1)
-            throw new InvalidDataException("The Diffusion-DPO state needs 'order' and a one-element 'cursor'.");
-        if (cursor[0] < 0 || cursor[0] > order.Length || order.Any(i => i < 0 || i != Math.Floor(i)))
-            throw new InvalidDataException($"The Diffusion-DPO state is inconsistent: cursor {cursor[0]} over an order of {order.Length}.");
-        _order = order.Select(i => (int)i).ToArray();
-        _cursor = (int)cursor[0];
+        _order.Import(state);
         _resumed = true;
     }
 

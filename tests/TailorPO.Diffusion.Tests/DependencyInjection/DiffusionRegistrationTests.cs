@@ -6,7 +6,7 @@ using TailorPO.Core.Abstractions;
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
-using TailorPO.Diffusion.DependencyInjection;
+using TailorPO.Diffusion.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Core.Safetensors;

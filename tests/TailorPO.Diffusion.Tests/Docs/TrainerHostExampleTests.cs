@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
-using TailorPO.Rewards.DependencyInjection;
+using TailorPO.Rewards.Options;
 using TailorPO.Training;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;

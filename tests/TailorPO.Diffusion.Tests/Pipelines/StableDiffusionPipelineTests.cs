@@ -73,6 +73,45 @@ public class StableDiffusionPipelineTests
     }
 
     [Fact]
+    public async Task GenerateAsync_cancelled_before_it_starts_is_a_cancelled_task_that_ran_no_step()
+    {
+        using var folder = new TinyPipelineFolder();
+        using var pipeline = StableDiffusionPipeline.FromPretrained(folder.Path);
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+        var steps = 0;
+
+        var task = pipeline.GenerateAsync(Request(1), new SynchronousProgress<GenerationProgress>(_ => steps++), cancellation.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        Assert.True(task.IsCanceled);
+        Assert.Equal(0, steps);
+        // The synchronous form keeps the same contract.
+        Assert.Throws<OperationCanceledException>(() => pipeline.Generate(Request(1), new SynchronousProgress<GenerationProgress>(_ => steps++), cancellation.Token));
+        Assert.Equal(0, steps);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_cancelled_while_denoising_stops_after_the_current_step_as_a_cancelled_task()
+    {
+        using var folder = new TinyPipelineFolder();
+        using var pipeline = StableDiffusionPipeline.FromPretrained(folder.Path);
+        using var cancellation = new CancellationTokenSource();
+        var steps = 0;
+        var progress = new SynchronousProgress<GenerationProgress>(_ =>
+        {
+            if (++steps == 2) cancellation.Cancel();
+        });
+
+        var task = pipeline.GenerateAsync(Request(1), progress, cancellation.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        Assert.True(task.IsCanceled);
+        Assert.Equal(2, steps);
+        Assert.True(Request(1).Steps > 2, "the request must have more steps than the cancellation lets run");
+    }
+
+    [Fact]
     public void A_missing_component_folder_is_named_in_the_error()
     {
         using var folder = new TinyPipelineFolder(path => Directory.Delete(Path.Combine(path, "vae"), recursive: true));

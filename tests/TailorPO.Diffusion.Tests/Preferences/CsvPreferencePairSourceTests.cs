@@ -5,7 +5,7 @@ using TailorPO.Diffusion.Imaging;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Diffusion.Preferences;
 using TailorPO.Diffusion.Tests.Pipelines;
-using TailorPO.Rewards.DependencyInjection;
+using TailorPO.Rewards.Options;
 using TailorPO.Training;
 using TailorPO.Training.Options;
 using static TorchSharp.torch;

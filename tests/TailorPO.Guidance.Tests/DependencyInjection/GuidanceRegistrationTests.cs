@@ -1,10 +1,10 @@
 using TailorPO.Core.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using TailorPO.Guidance.DependencyInjection;
+using TailorPO.Guidance.Options;
 using TailorPO.Guidance.Refiners;
 using TailorPO.Guidance.Schedules;
-using TailorPO.Rewards.DependencyInjection;
+using TailorPO.Rewards.Options;
 using TailorPO.TestUtilities.Doubles;
 
 namespace TailorPO.Guidance.Tests.DependencyInjection;

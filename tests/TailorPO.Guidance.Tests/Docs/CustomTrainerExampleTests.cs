@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Options;
-using TailorPO.Rewards.DependencyInjection;
+using TailorPO.Rewards.Options;
 using TailorPO.TestUtilities.Doubles;
 
 namespace TailorPO.Guidance.Tests.Docs;

@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using TailorPO.Core.Options;
-using TailorPO.Guidance.DependencyInjection;
-using TailorPO.Rewards.DependencyInjection;
+using TailorPO.Guidance.Options;
+using TailorPO.Rewards.Options;
 using TailorPO.Rewards.Jpeg;
 
 namespace TailorPO.Guidance.Tests.Docs;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Abstractions;
 using TailorPO.Rewards.Blip;
-using TailorPO.Rewards.DependencyInjection;
+using TailorPO.Rewards.Options;
 using TailorPO.Rewards.Ensemble;
 using TailorPO.Rewards.Hps;
 using TailorPO.Rewards.StepRewards;
@@ -21,6 +21,7 @@ public class LearnedPreferenceRewardsRegistrationTests
         using var scope = NewDisposeScope();
         using var hps = new HpsV2ModelFolder();
         var services = new ServiceCollection();
+        services.AddTailorPORewardModels();
         services.AddTailorPORewards(o =>
         {
             o.Add(RewardKind.HpsV2, 2.0, m => { m.ModelPath = hps.Path; m.Normalization = RewardNormalizationKind.Fixed; m.NormalizationMean = -0.1; m.NormalizationStandardDeviation = 0.05; });
@@ -59,6 +60,7 @@ public class LearnedPreferenceRewardsRegistrationTests
         try
         {
             var services = new ServiceCollection();
+            services.AddTailorPORewardModels();
             services.AddTailorPORewards(o => o
                 .Add(RewardKind.HpsV2, 1.0, m => m.ModelPath = empty)
                 .Add(RewardKind.ImageReward, 1.0, m => m.ModelPath = "/nonexistent"));

@@ -4,7 +4,7 @@ using TailorPO.Core.Abstractions;
 using TailorPO.Rewards.Aesthetic;
 using TailorPO.Rewards.Analytic;
 using TailorPO.Rewards.Tests.Aesthetic;
-using TailorPO.Rewards.DependencyInjection;
+using TailorPO.Rewards.Options;
 using TailorPO.Rewards.Ensemble;
 using TailorPO.Rewards.Jpeg;
 using TailorPO.Rewards.StepRewards;
@@ -101,6 +101,7 @@ public class RewardsRegistrationTests
     public void The_aesthetic_reward_is_built_from_its_folder_and_head_and_disposed_with_the_ensemble()
     {
         var services = new ServiceCollection();
+        services.AddTailorPORewardModels();
         services.AddTailorPORewards(o =>
         {
             o.Add(RewardKind.LaionAesthetic, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.AestheticHeadPath = AestheticFixture.MlpPath; });
@@ -120,6 +121,7 @@ public class RewardsRegistrationTests
     public void Model_based_rewards_without_their_files_or_tokenizer_fail_validation()
     {
         var services = new ServiceCollection();
+        services.AddTailorPORewardModels();
         services.AddTailorPORewards(o => o
             .Add(RewardKind.LaionAesthetic, 1.0, m => { m.ModelPath = "/nonexistent"; m.AestheticHeadPath = null; })
             .Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.ModelDType = TorchSharp.torch.ScalarType.Int32; }));
@@ -175,6 +177,7 @@ public class RewardsRegistrationTests
     {
         using var folder = new Clip.ClipModelFolder(logitScale: 2.0);
         var services = new ServiceCollection();
+        services.AddTailorPORewardModels();
         services.AddTailorPORewards(o =>
         {
             o.Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = folder.Path; m.TokenizerPath = folder.TokenizerPath; });
@@ -195,6 +198,7 @@ public class RewardsRegistrationTests
     public void A_clip_score_with_two_tokenizers_or_a_folder_without_vocabulary_fails_validation()
     {
         var services = new ServiceCollection();
+        services.AddTailorPORewardModels();
         services.AddTailorPORewards(o => o
             .Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.TokenizerPath = AestheticFixture.Folder; m.Tokenize = _ => null!; })
             .Add(RewardKind.ClipScore, 1.0, m => { m.ModelPath = AestheticFixture.Folder; m.TokenizerPath = AestheticFixture.Folder; }));

@@ -79,7 +79,7 @@ public sealed class JpegRewardTests
         // DDPO's own conversion, run by libtorch: (x * 255).round().clamp(0, 255).to(uint8).
         var ddpoU8 = images.mul(255f).round().clamp(0, 255).to(ScalarType.Byte).contiguous().bytes.ToArray();
         var ours = new byte[unit.Length];
-        JpegSizeMeter.ToUint8(unit, ours);
+        TailorPO.Core.Imaging.PixelBytes.FromUnitInterval(unit, ours);
         Assert.Equal(ddpoU8, ours);
         Assert.Contains(unit, x => x * 255f == MathF.Floor(x * 255f) + 0.5f); // some exact ties were exercised
         var expected = new BaselineJpegEncoder().GetEncodedLength(ddpoU8, h, w) / 1000f;

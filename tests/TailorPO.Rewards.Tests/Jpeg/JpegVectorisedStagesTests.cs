@@ -7,7 +7,7 @@ namespace TailorPO.Rewards.Tests.Jpeg;
 /// The encoder's TensorPrimitives stages against independent references, over every input they can see: the row
 /// colour conversion against libjpeg's per-pixel fixed-point formulas for all 2^24 RGB triples, the block quantiser
 /// against libjpeg's plain rounded division (and libjpeg-turbo's scalar reciprocal form) for every coefficient value
-/// an 8-bit ISLOW DCT can produce, and the reward's float-to-byte pass against libtorch's DDPO expression.
+/// an 8-bit ISLOW DCT can produce. The float-to-byte pass (TailorPO.Core's PixelBytes) is tested in TailorPO.Core.Tests.
 /// The Pillow fixture tests (BaselineJpegEncoderParityTests) check the assembled encoder.
 /// </summary>
 public sealed class JpegVectorisedStagesTests
@@ -98,27 +98,5 @@ public sealed class JpegVectorisedStagesTests
                 }
             }
         }
-    }
-
-    [Fact]
-    public void FloatToBytesEqualsLibtorchsDdpoExpression()
-    {
-        // Every tie k + 0.5 (in units of 1/255), its float neighbours, the ends of [0, 1] and a little beyond
-        // (the reward accepts values within its range tolerance), and random values.
-        var values = new List<float> { 0f, -0f, 1f, -1e-3f, 1.001f, 1f / 255f, 254.5f / 255f };
-        for (var k = 0; k < 255; k++)
-        {
-            var tie = (k + 0.5f) / 255f;
-            values.AddRange([tie, MathF.BitDecrement(tie), MathF.BitIncrement(tie), k / 255f]);
-        }
-        var random = new Random(11);
-        while (values.Count % 4096 != 0) values.Add((float)random.NextDouble() * 1.02f - 0.01f);
-        var unit = values.ToArray();
-
-        using var scope = NewDisposeScope();
-        var expected = tensor(unit).mul(255f).round().clamp(0, 255).to(ScalarType.Byte).data<byte>().ToArray();
-        var ours = new byte[unit.Length];
-        JpegSizeMeter.ToUint8(unit, ours);
-        Assert.Equal(expected, ours);
     }
 }

@@ -1,6 +1,6 @@
 using TailorPO.Core.Abstractions;
 
-namespace TailorPO.Rewards.DependencyInjection;
+namespace TailorPO.Rewards.Options;
 
 /// <summary>One reward of the configured reward (a single reward or a member of the ensemble).</summary>
 public sealed class RewardMemberOptions

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using TailorPO.Core.Numerics;
 
-namespace TailorPO.Guidance.DependencyInjection;
+namespace TailorPO.Guidance.Options;
 
 /// <summary>Validates <see cref="TailorPOGuidanceOptions"/> at start, listing every problem.</summary>
 public sealed class TailorPOGuidanceOptionsValidator : IValidateOptions<TailorPOGuidanceOptions>

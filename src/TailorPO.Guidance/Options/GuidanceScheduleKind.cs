@@ -1,4 +1,4 @@
-namespace TailorPO.Guidance.DependencyInjection;
+namespace TailorPO.Guidance.Options;
 
 /// <summary>Which eta_t schedule the guidance uses.</summary>
 public enum GuidanceScheduleKind

@@ -2,14 +2,35 @@ using Microsoft.Extensions.Options;
 using TailorPO.Core.Numerics;
 using TailorPO.Rewards.Analytic;
 
-namespace TailorPO.Rewards.DependencyInjection;
+namespace TailorPO.Rewards.Options;
 
-/// <summary>Validates <see cref="TailorPORewardsOptions"/> at start, listing every problem.</summary>
+/// <summary>
+/// Validates <see cref="TailorPORewardsOptions"/> at start, listing every problem. A kind TailorPO.Rewards does not
+/// build itself is checked by the <see cref="IRewardKindFactory"/> registered for it, and refused, naming the package
+/// to add, when none is.
+/// </summary>
 public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPORewardsOptions>
 {
+    private readonly IReadOnlyList<IRewardKindFactory> _factories;
+
+    /// <summary>A validator that knows only the kinds TailorPO.Rewards builds itself (analytic, JPEG, custom).</summary>
+    public TailorPORewardsOptionsValidator()
+        : this([])
+    {
+    }
+
+    /// <summary>A validator that also checks the kinds <paramref name="factories"/> build (the container's registrations).</summary>
+    /// <param name="factories">The registered reward-kind factories.</param>
+    public TailorPORewardsOptionsValidator(IEnumerable<IRewardKindFactory> factories)
+    {
+        ArgumentNullException.ThrowIfNull(factories);
+        _factories = factories.ToList();
+    }
+
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TailorPORewardsOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         // The host validates options at start: the CPU numerics guard decides there, once per process (TorchNumerics).
         TorchNumerics.EnsureGuarded();
         var failures = new List<string>();
@@ -20,6 +41,17 @@ public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPOR
         if (!Enum.IsDefined(options.PixelSpaceRange))
             failures.Add($"TailorPORewardsOptions.PixelSpaceRange {options.PixelSpaceRange} is not a defined value.");
 
+        RewardKindFactories factories;
+        try
+        {
+            factories = new RewardKindFactories(_factories);
+        }
+        catch (InvalidOperationException conflict)
+        {
+            failures.Add(conflict.Message);
+            factories = new RewardKindFactories([]);
+        }
+
         for (var i = 0; i < options.Rewards.Count; i++)
         {
             var member = options.Rewards[i];
@@ -29,7 +61,7 @@ public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPOR
                 failures.Add($"{at} is null.");
                 continue;
             }
-            ValidateMember(member, at, failures);
+            ValidateMember(member, at, factories, failures);
         }
 
         if (options.Rewards.Count > 0 && options.Rewards.Where(m => m is not null).All(m => m.Weight == 0))
@@ -38,7 +70,7 @@ public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPOR
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    private static void ValidateMember(RewardMemberOptions member, string at, List<string> failures)
+    private static void ValidateMember(RewardMemberOptions member, string at, RewardKindFactories factories, List<string> failures)
     {
         if (!Enum.IsDefined(member.Kind))
             failures.Add($"{at}.Kind {member.Kind} is not a defined reward kind.");
@@ -81,56 +113,18 @@ public sealed class TailorPORewardsOptionsValidator : IValidateOptions<TailorPOR
             case RewardKind.Colorfulness when !double.IsFinite(member.ColorfulnessPixelScale) || member.ColorfulnessPixelScale <= 0:
                 failures.Add($"{at}.ColorfulnessPixelScale is {member.ColorfulnessPixelScale}; it must be finite and > 0 (1 or 255).");
                 break;
-            case RewardKind.LaionAesthetic:
-                RequireFolder(member.ModelPath, $"{at}.ModelPath", failures);
-                if (string.IsNullOrWhiteSpace(member.AestheticHeadPath) || !File.Exists(member.AestheticHeadPath))
-                    failures.Add($"{at}.AestheticHeadPath is '{member.AestheticHeadPath}'; it must name the aesthetic head's safetensors file.");
-                break;
-            case RewardKind.ClipScore:
-                RequireFolder(member.ModelPath, $"{at}.ModelPath", failures);
-                if (member.Tokenize is null && member.TokenizerPath is null)
-                    failures.Add($"{at}.Tokenize is null and TokenizerPath is not set; a CLIP score needs a tokenizer (a CLIP tokenizer folder, or a function from prompts to token ids).");
-                else if (member.Tokenize is not null && member.TokenizerPath is not null)
-                    failures.Add($"{at}.Tokenize and TokenizerPath are both set; set one of them.");
-                else if (member.TokenizerPath is { } tokenizer
-                         && !(File.Exists(Path.Combine(tokenizer, "vocab.json")) && File.Exists(Path.Combine(tokenizer, "merges.txt"))))
-                    failures.Add($"{at}.TokenizerPath is '{tokenizer}'; it must be a CLIP tokenizer folder with vocab.json and merges.txt.");
-                break;
-            case RewardKind.HpsV2:
-                RequireFiles(member.ModelPath, $"{at}.ModelPath", "an HPSv2 folder", failures,
-                    Diffusion.Clip.OpenClipModel.ConfigFileName, Diffusion.Clip.OpenClipModel.WeightsFileName);
-                if (member.ModelPath is { } hps && Directory.Exists(hps) && !Directory.Exists(Path.Combine(hps, "tokenizer"))
-                    && !File.Exists(Path.Combine(hps, Hps.HpsV2Reward.BpeMergesFileName)))
-                    failures.Add($"{at}.ModelPath '{hps}' has no CLIP tokenizer: add 'tokenizer/' (vocab.json + merges.txt) or {Hps.HpsV2Reward.BpeMergesFileName}.");
-                break;
-            case RewardKind.ImageReward:
-                RequireFiles(member.ModelPath, $"{at}.ModelPath", "an ImageReward folder", failures, Blip.ImageRewardConfig.MedConfigFileName,
-                    Blip.ImageRewardConfig.ConfigFileName, Blip.ImageRewardScorer.WeightsFileName, Path.Combine("tokenizer", "vocab.txt"));
-                break;
             case RewardKind.JpegCompressibility or RewardKind.JpegIncompressibility when member.JpegQuality is < 1 or > 100:
                 failures.Add($"{at}.JpegQuality is {member.JpegQuality}; a JPEG quality must lie in 1..100 (DDPO and the paper use 95).");
                 break;
             case RewardKind.Custom when member.Factory is null:
                 failures.Add($"{at}.Kind is Custom but Factory is null; set Factory = sp => yourReward.");
                 break;
+            case var kind when Enum.IsDefined(kind) && !RewardKindFactories.IsBuiltIn(kind):
+                if (factories.For(kind) is { } factory)
+                    factory.Validate(member, at, failures);
+                else
+                    failures.Add(RewardKindFactories.Missing(kind, at));
+                break;
         }
-    }
-
-    private static void RequireFiles(string? folder, string name, string what, List<string> failures, params string[] files)
-    {
-        if (string.IsNullOrWhiteSpace(folder) || !Directory.Exists(folder))
-        {
-            failures.Add($"{name} is '{folder}'; it must be {what} ({string.Join(", ", files)}).");
-            return;
-        }
-        var missing = files.Where(f => !File.Exists(Path.Combine(folder, f))).ToList();
-        if (missing.Count > 0)
-            failures.Add($"{name} '{folder}' lacks {string.Join(", ", missing)}; it must be {what} ({string.Join(", ", files)}); see docs/rewards.md for converting the published checkpoint.");
-    }
-
-    private static void RequireFolder(string? path, string name, List<string> failures)
-    {
-        if (string.IsNullOrWhiteSpace(path) || !File.Exists(Path.Combine(path, "config.json")))
-            failures.Add($"{name} is '{path}'; it must be a model folder with a config.json.");
     }
 }

@@ -5,7 +5,7 @@ using TailorPO.Diffusion.Pipelines;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace TailorPO.Diffusion.DependencyInjection;
+namespace TailorPO.Diffusion.Options;
 
 /// <summary>
 /// Validates <see cref="TailorPODiffusionOptions"/> at start without loading any weight: the folder

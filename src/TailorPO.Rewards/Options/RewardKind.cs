@@ -1,6 +1,11 @@
-namespace TailorPO.Rewards.DependencyInjection;
+namespace TailorPO.Rewards.Options;
 
-/// <summary>The rewards <see cref="TailorPORewardsOptions"/> can build.</summary>
+/// <summary>
+/// The rewards <see cref="TailorPORewardsOptions"/> can build. TailorPO.Rewards builds the analytic, JPEG and custom
+/// kinds; the learned kinds (<see cref="LaionAesthetic"/>, <see cref="ClipScore"/>, <see cref="HpsV2"/>,
+/// <see cref="ImageReward"/>) need the TailorPO.RewardModels package and <c>services.AddTailorPORewardModels()</c>,
+/// which registers their <see cref="IRewardKindFactory"/>.
+/// </summary>
 public enum RewardKind
 {
     /// <summary><see cref="Analytic.ColorfulnessReward"/> (Hasler and Suesstrunk), differentiable.</summary>
@@ -16,13 +21,13 @@ public enum RewardKind
     ContrastTarget,
 
     /// <summary>
-    /// <see cref="Aesthetic.LaionAestheticScorer"/> (the paper's "aesthetic" reward), differentiable: needs
+    /// <c>LaionAestheticScorer</c> (the paper's "aesthetic" reward), differentiable: needs
     /// <see cref="RewardMemberOptions.ModelPath"/> (CLIP ViT-L/14 folder) and <see cref="RewardMemberOptions.AestheticHeadPath"/>.
     /// </summary>
     LaionAesthetic,
 
     /// <summary>
-    /// <see cref="Clip.ClipScoreReward"/> (PickScore-style), differentiable: needs <see cref="RewardMemberOptions.ModelPath"/>
+    /// <c>ClipScoreReward</c> (PickScore-style), differentiable: needs <see cref="RewardMemberOptions.ModelPath"/>
     /// (a CLIPModel folder, e.g. PickScore_v1) and a tokenizer: <see cref="RewardMemberOptions.TokenizerPath"/>
     /// (a CLIP tokenizer folder) or <see cref="RewardMemberOptions.Tokenize"/>.
     /// </summary>
@@ -44,14 +49,14 @@ public enum RewardKind
     JpegIncompressibility,
 
     /// <summary>
-    /// <see cref="Hps.HpsV2Reward"/> (HPSv2 / HPSv2.1: cosine of open_clip image and text features), differentiable:
+    /// <c>HpsV2Reward</c> (HPSv2 / HPSv2.1: cosine of open_clip image and text features), differentiable:
     /// needs <see cref="RewardMemberOptions.ModelPath"/>, a folder with <c>open_clip_config.json</c>,
     /// <c>model.safetensors</c> and a CLIP tokenizer (<c>tokenizer/</c> or <c>bpe_simple_vocab_16e6.txt.gz</c>).
     /// </summary>
     HpsV2,
 
     /// <summary>
-    /// <see cref="Blip.ImageRewardScorer"/> (ImageReward: BLIP ViT + BERT cross-attention + MLP, z-normalised),
+    /// <c>ImageRewardScorer</c> (ImageReward: BLIP ViT + BERT cross-attention + MLP, z-normalised),
     /// differentiable: needs <see cref="RewardMemberOptions.ModelPath"/>, a folder with <c>med_config.json</c>,
     /// <c>imagereward_config.json</c>, <c>model.safetensors</c> and <c>tokenizer/vocab.txt</c>.
     /// </summary>

@@ -2,7 +2,7 @@ using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace TailorPO.Diffusion.DependencyInjection;
+namespace TailorPO.Diffusion.Options;
 
 /// <summary>Parses the device names the options accept: "cpu", "cuda", "cuda:&lt;index&gt;".</summary>
 internal static class DeviceNames

@@ -1,7 +1,7 @@
 using TailorPO.Diffusion.Lora;
 using static TorchSharp.torch;
 
-namespace TailorPO.Diffusion.DependencyInjection;
+namespace TailorPO.Diffusion.Options;
 
 /// <summary>
 /// What <c>AddTailorPODiffusion</c> loads and how: the diffusers folder, where the weights live, and an

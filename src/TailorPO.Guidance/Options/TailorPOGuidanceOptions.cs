@@ -1,11 +1,15 @@
-namespace TailorPO.Guidance.DependencyInjection;
+namespace TailorPO.Guidance.Options;
 
 /// <summary>
 /// Configuration of <c>AddTailorPOGuidance</c> (TailorPO-G, Eq. 14 and Algorithm 1). Every default is
-/// the paper's. Validated when the host starts.
+/// the paper's. Bind it from configuration (e.g. the section <see cref="SectionName"/>) or set it in
+/// <c>AddTailorPOGuidance(o =&gt; ...)</c>; it is validated when the host starts.
 /// </summary>
 public sealed class TailorPOGuidanceOptions
 {
+    /// <summary>The conventional configuration section name, <c>TailorPO:Guidance</c>.</summary>
+    public const string SectionName = "TailorPO:Guidance";
+
     /// <summary>True (default): TailorPO-G's <see cref="Refiners.RewardGradientRefiner"/> (needs a differentiable
     /// reward). False: plain TailorPO (<see cref="Refiners.NoOpRefiner"/>).</summary>
     public bool Enabled { get; set; } = true;

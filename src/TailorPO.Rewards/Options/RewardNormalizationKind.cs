@@ -1,4 +1,4 @@
-namespace TailorPO.Rewards.DependencyInjection;
+namespace TailorPO.Rewards.Options;
 
 /// <summary>How an ensemble member's reward is normalised before weighting.</summary>
 public enum RewardNormalizationKind

@@ -1,14 +1,19 @@
 using TailorPO.Rewards.StepRewards;
 
-namespace TailorPO.Rewards.DependencyInjection;
+namespace TailorPO.Rewards.Options;
 
 /// <summary>
 /// Configuration of <c>AddTailorPORewards</c>: which reward scores images (one member: that reward;
 /// several, or one weighted/normalised: a <see cref="Ensemble.RewardEnsemble"/>) and which decoder the
-/// step-reward estimator uses. Validated when the host starts.
+/// step-reward estimator uses. Bind it from configuration (e.g. the section <see cref="SectionName"/>; members of
+/// kind <see cref="RewardKind.Custom"/> and <see cref="RewardMemberOptions.Tokenize"/> are code-only) or set it in
+/// <c>AddTailorPORewards(o =&gt; ...)</c>; it is validated when the host starts.
 /// </summary>
 public sealed class TailorPORewardsOptions
 {
+    /// <summary>The conventional configuration section name, <c>TailorPO:Rewards</c>.</summary>
+    public const string SectionName = "TailorPO:Rewards";
+
     /// <summary>
     /// The reward(s). At least one, at least one with a non-zero weight. The paper optimises one reward
     /// at a time (aesthetic, ImageReward, HPSv2, PickScore or JPEG compressibility); several make an
