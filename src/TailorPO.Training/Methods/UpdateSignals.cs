@@ -11,9 +11,11 @@ namespace TailorPO.Training.Methods;
 /// <param name="RewardGap">Mean |r_w - r_l|.</param>
 /// <param name="GuidanceAcceptance">TailorPO-G's acceptance rate.</param>
 /// <param name="LogRatioDrift">Mean |h| of the log-ratios.</param>
+/// <param name="GuidanceNonFinite">TailorPO-G: the count of guided x^+ that were not finite and were rejected.</param>
 public sealed record UpdateSignals(
     Tensor? PreferredReward = null,
     Tensor? DispreferredReward = null,
     Tensor? RewardGap = null,
     Tensor? GuidanceAcceptance = null,
-    Tensor? LogRatioDrift = null);
+    Tensor? LogRatioDrift = null,
+    Tensor? GuidanceNonFinite = null);
