@@ -99,7 +99,7 @@ public class AlignCommandTests
         var (code, output) = CliRunner.Run(["align", "--budget", "2", "-o", run, .. Tiny]);
         Assert.True(code == ExitCodes.Success, output);
 
-        foreach (var png in new[] { "before.png", "after.png", "reward-curve.png", "loss-accuracy.png" })
+        foreach (var png in new[] { "before.png", "after.png", "reward-curve.png", "training-signals.png" })
         {
             using var bitmap = SKBitmap.Decode(Path.Combine(run, png));
             Assert.True(bitmap is { Width: > 0, Height: > 0 }, $"{png} does not decode");

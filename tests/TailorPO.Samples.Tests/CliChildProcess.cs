@@ -13,6 +13,12 @@ internal sealed class CliChildProcess : IDisposable
     private readonly StringBuilder _output = new();
 
     public CliChildProcess(params string[] args)
+        : this(new Dictionary<string, string>(), args)
+    {
+    }
+
+    /// <summary>Starts the CLI with <paramref name="environment"/> added to the process's environment.</summary>
+    public CliChildProcess(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -20,6 +26,7 @@ internal sealed class CliChildProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tailorpo.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
         _process = new Process { StartInfo = start };

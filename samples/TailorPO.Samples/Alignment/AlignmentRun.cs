@@ -31,7 +31,7 @@ public sealed record AlignmentResult(TrainingReport Report, EvaluationReport Eva
 /// <summary>
 /// One <c>align</c> run: the library's parts wired through DI exactly as a host application would (AddTailorPODiffusion,
 /// AddTailorPOCore, AddTailorPORewards, AddTailorPOGuidance, AddTailorPOTraining), then training, evaluation on held-out
-/// prompts and seeds, and the run folder: options.json, metrics.csv/.jsonl, reward-curve.png, loss-accuracy.png,
+/// prompts and seeds, and the run folder: options.json, metrics.csv/.jsonl, reward-curve.png, training-signals.png,
 /// before.png/after.png, lora.safetensors, checkpoint/ and summary.md.
 /// </summary>
 public static class AlignmentRun
@@ -144,8 +144,8 @@ public static class AlignmentRun
         }
         adapter.Save(Path.Combine(folder, "lora.safetensors"), LoraFormats[plan.LoraFormat]);
         var rows = TrainingPlots.Read(Path.Combine(folder, "metrics.csv"));
-        TrainingPlots.RewardCurve(rows, plan.Reward, Path.Combine(folder, "reward-curve.png"));
-        TrainingPlots.LossAndAccuracy(rows, Path.Combine(folder, "loss-accuracy.png"));
+        TrainingPlots.RewardCurve(rows, plan.Reward, Path.Combine(folder, TrainingPlots.RewardCurveFile));
+        TrainingPlots.TrainingSignals(rows, Path.Combine(folder, TrainingPlots.SignalsFile));
         return report;
     }
 
@@ -288,7 +288,7 @@ public static class AlignmentRun
         foreach (var (prompt, reference, policy) in evaluation.PerPrompt)
             text.AppendLine(c, $"| {prompt} | {reference:G5} | {policy:G5} |");
         text.AppendLine();
-        text.AppendLine(c, $"Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `loss-accuracy.png`, `before.png`, `after.png`, `lora.safetensors` ({(plan.LoraFormat == "kohya" ? "kohya-ss layout, for A1111 and ComfyUI" : "PEFT / diffusers layout")}), `checkpoint/` (resume with `--resume`).");
+        text.AppendLine(c, $"Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `training-signals.png`, `before.png`, `after.png`, `lora.safetensors` ({(plan.LoraFormat == "kohya" ? "kohya-ss layout, for A1111 and ComfyUI" : "PEFT / diffusers layout")}), `checkpoint/` (resume with `--resume`).");
         File.WriteAllText(Path.Combine(folder, "summary.md"), text.ToString());
     }
 

@@ -6,30 +6,58 @@ namespace TailorPO.Samples.Alignment;
 /// <summary>The run folder's plots (ScottPlot PNGs) drawn from its metrics.csv.</summary>
 public static class TrainingPlots
 {
-    /// <summary>One metrics row as the plots need it.</summary>
-    public sealed record Row(long Samples, double Loss, double Accuracy, double Preferred, double Dispreferred);
+    /// <summary>The file of <see cref="TrainingSignals"/> in a run folder.</summary>
+    public const string SignalsFile = "training-signals.png";
 
-    /// <summary>Reads metrics.csv (the trainer's CsvMetricsSink).</summary>
+    /// <summary>The file of <see cref="RewardCurve"/> in a run folder.</summary>
+    public const string RewardCurveFile = "reward-curve.png";
+
+    /// <summary>The panels of <see cref="TrainingSignals"/>, in order (left to right, top to bottom).</summary>
+    public static readonly IReadOnlyList<string> SignalPanels =
+        ["Implicit-reward margin", "Implicit accuracy", "Step-reward gap", "Loss - ln 2"];
+
+    /// <summary>One metrics row as the plots need it.</summary>
+    /// <param name="Update">The update index (one loss and backward pass).</param>
+    /// <param name="Samples">Final images generated before the update's iteration ended.</param>
+    /// <param name="Loss">The loss.</param>
+    /// <param name="Accuracy">The implicit accuracy (fraction of decided pairs with h_w &gt; h_l).</param>
+    /// <param name="Preferred">Mean reward of the preferred samples.</param>
+    /// <param name="Dispreferred">Mean reward of the dis-preferred samples.</param>
+    /// <param name="RewardGap">Mean r_w - r_l (the step-reward gap for TailorPO).</param>
+    /// <param name="Margin">Mean h_w - h_l (the implicit-reward margin over beta); NaN when not logged.</param>
+    public sealed record Row(long Update, long Samples, double Loss, double Accuracy, double Preferred, double Dispreferred, double RewardGap, double Margin);
+
+    /// <summary>Reads metrics.csv (the trainer's CsvMetricsSink; a file without the margin column reads it as NaN).</summary>
+    /// <exception cref="InvalidDataException">A required column is missing.</exception>
     public static IReadOnlyList<Row> Read(string csvPath)
     {
         var lines = File.ReadAllLines(csvPath);
         if (lines.Length < 2) return [];
         var header = lines[0].Split(',');
         int Column(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i : throw new InvalidDataException($"{csvPath} has no '{name}' column.");
-        var (samples, loss, accuracy, preferred, dispreferred) = (Column("samples"), Column("loss"), Column("implicit_accuracy"), Column("preferred_reward"), Column("dispreferred_reward"));
+        var (update, samples, loss, accuracy) = (Column("update"), Column("samples"), Column("loss"), Column("implicit_accuracy"));
+        var (preferred, dispreferred, gap) = (Column("preferred_reward"), Column("dispreferred_reward"), Column("reward_gap"));
+        var margin = Array.IndexOf(header, "log_ratio_margin");
         static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+        static long L(string s) => long.Parse(s, CultureInfo.InvariantCulture);
         return lines.Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','))
-            .Select(f => new Row(long.Parse(f[samples], CultureInfo.InvariantCulture), D(f[loss]), D(f[accuracy]), D(f[preferred]), D(f[dispreferred])))
+            .Select(f => new Row(L(f[update]), L(f[samples]), D(f[loss]), D(f[accuracy]), D(f[preferred]), D(f[dispreferred]), D(f[gap]),
+                margin >= 0 ? D(f[margin]) : double.NaN))
             .ToList();
     }
+
+    /// <summary>The moving window of the plots: a tenth of the updates, at least 5 (or all of a shorter run).</summary>
+    public static int Window(int updates) => Math.Max(1, Math.Min(updates, Math.Max(5, updates / 10)));
 
     /// <summary>The reward curve: preferred and dis-preferred reward of each update against samples, with moving averages.</summary>
     public static void RewardCurve(IReadOnlyList<Row> rows, string rewardName, string path)
     {
+        ArgumentNullException.ThrowIfNull(rows);
         var plot = new Plot();
         var x = rows.Select(r => (double)r.Samples).ToArray();
-        AddSeries(plot, x, rows.Select(r => r.Preferred).ToArray(), "preferred");
-        AddSeries(plot, x, rows.Select(r => r.Dispreferred).ToArray(), "dis-preferred");
+        var window = Window(rows.Count);
+        AddMovingMean(plot, x, rows.Select(r => r.Preferred).ToArray(), window, $"preferred (mean of the last {window} updates)", Colors.C0, band: false, legend: true);
+        AddMovingMean(plot, x, rows.Select(r => r.Dispreferred).ToArray(), window, $"dis-preferred (mean of the last {window} updates)", Colors.C1, band: false, legend: true);
         plot.Title($"Training reward ({rewardName})");
         plot.XLabel("generated images");
         plot.YLabel("reward (step reward for TailorPO)");
@@ -37,44 +65,107 @@ public static class TrainingPlots
         plot.SavePng(path, 900, 500);
     }
 
-    /// <summary>Loss and implicit accuracy per update (moving averages).</summary>
-    public static void LossAndAccuracy(IReadOnlyList<Row> rows, string path)
+    /// <summary>
+    /// What moves while a run learns, in four panels over the updates: the implicit-reward margin h_w - h_l (mean and a
+    /// band of one standard deviation over the moving window), the moving implicit accuracy against chance (0.5), the
+    /// reward gap r_w - r_l between the preferred and the dis-preferred sample, and the loss minus ln 2 on its own scale
+    /// (the loss stays within beta * margin / 2 of ln 2 while the margin is small, so on a common axis it looks flat).
+    /// </summary>
+    public static void TrainingSignals(IReadOnlyList<Row> rows, string path) => SignalsFigure(rows).SavePng(path, 1200, 800);
+
+    /// <summary>The figure of <see cref="TrainingSignals"/>: one ScottPlot plot per <see cref="SignalPanels"/> entry.</summary>
+    public static Multiplot SignalsFigure(IReadOnlyList<Row> rows)
     {
-        var plot = new Plot();
-        var x = rows.Select(r => (double)r.Samples).ToArray();
-        AddSeries(plot, x, rows.Select(r => r.Loss).ToArray(), "loss");
-        AddSeries(plot, x, rows.Select(r => r.Accuracy).ToArray(), "implicit accuracy");
-        plot.Title("Loss and implicit accuracy");
-        plot.XLabel("generated images");
-        plot.ShowLegend();
-        plot.SavePng(path, 900, 500);
+        ArgumentNullException.ThrowIfNull(rows);
+        var x = rows.Select(r => (double)r.Update).ToArray();
+        var window = Window(rows.Count);
+        var last = $"line: mean of the last {window} updates";
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(SignalPanels.Count);
+        var panels = multiplot.GetPlots();
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(2, 2);
+        multiplot.SharedAxes.ShareX(panels);
+
+        var margin = panels[0];
+        AddMovingMean(margin, x, rows.Select(r => r.Margin).ToArray(), window, "h_w - h_l", Colors.C0, band: true, points: false);
+        margin.Add.HorizontalLine(0, 1, Colors.Gray, LinePattern.Dashed);
+        Label(margin, $"{SignalPanels[0]} ({last}, band ±1 s.d.)", "h_w - h_l  (margin / beta)");
+
+        var accuracy = panels[1];
+        AddMovingMean(accuracy, x, rows.Select(r => r.Accuracy).ToArray(), window, "implicit accuracy", Colors.C2, band: false, points: false);
+        accuracy.Add.HorizontalLine(0.5, 1, Colors.Gray, LinePattern.Dashed);
+        accuracy.Axes.SetLimitsY(-0.05, 1.05);
+        Label(accuracy, $"{SignalPanels[1]} ({last}; 0.5 = chance)", "fraction of pairs with h_w > h_l");
+
+        var gap = panels[2];
+        AddMovingMean(gap, x, rows.Select(r => r.RewardGap).ToArray(), window, "r_w - r_l", Colors.C3, band: true, points: false);
+        Label(gap, $"{SignalPanels[2]} ({last}, band ±1 s.d.)", "r_w - r_l  (preferred - dis-preferred)");
+
+        var loss = panels[3];
+        AddMovingMean(loss, x, rows.Select(r => r.Loss - Math.Log(2)).ToArray(), window, "loss - ln 2", Colors.C1, band: true, points: false);
+        loss.Add.HorizontalLine(0, 1, Colors.Gray, LinePattern.Dashed);
+        Label(loss, $"{SignalPanels[3]} ({last}, band ±1 s.d.)", "loss - ln 2  (~ -beta (h_w - h_l) / 2)");
+        return multiplot;
     }
 
-    private static void AddSeries(Plot plot, double[] x, double[] y, string label)
+    private static void Label(Plot plot, string title, string yLabel)
+    {
+        plot.Title(title, size: 13);
+        plot.XLabel("update", size: 12);
+        plot.YLabel(yLabel, size: 12);
+    }
+
+    /// <summary>
+    /// The finite values' moving mean as a line, optionally with a ±1 s.d. band around it and the values as faint points;
+    /// <paramref name="legend"/> labels the line in a legend.
+    /// </summary>
+    private static void AddMovingMean(Plot plot, double[] x, double[] y, int window, string label, Color color, bool band, bool points = true, bool legend = false)
     {
         var finite = Enumerable.Range(0, y.Length).Where(i => double.IsFinite(y[i])).ToArray();
-        if (finite.Length == 0) return;
+        if (finite.Length == 0)
+        {
+            plot.Add.Annotation($"{label}: not logged by this method");
+            return;
+        }
         var xs = finite.Select(i => x[i]).ToArray();
         var ys = finite.Select(i => y[i]).ToArray();
-        var raw = plot.Add.ScatterPoints(xs, ys);
-        raw.MarkerSize = 2;
-        var window = Math.Max(1, ys.Length / 20);
-        var smooth = plot.Add.ScatterLine(xs, MovingAverage(ys, window));
-        smooth.Color = raw.Color;
-        smooth.LineWidth = 2;
-        smooth.LegendText = $"{label} (moving average of {window})";
+        var (mean, deviation) = MovingMeanAndDeviation(ys, window);
+        if (band)
+        {
+            var fill = plot.Add.FillY(xs, mean.Zip(deviation, (m, d) => m - d).ToArray(), mean.Zip(deviation, (m, d) => m + d).ToArray());
+            fill.FillColor = color.WithAlpha(0.2);
+            fill.LineWidth = 0;
+        }
+        if (points)
+        {
+            var raw = plot.Add.ScatterPoints(xs, ys);
+            raw.Color = color.WithAlpha(0.35);
+            raw.MarkerSize = 3;
+        }
+        var line = plot.Add.ScatterLine(xs, mean);
+        line.Color = color;
+        line.LineWidth = 2;
+        if (legend) line.LegendText = label;
     }
 
-    private static double[] MovingAverage(double[] values, int window)
+    /// <summary>The mean and the (population) standard deviation of the last <paramref name="window"/> values at each index.</summary>
+    public static (double[] Mean, double[] Deviation) MovingMeanAndDeviation(IReadOnlyList<double> values, int window)
     {
-        var result = new double[values.Length];
-        double sum = 0;
-        for (var i = 0; i < values.Length; i++)
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        var mean = new double[values.Count];
+        var deviation = new double[values.Count];
+        for (var i = 0; i < values.Count; i++)
         {
-            sum += values[i];
-            if (i >= window) sum -= values[i - window];
-            result[i] = sum / Math.Min(i + 1, window);
+            var from = Math.Max(0, i - window + 1);
+            var count = i - from + 1;
+            double sum = 0;
+            for (var j = from; j <= i; j++) sum += values[j];
+            mean[i] = sum / count;
+            double squares = 0;
+            for (var j = from; j <= i; j++) squares += (values[j] - mean[i]) * (values[j] - mean[i]);
+            deviation[i] = Math.Sqrt(squares / count);
         }
-        return result;
+        return (mean, deviation);
     }
 }

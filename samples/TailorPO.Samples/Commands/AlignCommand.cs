@@ -353,7 +353,7 @@ public sealed class AlignCommand(IAnsiConsole console) : AsyncCommand<AlignSetti
             table.AddRow("aligned (LoRA)", alignedMean.ToString("G5", CultureInfo.InvariantCulture));
             table.AddRow("improvement", string.Create(CultureInfo.InvariantCulture, $"{alignedMean - baseMean:G4} (s.e. {result.Evaluation.ImprovementStandardError:G3})"));
             console.Write(table);
-            console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/]: summary.md, before.png / after.png, reward-curve.png, lora.safetensors.",
+            console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/]: summary.md, before.png / after.png, reward-curve.png, training-signals.png, lora.safetensors.",
                 Markup.Escape(Path.GetFullPath(folder)));
             return ExitCodes.Success;
         }

@@ -43,6 +43,7 @@ public static class TrainingCheckpoint
         Directory.CreateDirectory(parent);
         var staging = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
         var retired = Path.Combine(parent, $".{Path.GetFileName(full)}.old-{Guid.NewGuid():N}");
+        if (!Directory.Exists(full)) CrashTestHook.Reach(CrashTestHook.BeforeFirstCheckpoint);
         Directory.CreateDirectory(staging);
         try
         {
@@ -59,7 +60,11 @@ public static class TrainingCheckpoint
                 },
             };
             AtomicFile.WriteAllText(Path.Combine(staging, CountersFile), JsonSerializer.Serialize(manifest, JsonOptions));
-            if (Directory.Exists(full)) Directory.Move(full, retired);
+            if (Directory.Exists(full))
+            {
+                Directory.Move(full, retired);
+                CrashTestHook.Reach(CrashTestHook.BetweenSwapRenames);
+            }
             Directory.Move(staging, full);
             if (Directory.Exists(retired)) Directory.Delete(retired, recursive: true);
         }

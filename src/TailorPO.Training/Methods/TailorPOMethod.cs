@@ -130,7 +130,8 @@ public sealed class TailorPOMethod : ITrainingMethod
                 ranked = Rank(context, x, s, condition, reused);
                 stored.Add(new StoredPair(prompts, s, StoredTensor.Keep(x), StoredTensor.Keep(ranked.Winner), StoredTensor.Keep(ranked.Dispreferred), StoredTensor.Keep(ranked.Weight),
                     new UpdateSignals(StoredTensor.Keep(ranked.Signals.PreferredReward!), StoredTensor.Keep(ranked.Signals.DispreferredReward!),
-                        StoredTensor.Keep(ranked.Signals.RewardGap!), ranked.Signals.GuidanceAcceptance is null ? null : StoredTensor.Keep(ranked.Signals.GuidanceAcceptance))));
+                        StoredTensor.Keep(ranked.Signals.RewardGap!), KeepIfAny(ranked.Signals.GuidanceAcceptance),
+                        GuidanceNonFinite: KeepIfAny(ranked.Signals.GuidanceNonFinite))));
                 ranked.MoveOut();
             }
             (latents, noise) = (ranked!.Winner, ranked.WinnerNoise);
@@ -215,17 +216,22 @@ public sealed class TailorPOMethod : ITrainingMethod
 
         var winner = preferred;
         var winnerNoise = preferredNoise;
-        Tensor? acceptance = null;
+        Tensor? acceptance = null, nonFinite = null;
         if (_refiner is not null)
         {
             var refined = _refiner.Refine(sampler, preferred, stepIndex, condition);
             winner = refined.Sample;
             // A guided sample moved, so its candidate's eps no longer applies; the refiner returns the new one when reusable.
             winnerNoise = refined.NextNoisePrediction;
-            acceptance = refined.Report is { } report ? report.Accepted.to_type(ScalarType.Float64).mean() : null;
+            if (refined.Report is { } report)
+            {
+                acceptance = report.Accepted.to_type(ScalarType.Float64).mean();
+                // Counted on the device: the count reaches the host with the update's other metrics, in its one read.
+                nonFinite = report.NonFinite is { } mask ? mask.to_type(ScalarType.Float64).sum() : zeros([], ScalarType.Float64, bestReward.device);
+            }
         }
         var signals = new UpdateSignals(bestReward.to_type(ScalarType.Float64).mean(), worstReward.to_type(ScalarType.Float64).mean(),
-            (bestReward - worstReward).to_type(ScalarType.Float64).mean(), acceptance);
+            (bestReward - worstReward).to_type(ScalarType.Float64).mean(), acceptance, GuidanceNonFinite: nonFinite);
         return new Ranked(winner, dispreferred, weight, winnerNoise, signals);
     }
 
@@ -237,6 +243,8 @@ public sealed class TailorPOMethod : ITrainingMethod
         var result = _loss.Compute(new PreferencePair(logRatios[0], logRatios[1], weight.to_type(logRatios.dtype)));
         return new UpdateOutcome(result.Loss, result.Statistics, signals with { LogRatioDrift = logRatios.detach().abs().mean() });
     }
+
+    private static Tensor? KeepIfAny(Tensor? signal) => signal is null ? null : StoredTensor.Keep(signal);
 
     private static Tensor Pick(Tensor candidates, Tensor index)
     {
@@ -268,7 +276,7 @@ public sealed class TailorPOMethod : ITrainingMethod
     {
         public void Dispose()
         {
-            foreach (var t in new[] { Latents, Preferred, Dispreferred, Weight, Signals.PreferredReward, Signals.DispreferredReward, Signals.RewardGap, Signals.GuidanceAcceptance })
+            foreach (var t in new[] { Latents, Preferred, Dispreferred, Weight, Signals.PreferredReward, Signals.DispreferredReward, Signals.RewardGap, Signals.GuidanceAcceptance, Signals.GuidanceNonFinite })
                 t?.Dispose();
         }
     }

@@ -188,10 +188,15 @@ public sealed class TrainerContext
         var metrics = new TrainingStepMetrics(MethodName, Iteration, Updates, stepIndex, readout.Loss, readout.ImplicitAccuracy,
             readout.PreferredReward, readout.DispreferredReward, readout.RewardGap, readout.TiedFraction, readout.GuidanceAcceptance,
             readout.LogRatioDrift, readout.GradientNorm, readout.Skipped, Samples, Sampler.Evaluations, _clock.Elapsed.TotalSeconds,
-            readout.ClipFraction);
+            readout.ClipFraction)
+        {
+            LogRatioMargin = readout.LogRatioMargin,
+            GuidanceNonFinite = readout.GuidanceNonFinite,
+        };
         Updates++;
         Latest = metrics;
         foreach (var sink in _sinks) sink.Write(metrics);
+        Checkpoints.CrashTestHook.Reach(Checkpoints.CrashTestHook.AfterMetricsLine);
         Progress?.Report(new TrainingProgress(Samples, Options.SampleBudget, Iteration, metrics));
         return metrics;
     }

@@ -15,10 +15,12 @@ namespace TailorPO.Training.Methods;
 /// The fraction of samples the method's trust region clipped (DDPO's PPO clip). Null: the pairwise loss statistics'
 /// clamped fraction, when the update has them.
 /// </param>
+/// <param name="GuidanceNonFinite">TailorPO-G: the count of guided x^+ that were not finite and were rejected.</param>
 public sealed record UpdateSignals(
     Tensor? PreferredReward = null,
     Tensor? DispreferredReward = null,
     Tensor? RewardGap = null,
     Tensor? GuidanceAcceptance = null,
     Tensor? LogRatioDrift = null,
-    Tensor? ClipFraction = null);
+    Tensor? ClipFraction = null,
+    Tensor? GuidanceNonFinite = null);

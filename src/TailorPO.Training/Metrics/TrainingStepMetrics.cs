@@ -41,4 +41,18 @@ public sealed record TrainingStepMetrics(
     long Samples,
     long NoiseEvaluations,
     double WallSeconds,
-    double ClipFraction = double.NaN);
+    double ClipFraction = double.NaN)
+{
+    /// <summary>
+    /// Mean h_w - h_l over the decided pairs: the implicit-reward margin divided by beta. It moves long before the loss
+    /// does (the loss is -log sigma(beta * margin), within beta * margin / 2 of ln 2 while the margin is small); NaN for
+    /// DDPO.
+    /// </summary>
+    public double LogRatioMargin { get; init; } = double.NaN;
+
+    /// <summary>
+    /// TailorPO-G: how many guided x^+ of this update were not finite (an overflowing or NaN reward gradient) and were
+    /// rejected, keeping x^w; NaN for methods without guidance.
+    /// </summary>
+    public double GuidanceNonFinite { get; init; } = double.NaN;
+}
