@@ -1,10 +1,8 @@
 using System.ComponentModel;
-using System.Diagnostics;
-using System.Globalization;
 using Spectre.Console.Cli;
 using Spectre.Console;
+using TailorPO.Reproduction;
 using TailorPO.Samples.Cli;
-using TailorPO.Samples.Comparison;
 using TailorPO.Shapes;
 
 namespace TailorPO.Samples.Commands;
@@ -14,7 +12,8 @@ public sealed class CompareSettings : GlobalSettings
 {
     /// <summary>Quick sizing.</summary>
     [CommandOption("--quick")]
-    [Description("Every section on a token budget (minutes): numbers, not evidence. Default: the full sizing (about 1.5 hours on 2 cores).")]
+    [Description("Every section on a token budget (about 2 minutes on 2 cores): numbers, not evidence; prints the estimated CPU time of the full page. " +
+                 "Default: the full sizing (estimated at 2.7 CPU hours at --threads 1; docs/reproduction.md).")]
     public bool Quick { get; init; }
 
     /// <summary>The docs folder.</summary>
@@ -28,12 +27,6 @@ public sealed class CompareSettings : GlobalSettings
     [Description("Where training runs and their results are cached (an interrupted run resumes from it). Default: runs/compare-<quick|full>.")]
     public string? Work { get; init; }
 
-    /// <summary>The sizing used.</summary>
-    public ComparisonSizing Sizing => Quick ? ComparisonSizing.Quick : ComparisonSizing.Full;
-
-    /// <summary>The work folder used.</summary>
-    public string WorkFolder => Work ?? Path.Combine("runs", $"compare-{Sizing.Name}");
-
     /// <inheritdoc />
     protected override IEnumerable<string> Problems()
     {
@@ -41,10 +34,15 @@ public sealed class CompareSettings : GlobalSettings
         if (File.Exists(Output)) yield return $"--output '{Output}' is a file; give the docs folder.";
         if (Work is not null && File.Exists(Work)) yield return $"--work '{Work}' is a file; give a folder.";
         if (Device != "cpu") yield return "compare runs on the CPU only (its sizing is measured there); drop --device.";
+        // The seeds are part of the sizing (training seeds 0-4, fixed evaluation seeds): a --seed would silently change nothing.
+        if (Seed is not null) yield return "compare's seeds are fixed by its sizing (docs/reproduction.md); drop --seed.";
     }
 }
 
-/// <summary><c>compare</c>: regenerates docs/results.md - the paper's claims at small scale, TailorPO next to the baselines.</summary>
+/// <summary>
+/// <c>compare</c>: regenerates docs/results.md - the paper's claims at small scale, TailorPO next to the baselines - with
+/// the reproduction harness (samples/TailorPO.Reproduction, also runnable on its own).
+/// </summary>
 public sealed class CompareCommand(IAnsiConsole console) : AsyncCommand<CompareSettings>
 {
     /// <inheritdoc />
@@ -53,25 +51,23 @@ public sealed class CompareCommand(IAnsiConsole console) : AsyncCommand<CompareS
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(settings);
         TorchSetup.Apply(settings, console);
-        var clock = Stopwatch.StartNew();
-        var commandLine = $"{CliApplication.Name} compare {string.Join(' ', context.Arguments.SkipWhile(a => a == "compare"))}".TrimEnd();
-        console.MarkupLine(CultureInfo.InvariantCulture, "compare ([bold]{0}[/] sizing): pages to [blue]{1}[/], runs cached in [blue]{2}[/]",
-            settings.Sizing.Name, Markup.Escape(Path.GetFullPath(settings.Output)), Markup.Escape(Path.GetFullPath(settings.WorkFolder)));
-        Directory.CreateDirectory(settings.Output);
-        using var evaluator = new HeldOutEvaluator(settings.Sizing);
-        var runner = new ComparisonRunner(settings.Sizing, settings.WorkFolder, evaluator, console, settings.EffectiveThreads);
-        var comparison = new ComparisonContext(settings.Sizing, runner, evaluator, console, settings.Output, commandLine, settings.EffectiveThreads, cancellationToken);
+        var options = new ReproductionOptions
+        {
+            Quick = settings.Quick,
+            OutputFolder = settings.Output,
+            WorkFolder = settings.Work,
+            Threads = settings.EffectiveThreads,
+            CommandLine = $"{CliApplication.Name} compare {string.Join(' ', context.Arguments.SkipWhile(a => a == "compare"))}".TrimEnd(),
+        };
         try
         {
-            await ComparisonPage.WriteAsync(comparison).ConfigureAwait(false);
+            await ReproductionHarness.RunAsync(options, console, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             console.MarkupLine("[yellow]Stopped.[/] Finished runs are cached; the same command continues.");
             return ExitCodes.Cancelled;
         }
-        console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/] in {1:F1} min.",
-            Markup.Escape(Path.GetFullPath(Path.Combine(settings.Output, ComparisonPage.FileName))), clock.Elapsed.TotalMinutes);
         return ExitCodes.Success;
     }
 }

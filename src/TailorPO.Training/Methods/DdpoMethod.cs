@@ -56,7 +56,8 @@ public sealed class DdpoMethod(DdpoClipObjective objective, PerPromptStatTracker
                 var score = context.Sampler.Score(new SamplerTransition(item.StepIndex, item.Latents, item.Next, item.OldLogProbability), condition);
                 var result = _objective.Compute(score.LogProbability, item.OldLogProbability, item.Advantages);
                 var signals = new UpdateSignals(item.Rewards.to_type(ScalarType.Float64).mean(),
-                    LogRatioDrift: (score.LogProbability.detach() - item.OldLogProbability).abs().mean());
+                    LogRatioDrift: (score.LogProbability.detach() - item.OldLogProbability).abs().mean(),
+                    ClipFraction: result.Statistics[1]);
                 return new UpdateOutcome(result.Loss, null, signals);
             });
         }, cancellationToken);

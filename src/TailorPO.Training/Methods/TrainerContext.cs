@@ -187,7 +187,8 @@ public sealed class TrainerContext
 
         var metrics = new TrainingStepMetrics(MethodName, Iteration, Updates, stepIndex, readout.Loss, readout.ImplicitAccuracy,
             readout.PreferredReward, readout.DispreferredReward, readout.RewardGap, readout.TiedFraction, readout.GuidanceAcceptance,
-            readout.LogRatioDrift, readout.GradientNorm, readout.Skipped, Samples, Sampler.Evaluations, _clock.Elapsed.TotalSeconds)
+            readout.LogRatioDrift, readout.GradientNorm, readout.Skipped, Samples, Sampler.Evaluations, _clock.Elapsed.TotalSeconds,
+            readout.ClipFraction)
         {
             LogRatioMargin = readout.LogRatioMargin,
             GuidanceNonFinite = readout.GuidanceNonFinite,

@@ -11,6 +11,10 @@ namespace TailorPO.Training.Methods;
 /// <param name="RewardGap">Mean |r_w - r_l|.</param>
 /// <param name="GuidanceAcceptance">TailorPO-G's acceptance rate.</param>
 /// <param name="LogRatioDrift">Mean |h| of the log-ratios.</param>
+/// <param name="ClipFraction">
+/// The fraction of samples the method's trust region clipped (DDPO's PPO clip). Null: the pairwise loss statistics'
+/// clamped fraction, when the update has them.
+/// </param>
 /// <param name="GuidanceNonFinite">TailorPO-G: the count of guided x^+ that were not finite and were rejected.</param>
 public sealed record UpdateSignals(
     Tensor? PreferredReward = null,
@@ -18,4 +22,5 @@ public sealed record UpdateSignals(
     Tensor? RewardGap = null,
     Tensor? GuidanceAcceptance = null,
     Tensor? LogRatioDrift = null,
+    Tensor? ClipFraction = null,
     Tensor? GuidanceNonFinite = null);

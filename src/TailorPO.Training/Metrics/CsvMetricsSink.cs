@@ -13,7 +13,7 @@ public sealed class CsvMetricsSink : IResumableMetricsSink, IDisposable
     [
         "method", "iteration", "update", "step_index", "loss", "implicit_accuracy", "preferred_reward", "dispreferred_reward",
         "reward_gap", "tied_fraction", "guidance_acceptance", "log_ratio_drift", "gradient_norm", "skipped", "samples",
-        "noise_evaluations", "wall_seconds", "log_ratio_margin", "guidance_non_finite",
+        "noise_evaluations", "wall_seconds", "clip_fraction", "log_ratio_margin", "guidance_non_finite",
     ];
 
     private readonly LineFile _file;
@@ -48,7 +48,7 @@ public sealed class CsvMetricsSink : IResumableMetricsSink, IDisposable
             m.StepIndex.ToString(CultureInfo.InvariantCulture), F(m.Loss), F(m.ImplicitAccuracy), F(m.PreferredReward),
             F(m.DispreferredReward), F(m.RewardGap), F(m.TiedFraction), F(m.GuidanceAcceptance), F(m.LogRatioDrift),
             F(m.GradientNorm), m.Skipped ? "1" : "0", m.Samples.ToString(CultureInfo.InvariantCulture),
-            m.NoiseEvaluations.ToString(CultureInfo.InvariantCulture), F(m.WallSeconds), F(m.LogRatioMargin), F(m.GuidanceNonFinite)));
+            m.NoiseEvaluations.ToString(CultureInfo.InvariantCulture), F(m.WallSeconds), F(m.ClipFraction), F(m.LogRatioMargin), F(m.GuidanceNonFinite)));
     }
 
     /// <inheritdoc />

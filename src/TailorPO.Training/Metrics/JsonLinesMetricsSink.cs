@@ -41,7 +41,7 @@ public sealed class JsonLinesMetricsSink : IResumableMetricsSink, IDisposable
             ["dispreferred_reward"] = N(m.DispreferredReward), ["reward_gap"] = N(m.RewardGap), ["tied_fraction"] = N(m.TiedFraction),
             ["guidance_acceptance"] = N(m.GuidanceAcceptance), ["log_ratio_drift"] = N(m.LogRatioDrift),
             ["gradient_norm"] = N(m.GradientNorm), ["skipped"] = m.Skipped, ["samples"] = m.Samples,
-            ["noise_evaluations"] = m.NoiseEvaluations, ["wall_seconds"] = N(m.WallSeconds),
+            ["noise_evaluations"] = m.NoiseEvaluations, ["wall_seconds"] = N(m.WallSeconds), ["clip_fraction"] = N(m.ClipFraction),
             ["log_ratio_margin"] = N(m.LogRatioMargin), ["guidance_non_finite"] = N(m.GuidanceNonFinite),
         };
         _file.WriteLine(JsonSerializer.Serialize(row));

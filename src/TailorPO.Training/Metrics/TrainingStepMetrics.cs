@@ -18,6 +18,11 @@ namespace TailorPO.Training.Metrics;
 /// <param name="Samples">Final images generated so far (the sample-budget count).</param>
 /// <param name="NoiseEvaluations">Model evaluations so far (a CFG pair counts once per sample).</param>
 /// <param name="WallSeconds">Seconds since the run (or the resume) started.</param>
+/// <param name="ClipFraction">
+/// How often the method's trust region bit: D3PO's and TailorPO's ratio clamp (the fraction of log-ratios outside
+/// [log(1 - eps), log(1 + eps)]; 0 for a pairwise loss without a clamp, as Diffusion-DPO's) and DDPO's PPO clip (the
+/// fraction of ratios with |r - 1| &gt; the clip range); NaN for a method whose update reports neither.
+/// </param>
 public sealed record TrainingStepMetrics(
     string Method,
     int Iteration,
@@ -35,7 +40,8 @@ public sealed record TrainingStepMetrics(
     bool Skipped,
     long Samples,
     long NoiseEvaluations,
-    double WallSeconds)
+    double WallSeconds,
+    double ClipFraction = double.NaN)
 {
     /// <summary>
     /// Mean h_w - h_l over the decided pairs: the implicit-reward margin divided by beta. It moves long before the loss

@@ -1,0 +1,58 @@
+using TailorPO.Reproduction.Measuring;
+using TailorPO.Reproduction.Statistics;
+using TailorPO.Training.Options;
+
+namespace TailorPO.Reproduction.Runs;
+
+/// <summary>
+/// Trains each compared configuration once for the whole page: a learning-rate sweep over the sizing's grid (the same
+/// for every configuration) on the first <see cref="ComparisonSizing.SweepSeeds"/> seeds, decided by the trained reward
+/// on TRAINING prompts at the image budget (never the held-out prompts the claims are judged on); then every seed at the
+/// chosen rate, evaluated at the equal-images points, at equal updates and at equal NFE (<see cref="Budgets"/>). The
+/// sweep's runs at the chosen rate are the comparison's runs of those seeds.
+/// </summary>
+public sealed class MethodRunsProvider(ComparisonSizing sizing, ComparisonRunner runner)
+{
+    private readonly Dictionary<string, MethodRuns> _cache = [];
+
+    /// <summary>The configuration's runs (trained now, or from the work folder's cache).</summary>
+    public async Task<MethodRuns> GetAsync(string method, string reward, CancellationToken cancellationToken, string pairing = "same-input")
+    {
+        var key = $"{method}/{pairing}/{reward}";
+        if (_cache.TryGetValue(key, out var known)) return known;
+        var points = Budgets.EqualImagePoints(sizing);
+        var template = new ComparisonRun(method, reward, sizing.Seeds[0], sizing.TrainedSteps, RunTraining.DefaultLearningRate, pairing);
+        var sweep = new List<SweepPoint>();
+        // A reward outside the evaluation panel (the ensemble) has no training-prompt score to sweep on: it takes the rate
+        // TailorPO chose on JPEG compressibility, so its row differs from TailorPO on JPEG alone only by the reward.
+        var rates = RewardPanel.Names.Contains(reward)
+            ? sizing.LearningRates
+            : [(await GetAsync(TrainingMethods.TailorPO, "jpeg-compressibility", cancellationToken).ConfigureAwait(false)).LearningRate];
+        foreach (var lr in rates)
+        {
+            var runs = await runner.SeedsAsync(template with { LearningRate = lr }, points, cancellationToken, sizing.Seeds.Take(sizing.SweepSeeds))
+                .ConfigureAwait(false);
+            sweep.Add(new SweepPoint(lr, SeedStatistics.Of(runs.Select(r => r.At(sizing.Budget).Scores.Training.TryGetValue(reward, out var v) ? v.Average() : double.NaN))));
+        }
+        var chosen = template with { LearningRate = SweepPoint.Choose(sweep) };
+        var equalUpdates = Budgets.EqualUpdatesImages(sizing, chosen);
+        var all = (await runner.SeedsAsync(chosen, points.Append(equalUpdates), cancellationToken).ConfigureAwait(false)).ToList();
+
+        var isReference = method == TrainingMethods.TailorPO && pairing == "same-input";
+        var targetNfe = isReference
+            ? all.Average(r => (double)r.At(sizing.Budget).NoiseEvaluations)
+            : (await GetAsync(TrainingMethods.TailorPO, reward, cancellationToken).ConfigureAwait(false)).TargetNfe;
+        var nfeStages = new List<StageResult>();
+        for (var i = 0; i < all.Count; i++)
+        {
+            var (first, last) = (all[i].At(points[0]), all[i].At(sizing.Budget));
+            var images = Budgets.EqualNfeImages(sizing, targetNfe, first.Samples, first.NoiseEvaluations, last.Samples, last.NoiseEvaluations);
+            if (all[i].Stages[^1].Samples < images)
+                all[i] = await runner.GetAsync(all[i].Run, [images], cancellationToken).ConfigureAwait(false);
+            nfeStages.Add(all[i].Stages.MinBy(s => Math.Abs(s.Samples - images))!);
+        }
+        var result = new MethodRuns(chosen, sweep, all, equalUpdates, targetNfe, nfeStages);
+        _cache[key] = result;
+        return result;
+    }
+}
