@@ -11,6 +11,7 @@ using TailorPO.Diffusion.Pipelines;
 using TailorPO.Diffusion.Preferences;
 using TailorPO.Guidance.Options;
 using TailorPO.Samples.Cli;
+using TailorPO.Samples.Evaluation;
 using TailorPO.Samples.Imaging;
 using TailorPO.Training;
 using TailorPO.Training.Evaluation;
@@ -26,7 +27,8 @@ namespace TailorPO.Samples.Alignment;
 /// <param name="Report">The trainer's report.</param>
 /// <param name="Evaluation">Base vs aligned reward on held-out prompts and seeds.</param>
 /// <param name="Folder">The run folder.</param>
-public sealed record AlignmentResult(TrainingReport Report, EvaluationReport Evaluation, string Folder);
+/// <param name="Grade">The GenEval-style grade of base vs aligned (the embedded model only; null otherwise).</param>
+public sealed record AlignmentResult(TrainingReport Report, EvaluationReport Evaluation, string Folder, AttributeGradeReport? Grade = null);
 
 /// <summary>
 /// One <c>align</c> run: the library's parts wired through DI exactly as a host application would (AddTailorPODiffusion,
@@ -83,9 +85,10 @@ public static class AlignmentRun
         var adapter = provider.GetRequiredService<LoraAdapter>();
         var report = await TrainAndSave(provider, plan, folder, resume, console, cancellationToken).ConfigureAwait(false);
         var evaluation = Evaluate(provider, plan, console, cancellationToken);
+        var grade = plan.EmbeddedModel ? Grade(provider, plan, folder, console, cancellationToken) : null;
         WriteGrids(pipeline, adapter, plan, folder, cancellationToken);
-        WriteSummary(plan, report, evaluation, folder, clock.Elapsed);
-        return new AlignmentResult(report, evaluation, folder);
+        WriteSummary(plan, report, evaluation, grade, folder, clock.Elapsed);
+        return new AlignmentResult(report, evaluation, folder, grade);
     }
 
     /// <summary>
@@ -239,6 +242,27 @@ public static class AlignmentRun
         return evaluation!;
     }
 
+    /// <summary>The grade's settings for a plan: the default captions and seeds, sampled as the plan samples.</summary>
+    public static AttributeGradeOptions GradeOptions(AlignmentPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return new AttributeGradeOptions { Steps = plan.Steps, GuidanceScale = plan.GuidanceScale, Eta = plan.Eta };
+    }
+
+    private static AttributeGradeReport Grade(IServiceProvider provider, AlignmentPlan plan, string folder, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        var monitors = new List<GradeMonitor> { new($"training reward ({plan.Reward})", provider.GetRequiredService<IRewardModel>()) };
+        monitors.AddRange(GradeMonitor.OffTarget());
+        AttributeGradeReport? grade = null;
+        console.Status().Start("Grading base and aligned model (held-out captions x seeds)...", status =>
+            grade = AttributeGrader.Grade(provider.GetRequiredService<StableDiffusionPipeline>(), provider.GetRequiredService<LoraAdapter>(),
+                GradeOptions(plan), monitors,
+                (done, total) => status.Status(string.Create(CultureInfo.InvariantCulture, $"Grading base and aligned model: {done} of {total} images...")),
+                cancellationToken));
+        AttributeAccuracyChart.Save(grade!, Path.Combine(folder, AttributeAccuracyChart.FileName));
+        return grade!;
+    }
+
     private static void WriteGrids(StableDiffusionPipeline pipeline, LoraAdapter adapter, AlignmentPlan plan, string folder, CancellationToken cancellationToken)
     {
         var prompts = AlignmentPrompts.Evaluation(plan.EmbeddedModel).Take(4).ToList();
@@ -256,15 +280,17 @@ public static class AlignmentRun
             }
             return stack(columns, 1).flatten(0, 1);
         }
-        var captions = prompts.SelectMany(p => Enumerable.Range(0, seeds).Select(k => (string?)$"{p} (seed {100_000 + k})")).ToList();
+        // Room for the whole caption and its seed: a grid whose captions end mid-word cannot be checked against the image.
+        const int captionLines = 5;
+        var captions = prompts.SelectMany(p => Enumerable.Range(0, seeds).Select(k => (string?)$"{p}, seed {100_000 + k}")).ToList();
         var scale = Math.Max(1, 128 / pipeline.DefaultImageSize);
         using var scope = NewDisposeScope();
         using (adapter.Disable())
-            CaptionedGrid.Save(Path.Combine(folder, "before.png"), Images(), captions, seeds, scale);
-        CaptionedGrid.Save(Path.Combine(folder, "after.png"), Images(), captions, seeds, scale);
+            CaptionedGrid.Save(Path.Combine(folder, "before.png"), Images(), captions, seeds, scale, captionLines);
+        CaptionedGrid.Save(Path.Combine(folder, "after.png"), Images(), captions, seeds, scale, captionLines);
     }
 
-    private static void WriteSummary(AlignmentPlan plan, TrainingReport report, EvaluationReport evaluation, string folder, TimeSpan elapsed)
+    private static void WriteSummary(AlignmentPlan plan, TrainingReport report, EvaluationReport evaluation, AttributeGradeReport? grade, string folder, TimeSpan elapsed)
     {
         var (baseMean, baseStd) = evaluation.ReferenceSummary;
         var (alignedMean, alignedStd) = evaluation.PolicySummary;
@@ -288,6 +314,15 @@ public static class AlignmentRun
         foreach (var (prompt, reference, policy) in evaluation.PerPrompt)
             text.AppendLine(c, $"| {prompt} | {reference:G5} | {policy:G5} |");
         text.AppendLine();
+        if (grade is not null)
+        {
+            text.AppendLine("## Grade (held-out captions, exact measurer)");
+            text.AppendLine();
+            text.Append(grade.ToMarkdown());
+            text.AppendLine();
+            text.AppendLine(c, $"Chart: `{AttributeAccuracyChart.FileName}`.");
+            text.AppendLine();
+        }
         text.AppendLine(c, $"Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `training-signals.png`, `before.png`, `after.png`, `lora.safetensors` ({(plan.LoraFormat == "kohya" ? "kohya-ss layout, for A1111 and ComfyUI" : "PEFT / diffusers layout")}), `checkpoint/` (resume with `--resume`).");
         File.WriteAllText(Path.Combine(folder, "summary.md"), text.ToString());
     }

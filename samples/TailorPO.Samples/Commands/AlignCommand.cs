@@ -353,8 +353,9 @@ public sealed class AlignCommand(IAnsiConsole console) : AsyncCommand<AlignSetti
             table.AddRow("aligned (LoRA)", alignedMean.ToString("G5", CultureInfo.InvariantCulture));
             table.AddRow("improvement", string.Create(CultureInfo.InvariantCulture, $"{alignedMean - baseMean:G4} (s.e. {result.Evaluation.ImprovementStandardError:G3})"));
             console.Write(table);
-            console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/]: summary.md, before.png / after.png, reward-curve.png, training-signals.png, lora.safetensors.",
-                Markup.Escape(Path.GetFullPath(folder)));
+            if (result.Grade is { } grade) console.Write(EvaluateCommand.GradeTable(grade));
+            console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/]: summary.md, before.png / after.png, reward-curve.png, training-signals.png{1}, lora.safetensors.",
+                Markup.Escape(Path.GetFullPath(folder)), result.Grade is null ? "" : ", " + TailorPO.Samples.Evaluation.AttributeAccuracyChart.FileName);
             return ExitCodes.Success;
         }
         catch (OperationCanceledException)

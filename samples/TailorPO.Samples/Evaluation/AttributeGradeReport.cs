@@ -65,7 +65,7 @@ public sealed record AttributeGradeReport(AttributeGradeOptions Options, IReadOn
         foreach (var attribute in GradedAttribute.All)
         {
             var gain = Gain(attribute);
-            text.AppendLine(c, $"| {attribute.Name} | {Percent(Base.Accuracy(attribute))} | {Percent(Aligned.Accuracy(attribute))} | {gain.Mean * 100:+0.0;-0.0;0.0} +- {gain.StandardError * 100:F1} pts | {gain.StandardErrors:F1} |");
+            text.AppendLine(c, $"| {attribute.Name} | {Percent(Base.Accuracy(attribute))} | {Percent(Aligned.Accuracy(attribute))} | {gain.Mean * 100:+0.0;-0.0;0.0} +- {gain.StandardError * 100:F1} pts | {(double.IsNaN(gain.StandardErrors) ? "-" : gain.StandardErrors.ToString("F1", c))} |");
         }
         text.AppendLine();
         text.AppendLine("| monitor | base | aligned | change |");
