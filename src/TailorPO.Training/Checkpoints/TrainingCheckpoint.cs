@@ -185,7 +185,12 @@ public static class TrainingCheckpoint
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    // NaN stands for "not known" in the guard's history (a standard error, the drift before the first update).
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 }
 
 /// <summary>The trainer's counters as saved in a checkpoint.</summary>
@@ -235,6 +240,13 @@ public sealed record TrainerCounters
     /// name (bytes of metrics.csv and metrics.jsonl): resume cuts each back to it, so no row appears twice or broken.
     /// </summary>
     public Dictionary<string, long>? MetricsLengths { get; init; }
+
+    /// <summary>
+    /// The reward-hacking guard's state (history, best gold, streak) when the run has a gold-metric guard, or null; its best
+    /// adapters are tensors of <see cref="TrainingCheckpoint.TensorFile"/> named <c>gold_guard.best.NAME</c>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Guarding.GoldMetricGuardState? GoldMetricGuard { get; init; }
 
     /// <summary>The reward model's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. running normalisers), or null.</summary>
     public Dictionary<string, double[]>? RewardState { get; init; }
