@@ -105,8 +105,9 @@ internal sealed class GoldMetricGuard : IDisposable
     /// <summary>At the end of training: restores the best adapters when the last gold is below the best by more than the tolerance.</summary>
     public void Finish(long images, int iteration, TrainingStepMetrics? latest)
     {
-        if (Stopped || Restored || !_options.RestoreBest) return;
-        var last = _history.LastOrDefault(e => e.Event != GoldMetricEvent.RestoredBest);
+        // A run extended after an end-of-run restore restores again only if its own last reading fell behind the best.
+        if (Stopped || !_options.RestoreBest || _history.Count == 0 || _history[^1].Event == GoldMetricEvent.RestoredBest) return;
+        var last = _history[^1];
         if (last is null || !(last.Gold < _bestGold - _options.Tolerance)) return;
         RestoreBest(images, iteration, latest, $"the last gold {last.Gold:G4} is below the best {_bestGold:G4} by more than the tolerance {_options.Tolerance:G4}");
     }
