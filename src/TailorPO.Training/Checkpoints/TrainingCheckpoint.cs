@@ -185,12 +185,7 @@ public static class TrainingCheckpoint
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
-    // NaN stands for "not known" in the guard's history (a standard error, the drift before the first update).
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 }
 
 /// <summary>The trainer's counters as saved in a checkpoint.</summary>

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace TailorPO.Training.Guarding;
 
 /// <summary>A row of the guard's history (one per gold-metric evaluation, plus one when the best adapters are restored).</summary>
@@ -13,6 +15,7 @@ namespace TailorPO.Training.Guarding;
 /// <param name="LogRatioMargin">The latest update's mean h_w - h_l (implicit-reward margin / beta), NaN before any update.</param>
 /// <param name="LogRatioDrift">The latest update's mean |h|, the DPO implicit-KL drift proxy, NaN before any update.</param>
 /// <param name="Event">What the row records.</param>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)] // NaN: not known (a standard error, the drift before any update)
 public sealed record GoldMetricEvaluation(
     long Images,
     int Iteration,

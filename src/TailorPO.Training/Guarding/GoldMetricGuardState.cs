@@ -1,9 +1,12 @@
+using System.Text.Json.Serialization;
+
 namespace TailorPO.Training.Guarding;
 
 /// <summary>
 /// The guard's state in a checkpoint's manifest (<see cref="Checkpoints.TrainerCounters.GoldMetricGuard"/>); the best
 /// adapters themselves are tensors of the checkpoint's <c>state.safetensors</c> (<c>gold_guard.best.NAME</c>).
 /// </summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)] // NaN: not known (a standard error, the drift before any update)
 public sealed record GoldMetricGuardState
 {
     /// <summary>The gold metric's name.</summary>
