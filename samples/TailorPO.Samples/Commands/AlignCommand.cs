@@ -161,7 +161,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>The reward-hacking guard's reading interval.</summary>
     [CommandOption("--guard-every <IMAGES>")]
-    [Description("Reward-hacking guard: every this many images, grade held-out captions x seeds with the exact SceneMeasurer (gold: all four attributes right) next to the training reward (proxy); keep the best LoRA by gold, stop when the proxy rose while the gold fell --guard-patience times in a row. 0 turns it off. Default: a quarter of the budget (60 for 240) for the embedded model; off for --model (it has no gold metric).")]
+    [FormattedDescription("Reward-hacking guard: every this many images, grade held-out captions x seeds with the exact SceneMeasurer (gold: all four attributes right) next to the training reward (proxy); keep the best LoRA by gold, stop when the proxy rose while the gold fell --guard-patience times in a row. 0 turns it off. Default: a quarter of the budget ({0} for {1}) for the embedded model; off for --model (it has no gold metric).", DefaultBudget / 4, DefaultBudget)]
     public int? GuardEvery { get; init; }
 
     /// <summary>The reward-hacking guard's patience.</summary>
