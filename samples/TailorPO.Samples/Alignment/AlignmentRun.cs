@@ -15,6 +15,7 @@ using TailorPO.Samples.Evaluation;
 using TailorPO.Samples.Imaging;
 using TailorPO.Training;
 using TailorPO.Training.Evaluation;
+using TailorPO.Training.Guarding;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;
 using TailorPO.Training.Pairs;
@@ -34,7 +35,8 @@ public sealed record AlignmentResult(TrainingReport Report, EvaluationReport Eva
 /// One <c>align</c> run: the library's parts wired through DI exactly as a host application would (AddTailorPODiffusion,
 /// AddTailorPOCore, AddTailorPORewards, AddTailorPOGuidance, AddTailorPOTraining), then training, evaluation on held-out
 /// prompts and seeds, and the run folder: options.json, metrics.csv/.jsonl, reward-curve.png, training-signals.png,
-/// before.png/after.png, lora.safetensors, checkpoint/ and summary.md.
+/// before.png/after.png, lora.safetensors, checkpoint/ and summary.md; with the reward-hacking guard on, also
+/// gold-metric.csv and proxy-vs-gold.png.
 /// </summary>
 public static class AlignmentRun
 {
@@ -121,7 +123,7 @@ public static class AlignmentRun
         if (!resume)
         {
             // A new run in a folder whose run stopped before its first checkpoint: its rows would precede this run's.
-            foreach (var file in MetricsFiles) File.Delete(Path.Combine(folder, file));
+            foreach (var file in MetricsFiles.Append(CsvGoldMetricSink.DefaultFileName)) File.Delete(Path.Combine(folder, file));
             plan.Save(folder);
         }
         return provider;
@@ -149,6 +151,9 @@ public static class AlignmentRun
         var rows = TrainingPlots.Read(Path.Combine(folder, "metrics.csv"));
         TrainingPlots.RewardCurve(rows, plan.Reward, Path.Combine(folder, TrainingPlots.RewardCurveFile));
         TrainingPlots.TrainingSignals(rows, Path.Combine(folder, TrainingPlots.SignalsFile));
+        var gold = Path.Combine(folder, CsvGoldMetricSink.DefaultFileName);
+        if (plan.GuardEvery > 0 && File.Exists(gold))
+            TrainingPlots.ProxyVsGold(TrainingPlots.ReadGoldMetric(gold), plan.Reward, Path.Combine(folder, TrainingPlots.ProxyVsGoldFile));
         return report;
     }
 
@@ -192,6 +197,8 @@ public static class AlignmentRun
                 o.CheckpointEveryIterations = CheckpointEveryIterations;
                 o.Pairing = ParsePairing(plan.Pairing);
                 if (plan.DiffusionDpoGeneratedPairs is { } pairs) o.DiffusionDpoGeneratedPairs = pairs;
+                o.GoldMetricGuard.EveryImages = plan.GuardEvery;
+                o.GoldMetricGuard.Patience = plan.GuardPatience;
             })
             .Configure<StableDiffusionPipeline>((o, pipeline) =>
             {
@@ -204,6 +211,13 @@ public static class AlignmentRun
         // D3PO's human-feedback mode: a registered labelled set replaces its sampled, reward-ranked trajectories.
         if (plan.HumanLabels is { } labels)
             services.AddSingleton<ILabelledTrajectorySource>(_ => StoredTrajectoryPairs.Open(labels));
+        if (plan.GuardEvery > 0)
+        {
+            // The reward-hacking guard: the exact SceneMeasurer grades held-out captions with the current adapters.
+            services.AddSingleton<IGoldMetric>(sp => new SceneGoldMetric(sp.GetRequiredService<StableDiffusionPipeline>(), sp.GetRequiredService<IRewardModel>(),
+                sp.GetRequiredService<LoraAdapter>(), plan.Steps, plan.GuidanceScale, plan.Eta));
+            services.AddSingleton<IGoldMetricSink>(_ => new CsvGoldMetricSink(Path.Combine(folder, CsvGoldMetricSink.DefaultFileName)));
+        }
         services.AddSingleton<ITrainingMetricsSink>(_ => new CsvMetricsSink(Path.Combine(folder, MetricsFiles[0])));
         services.AddSingleton<ITrainingMetricsSink>(_ => new JsonLinesMetricsSink(Path.Combine(folder, MetricsFiles[1])));
         return services;
@@ -323,7 +337,23 @@ public static class AlignmentRun
             text.AppendLine(c, $"Chart: `{AttributeAccuracyChart.FileName}`.");
             text.AppendLine();
         }
-        text.AppendLine(c, $"Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `training-signals.png`, `before.png`, `after.png`, `lora.safetensors` ({(plan.LoraFormat == "kohya" ? "kohya-ss layout, for A1111 and ComfyUI" : "PEFT / diffusers layout")}), `checkpoint/` (resume with `--resume`).");
+        if (report.GoldMetricGuard is { } guard)
+        {
+            text.AppendLine("## Reward-hacking guard");
+            text.AppendLine();
+            text.AppendLine(c, $"Gold metric `{guard.Metric}`: the fraction of {SceneGoldMetric.DefaultImages} held-out images (captions training never shows, fixed seeds) with all four attributes right by the exact SceneMeasurer; proxy: the training reward's mean on the same images. Read every {plan.GuardEvery} images, patience {plan.GuardPatience}.");
+            text.AppendLine();
+            text.AppendLine(c, $"{guard.Evaluations} readings; best gold {guard.BestGold:G4} at {guard.BestImages} images; last gold {guard.LastGold:G4}. {(guard.StoppedEarly ? $"Stopped early: {guard.StopReason}." : "Not stopped early.")} {(guard.RestoredBest ? $"The adapters were restored to the best ones ({guard.BestImages} images)." : "The final adapters were kept.")}");
+            text.AppendLine();
+            text.AppendLine("| images | proxy | gold (s.e.) | log-ratio margin | log-ratio drift | event |");
+            text.AppendLine("| --- | --- | --- | --- | --- | --- |");
+            foreach (var e in guard.History)
+                text.AppendLine(c, $"| {e.Images} | {e.Proxy:G4} | {e.Gold:G3} ({e.GoldStandardError:G2}) | {e.LogRatioMargin:G3} | {e.LogRatioDrift:G3} | {CsvGoldMetricSink.EventName(e.Event)} |");
+            text.AppendLine();
+            text.AppendLine("`gold-metric.csv` holds these rows; `proxy-vs-gold.png` plots proxy and gold against images with the best point and the stop marked.");
+            text.AppendLine();
+        }
+        text.AppendLine(c, $"Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `training-signals.png`, `before.png`, `after.png`, `lora.safetensors` ({(plan.LoraFormat == "kohya" ? "kohya-ss layout, for A1111 and ComfyUI" : "PEFT / diffusers layout")}), `checkpoint/` (resume with `--resume`){(report.GoldMetricGuard is null ? "" : ", `gold-metric.csv`, `proxy-vs-gold.png`")}{(grade is null ? "" : $", `{AttributeAccuracyChart.FileName}`")}.");
         File.WriteAllText(Path.Combine(folder, "summary.md"), text.ToString());
     }
 

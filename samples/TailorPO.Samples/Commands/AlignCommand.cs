@@ -159,6 +159,20 @@ public sealed class AlignSettings : GlobalSettings
     [Description("The LAION aesthetic MLP (safetensors) for --reward aesthetic.")]
     public string? AestheticHead { get; init; }
 
+    /// <summary>The reward-hacking guard's reading interval.</summary>
+    [CommandOption("--guard-every <IMAGES>")]
+    [FormattedDescription("Reward-hacking guard: every this many images, grade held-out captions x seeds with the exact SceneMeasurer (gold: all four attributes right) next to the training reward (proxy); keep the best LoRA by gold, stop when the proxy rose while the gold fell --guard-patience times in a row. 0 turns it off. Default: a quarter of the budget ({0} for {1}) for the embedded model; off for --model (it has no gold metric).", DefaultBudget / 4, DefaultBudget)]
+    public int? GuardEvery { get; init; }
+
+    /// <summary>The reward-hacking guard's patience.</summary>
+    [CommandOption("--guard-patience <K>")]
+    [Description("Reward-hacking guard: readings in a row with the proxy up and the gold down before it stops the run and restores the best LoRA.")]
+    [DefaultValue(2)]
+    public int GuardPatience { get; init; } = 2;
+
+    /// <summary>The guard interval a new run uses: <see cref="GuardEvery"/>, or a quarter of the budget for the embedded model.</summary>
+    public int EffectiveGuardEvery => GuardEvery ?? (Model is null ? Math.Max(1, (int)Math.Round((Budget ?? DefaultBudget) / 4.0, MidpointRounding.AwayFromZero)) : 0);
+
     /// <summary>The model folder used.</summary>
     public string ModelFolder => Model ?? EmbeddedModel.Folder;
 
@@ -202,6 +216,10 @@ public sealed class AlignSettings : GlobalSettings
         if (!AlignmentRun.LoraFormats.ContainsKey(LoraFormat))
             yield return $"--lora-format must be one of {string.Join(", ", AlignmentRun.LoraFormats.Keys)}; got '{LoraFormat}'.";
         if (DType is not ("float32" or "float16" or "bfloat16")) yield return $"--dtype must be float32, float16 or bfloat16; got '{DType}'.";
+        if (GuardEvery is < 0) yield return $"--guard-every must be >= 0 (0 turns the guard off); got {GuardEvery}.";
+        if (GuardEvery is > 0 && Model is not null)
+            yield return "--guard-every needs the embedded model: its gold metric is the exact SceneMeasurer of the shapes world, which --model has not. Leave it out (the guard is off for --model).";
+        if (GuardPatience < 1) yield return $"--guard-patience must be >= 1; got {GuardPatience}.";
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
         else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any() && !AlignmentRun.StoppedBeforeFirstCheckpoint(OutputFolder))
             yield return $"The run folder '{OutputFolder}' already holds a run: continue it with --resume {OutputFolder}, or choose another --output.";
@@ -324,6 +342,8 @@ public sealed class AlignSettings : GlobalSettings
         AestheticHead = AestheticHead,
         Threads = EffectiveThreads,
         LoraFormat = LoraFormat,
+        GuardEvery = EffectiveGuardEvery,
+        GuardPatience = GuardPatience,
     };
 }
 
@@ -354,8 +374,14 @@ public sealed class AlignCommand(IAnsiConsole console) : AsyncCommand<AlignSetti
             table.AddRow("improvement", string.Create(CultureInfo.InvariantCulture, $"{alignedMean - baseMean:G4} (s.e. {result.Evaluation.ImprovementStandardError:G3})"));
             console.Write(table);
             if (result.Grade is { } grade) console.Write(EvaluateCommand.GradeTable(grade));
-            console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/]: summary.md, before.png / after.png, reward-curve.png, training-signals.png{1}, lora.safetensors.",
-                Markup.Escape(Path.GetFullPath(folder)), result.Grade is null ? "" : ", " + TailorPO.Samples.Evaluation.AttributeAccuracyChart.FileName);
+            if (result.Report.GoldMetricGuard is { } guard)
+                console.MarkupLine(CultureInfo.InvariantCulture, "Reward-hacking guard: {0} readings, best gold {1:G3} at {2} images{3}{4}.",
+                    guard.Evaluations, guard.BestGold, guard.BestImages,
+                    guard.StoppedEarly ? Markup.Escape($"; stopped early: {guard.StopReason}") : "",
+                    guard.RestoredBest ? "; best LoRA restored" : "");
+            console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/]: summary.md, before.png / after.png, reward-curve.png, training-signals.png, {1}{2}lora.safetensors.",
+                Markup.Escape(Path.GetFullPath(folder)), result.Report.GoldMetricGuard is null ? "" : "gold-metric.csv, proxy-vs-gold.png, ",
+                result.Grade is null ? "" : TailorPO.Samples.Evaluation.AttributeAccuracyChart.FileName + ", ");
             return ExitCodes.Success;
         }
         catch (OperationCanceledException)
