@@ -199,6 +199,7 @@ public static class AlignmentRun
                 if (plan.DiffusionDpoGeneratedPairs is { } pairs) o.DiffusionDpoGeneratedPairs = pairs;
                 o.GoldMetricGuard.EveryImages = plan.GuardEvery;
                 o.GoldMetricGuard.Patience = plan.GuardPatience;
+                o.GoldMetricGuard.Tolerance = SceneGoldMetric.Tolerance;
             })
             .Configure<StableDiffusionPipeline>((o, pipeline) =>
             {

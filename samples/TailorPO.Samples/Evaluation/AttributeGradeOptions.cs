@@ -5,12 +5,13 @@ namespace TailorPO.Samples.Evaluation;
 /// <summary>
 /// Settings of a GenEval-style grade: which held-out captions, how many seeds each, and how images are sampled. The
 /// seeds start at <see cref="FirstSeed"/>, apart from training's, align's reward evaluation's (100 000) and
-/// <c>evaluate --reward</c>'s (200 000), so a graded image is one no other stage looked at.
+/// <c>evaluate --reward</c>'s (200 000) and the reward-hacking guard's (300 000), so a graded image is one no other stage looked at
+/// and the guard cannot pick adapters on the images that grade them.
 /// </summary>
 public sealed record AttributeGradeOptions
 {
     /// <summary>The default first seed.</summary>
-    public const long DefaultFirstSeed = 300_000;
+    public const long DefaultFirstSeed = 400_000;
 
     /// <summary>Held-out captions (spread over the held-out combinations; patterns cycled).</summary>
     public int Captions { get; init; } = 24;
