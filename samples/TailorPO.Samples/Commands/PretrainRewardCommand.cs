@@ -28,8 +28,8 @@ public sealed class PretrainRewardSettings : GlobalSettings
     /// <summary>Optimizer steps.</summary>
     [CommandOption("--steps <N>")]
     [Description("Optimizer steps.")]
-    [DefaultValue(2500)]
-    public int Steps { get; init; } = 2500;
+    [DefaultValue(1800)]
+    public int Steps { get; init; } = 1800;
 
     /// <summary>Batch size.</summary>
     [CommandOption("--batch <N>")]

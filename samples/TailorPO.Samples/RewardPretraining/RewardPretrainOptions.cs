@@ -16,7 +16,7 @@ public sealed record RewardPretrainOptions
     public long Seed { get; init; } = 1234;
 
     /// <summary>Optimizer steps.</summary>
-    public int Steps { get; init; } = 2500;
+    public int Steps { get; init; } = 1800;
 
     /// <summary>Images per step (the symmetric InfoNCE runs over them and their captions).</summary>
     public int BatchSize { get; init; } = 64;
