@@ -13,7 +13,7 @@ namespace TailorPO.Samples.Tests;
 /// <summary>The main job's CLI: bad input before any work, and a tiny end-to-end align -> generate -> evaluate.</summary>
 public class AlignCommandTests
 {
-    private static readonly string[] Tiny = ["--steps", "5", "--trained-steps", "5", "--eval-seeds", "2", "--threads", "1"];
+    private static readonly string[] Tiny = ["--steps", "5", "--trained-steps", "5", "--eval-seeds", "2", "--threads", "1", "--grade-captions", "4", "--grade-seeds", "2"];
 
     [Theory]
     [InlineData(new[] { "--method", "spo" }, "--method must be one of")]
@@ -103,7 +103,7 @@ public class AlignCommandTests
         var (code, output) = CliRunner.Run(["align", "--budget", "2", "-o", run, .. Tiny]);
         Assert.True(code == ExitCodes.Success, output);
 
-        foreach (var png in new[] { "before.png", "after.png", "reward-curve.png", "training-signals.png", "proxy-vs-gold.png" })
+        foreach (var png in new[] { "before.png", "after.png", "reward-curve.png", "training-signals.png", "proxy-vs-gold.png", "attribute-accuracy.png" })
         {
             using var bitmap = SKBitmap.Decode(Path.Combine(run, png));
             Assert.True(bitmap is { Width: > 0, Height: > 0 }, $"{png} does not decode");
@@ -118,6 +118,10 @@ public class AlignCommandTests
         Assert.Equal(string.Join(',', CsvGoldMetricSink.Columns), gold[0]);
         Assert.Equal(["0", "2"], gold.Skip(1).Select(l => l.Split(',')).Where(f => f[^1] != "restored-best").Select(f => f[0]));
         Assert.Contains("## Reward-hacking guard", File.ReadAllText(Path.Combine(run, "summary.md")));
+        // The default reward of the embedded model is its preference model; the grade (4 captions x 2 seeds here) follows.
+        Assert.StartsWith("# tailorpo on preference", File.ReadAllText(Path.Combine(run, "summary.md")));
+        Assert.Contains("Graded on 4 held-out captions x 2 seeds (8 images per model", File.ReadAllText(Path.Combine(run, "summary.md")));
+        Assert.Contains("| training reward (preference) |", File.ReadAllText(Path.Combine(run, "summary.md")));
         Assert.Contains("`gold-metric.csv`, `proxy-vs-gold.png`", File.ReadAllText(Path.Combine(run, "summary.md")));
         using (var pipeline = StableDiffusionPipeline.FromPretrained(EmbeddedModel.Folder))
             Assert.NotEmpty(LoraAdapter.FromFile(pipeline.Unet, Path.Combine(run, "lora.safetensors"), ModelLoader.LoraKeyPrefix).Layers);
@@ -193,8 +197,11 @@ public class AlignCommandTests
     {
         var embedded = new AlignSettings().ToPlan();
         Assert.Equal((AlignSettings.EmbeddedGuidanceScale, AlignSettings.EmbeddedLearningRate), (embedded.GuidanceScale, embedded.LearningRate));
+        Assert.Equal("preference", embedded.Reward); // the embedded preference model
         var real = new AlignSettings { Model = "/models/sd15" }.ToPlan();
         Assert.Equal((5.0, 3e-5), (real.GuidanceScale, real.LearningRate)); // the paper's CFG and learning rate
+        Assert.Equal("jpeg-compressibility", real.Reward); // no preference model ships for a real model
+        Assert.Equal("colorfulness", new AlignSettings { Reward = "colorfulness" }.ToPlan().Reward);
         var chosen = new AlignSettings { GuidanceScale = 7.5, LearningRate = 1e-4 }.ToPlan();
         Assert.Equal((7.5, 1e-4), (chosen.GuidanceScale, chosen.LearningRate));
     }
@@ -223,6 +230,7 @@ public class AlignCommandTests
         Assert.Contains("--guard-every <IMAGES>", output);
         Assert.Contains("Default: a quarter of the budget (60 for 240) for the embedded model; off for --model", output);
         Assert.Contains("--guard-patience <K>", output);
+        Assert.Contains("Default: preference for the embedded model, jpeg-compressibility for --model", output);
         // The texts above are the constants formatted; the plan uses the same constants.
         var plan = new AlignSettings().ToPlan();
         Assert.Equal((2e-3, 240, 3.0), (plan.LearningRate, plan.Budget, plan.GuidanceScale));

@@ -101,6 +101,12 @@ public sealed record AlignmentPlan
     /// <summary>The guard's patience K: readings in a row with the proxy up and the gold down before it stops the run.</summary>
     public int GuardPatience { get; init; } = 2;
 
+    /// <summary>Held-out captions of the final grade (the embedded model only).</summary>
+    public int GradeCaptions { get; init; } = 24;
+
+    /// <summary>Seeds per caption of the final grade.</summary>
+    public int GradeSeeds { get; init; } = 8;
+
     /// <summary>libtorch threads.</summary>
     public int Threads { get; init; }
 
@@ -128,6 +134,7 @@ public sealed record AlignmentPlan
             "--beta", Beta.ToString("R", c), "--candidates", Candidates.ToString(c), "--eval-seeds", EvaluationSeeds.ToString(c),
             "--lora-format", LoraFormat, "--dtype", DType, "--device", Device, "--threads", Threads.ToString(c),
             "--guard-every", GuardEvery.ToString(c), "--guard-patience", GuardPatience.ToString(c),
+            "--grade-captions", GradeCaptions.ToString(c), "--grade-seeds", GradeSeeds.ToString(c),
         };
         if (!EmbeddedModel) args.AddRange(["--model", Quote(ModelFolder)]);
         if (PromptFile is not null) args.AddRange(["--prompts", Quote(PromptFile)]);

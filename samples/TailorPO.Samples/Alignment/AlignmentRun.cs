@@ -257,16 +257,22 @@ public static class AlignmentRun
         return evaluation!;
     }
 
-    /// <summary>The grade's settings for a plan: the default captions and seeds, sampled as the plan samples.</summary>
+    /// <summary>The grade's settings for a plan: its captions and seeds, sampled as the plan samples.</summary>
     public static AttributeGradeOptions GradeOptions(AlignmentPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        return new AttributeGradeOptions { Steps = plan.Steps, GuidanceScale = plan.GuidanceScale, Eta = plan.Eta };
+        return new AttributeGradeOptions
+        {
+            Captions = plan.GradeCaptions, SeedsPerCaption = plan.GradeSeeds, Steps = plan.Steps, GuidanceScale = plan.GuidanceScale, Eta = plan.Eta,
+        };
     }
 
     private static AttributeGradeReport Grade(IServiceProvider provider, AlignmentPlan plan, string folder, IAnsiConsole console, CancellationToken cancellationToken)
     {
         var monitors = new List<GradeMonitor> { new($"training reward ({plan.Reward})", provider.GetRequiredService<IRewardModel>()) };
+        // The learned proxy is watched even when it is not trained on (a JPEG run shows what it does to preference).
+        using var preference = plan.Reward == "preference" ? null : RewardChoice.Build("preference").Owner;
+        if (preference is not null) monitors.Add(new GradeMonitor("preference model score", preference.GetRequiredService<IRewardModel>()));
         monitors.AddRange(GradeMonitor.OffTarget());
         AttributeGradeReport? grade = null;
         console.Status().Start("Grading base and aligned model (held-out captions x seeds)...", status =>

@@ -35,11 +35,19 @@ public sealed class AlignSettings : GlobalSettings
     [DefaultValue("tailorpo")]
     public string Method { get; init; } = "tailorpo";
 
-    /// <summary>The reward.</summary>
+    /// <summary>The default reward of the embedded model: its embedded preference model.</summary>
+    public const string EmbeddedReward = "preference";
+
+    /// <summary>The default reward with --model (no preference model ships for it).</summary>
+    public const string ModelReward = "jpeg-compressibility";
+
+    /// <summary>The reward as given, or null for the default (<see cref="RewardName"/>).</summary>
     [CommandOption("--reward <REWARD>")]
-    [Description("jpeg-compressibility, jpeg-incompressibility, colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2, imagereward or ensemble.")]
-    [DefaultValue("jpeg-compressibility")]
-    public string Reward { get; init; } = "jpeg-compressibility";
+    [FormattedDescription("preference (the embedded preference model, a tiny CLIP of the shapes world; or --reward-model <CLIPModel folder>), jpeg-compressibility (the reward-hacking demo), jpeg-incompressibility, colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2, imagereward or ensemble. Default: {0} for the embedded model, {1} for --model.", EmbeddedReward, ModelReward)]
+    public string? Reward { get; init; }
+
+    /// <summary>The reward the run uses: <see cref="Reward"/>, or the default for the model.</summary>
+    public string RewardName => Reward ?? (Model is null ? EmbeddedReward : ModelReward);
 
     /// <summary>The diffusers folder.</summary>
     [CommandOption("--model <FOLDER>")]
@@ -151,7 +159,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>CLIP weights.</summary>
     [CommandOption("--clip-model|--reward-model <FOLDER>")]
-    [Description("CLIP weights for --reward aesthetic (ViT-L/14) or clip-score (e.g. PickScore_v1); with --reward hpsv2 or imagereward (spelt --reward-model), the converted reward model folder.")]
+    [Description("CLIP weights for --reward aesthetic (ViT-L/14) or clip-score (e.g. PickScore_v1); with --reward hpsv2 or imagereward (spelt --reward-model), the converted reward model folder; with --reward preference, a CLIPModel folder replacing the embedded preference model.")]
     public string? ClipModel { get; init; }
 
     /// <summary>Aesthetic head.</summary>
@@ -170,6 +178,18 @@ public sealed class AlignSettings : GlobalSettings
     [DefaultValue(2)]
     public int GuardPatience { get; init; } = 2;
 
+    /// <summary>Captions of the final grade.</summary>
+    [CommandOption("--grade-captions <N>")]
+    [Description("The final grade (embedded model): held-out captions drawn by the base and the aligned model.")]
+    [DefaultValue(24)]
+    public int GradeCaptions { get; init; } = 24;
+
+    /// <summary>Seeds per caption of the final grade.</summary>
+    [CommandOption("--grade-seeds <N>")]
+    [Description("The final grade (embedded model): seeds per held-out caption.")]
+    [DefaultValue(8)]
+    public int GradeSeeds { get; init; } = 8;
+
     /// <summary>The guard interval a new run uses: <see cref="GuardEvery"/>, or a quarter of the budget for the embedded model.</summary>
     public int EffectiveGuardEvery => GuardEvery ?? (Model is null ? Math.Max(1, (int)Math.Round((Budget ?? DefaultBudget) / 4.0, MidpointRounding.AwayFromZero)) : 0);
 
@@ -177,7 +197,7 @@ public sealed class AlignSettings : GlobalSettings
     public string ModelFolder => Model ?? EmbeddedModel.Folder;
 
     /// <summary>The run folder used.</summary>
-    public string OutputFolder => Resume ?? Output ?? Path.Combine("runs", $"{Method}-{Reward}-seed{Seed ?? 0}");
+    public string OutputFolder => Resume ?? Output ?? Path.Combine("runs", $"{Method}-{RewardName}-seed{Seed ?? 0}");
 
     /// <inheritdoc />
     protected override IEnumerable<string> Problems()
@@ -195,9 +215,9 @@ public sealed class AlignSettings : GlobalSettings
         }
         if (ModelFolderProblem(Model is null ? "the embedded model" : "--model", ModelFolder) is { } model) yield return model;
         if (!AlignmentRun.Methods.Contains(Method)) yield return $"--method must be one of {string.Join(", ", AlignmentRun.Methods)}; got '{Method}'.";
-        foreach (var problem in RewardChoice.Problems(Reward, ClipModel, AestheticHead)) yield return problem;
-        if (Method == "tailorpo-g" && RewardChoice.Names.Contains(Reward) && !RewardChoice.IsDifferentiable(Reward))
-            yield return $"--method tailorpo-g needs a differentiable reward for its gradient guidance; '{Reward}' is not. Use tailorpo, or colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2 or imagereward.";
+        foreach (var problem in RewardChoice.Problems(RewardName, ClipModel, AestheticHead)) yield return problem;
+        if (Method == "tailorpo-g" && RewardChoice.Names.Contains(RewardName) && !RewardChoice.IsDifferentiable(RewardName))
+            yield return $"--method tailorpo-g needs a differentiable reward for its gradient guidance; '{RewardName}' is not. Use tailorpo, or preference, colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2 or imagereward.";
         if (Budget is < 1) yield return $"--budget must be >= 1; got {Budget}.";
         if (PromptFileProblem("--prompts", Prompts) is { } prompts) yield return prompts;
         if (Pairs is not null && PairsProblem() is { } pairs) yield return pairs;
@@ -220,6 +240,8 @@ public sealed class AlignSettings : GlobalSettings
         if (GuardEvery is > 0 && Model is not null)
             yield return "--guard-every needs the embedded model: its gold metric is the exact SceneMeasurer of the shapes world, which --model has not. Leave it out (the guard is off for --model).";
         if (GuardPatience < 1) yield return $"--guard-patience must be >= 1; got {GuardPatience}.";
+        foreach (var problem in new Evaluation.AttributeGradeOptions { Captions = GradeCaptions, SeedsPerCaption = GradeSeeds }.Problems())
+            yield return problem.Replace("The grade's caption count", "--grade-captions", StringComparison.Ordinal).Replace("The grade's seeds per caption", "--grade-seeds", StringComparison.Ordinal);
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
         else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any() && !AlignmentRun.StoppedBeforeFirstCheckpoint(OutputFolder))
             yield return $"The run folder '{OutputFolder}' already holds a run: continue it with --resume {OutputFolder}, or choose another --output.";
@@ -318,7 +340,7 @@ public sealed class AlignSettings : GlobalSettings
     public AlignmentPlan ToPlan() => new()
     {
         Method = Method,
-        Reward = Reward,
+        Reward = RewardName,
         ModelFolder = Path.GetFullPath(ModelFolder),
         EmbeddedModel = Model is null,
         Budget = Budget ?? DefaultBudget,
@@ -344,6 +366,8 @@ public sealed class AlignSettings : GlobalSettings
         LoraFormat = LoraFormat,
         GuardEvery = EffectiveGuardEvery,
         GuardPatience = GuardPatience,
+        GradeCaptions = GradeCaptions,
+        GradeSeeds = GradeSeeds,
     };
 }
 

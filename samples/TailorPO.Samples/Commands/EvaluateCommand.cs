@@ -179,12 +179,14 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSett
         EvaluateSettings settings, CancellationToken cancellationToken)
     {
         AttributeGradeReport grade = null!;
+        var (preference, owner) = Alignment.RewardChoice.Build("preference");
+        using var _ = owner;
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask("grade", maxValue: 1);
-                grade = AttributeGrader.Grade(pipeline, adapter, settings.GradeOptions, GradeMonitor.OffTarget(),
+                grade = AttributeGrader.Grade(pipeline, adapter, settings.GradeOptions, [new GradeMonitor("preference model score", preference), .. GradeMonitor.OffTarget()],
                     (done, total) => (task.MaxValue, task.Value) = (total, done), cancellationToken);
             });
         console.Write(GradeTable(grade));
