@@ -220,7 +220,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSett
             {
                 var gain = grade.Gain(attribute);
                 table.AddRow(attribute.Name, Share(grade.Base.Accuracy(attribute)), Share(grade.Aligned.Accuracy(attribute)),
-                    string.Create(c, $"{gain.Mean * 100:+0.0;-0.0;0.0} +- {gain.StandardError * 100:F1} pts ({gain.StandardErrors:F1} s.e.)"));
+                    string.Create(c, $"{gain.Mean * 100:+0.0;-0.0;0.0} +- {gain.StandardError * 100:F1} pts{(double.IsNaN(gain.StandardErrors) ? "" : $" ({gain.StandardErrors:F1} s.e.)")}"));
             }
         }
         for (var m = 0; m < grade.MonitorNames.Count; m++)
