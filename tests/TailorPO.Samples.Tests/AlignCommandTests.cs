@@ -224,7 +224,7 @@ public class AlignCommandTests
         var (code, output) = CliRunner.Run("align", "--help");
         Assert.Equal(ExitCodes.Success, code);
         output = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
-        Assert.True(output.Contains("Default: 2e-3 for the embedded model, 3e-5 (the paper's) for --model", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("Default: 5e-4 for the embedded model, 3e-5 (the paper's) for --model", StringComparison.Ordinal), output);
         Assert.Contains("Default: 240, minutes on 2 cores", output);
         Assert.Contains("Default: 3 for the embedded model", output);
         Assert.Contains("--guard-every <IMAGES>", output);
@@ -233,6 +233,6 @@ public class AlignCommandTests
         Assert.Contains("Default: preference for the embedded model, jpeg-compressibility for --model", output);
         // The texts above are the constants formatted; the plan uses the same constants.
         var plan = new AlignSettings().ToPlan();
-        Assert.Equal((2e-3, 240, 3.0), (plan.LearningRate, plan.Budget, plan.GuidanceScale));
+        Assert.Equal((5e-4, 240, 3.0), (plan.LearningRate, plan.Budget, plan.GuidanceScale));
     }
 }
