@@ -8,6 +8,7 @@ using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
 using TailorPO.Core.Threading;
 using TailorPO.Training.Checkpoints;
+using TailorPO.Training.Guarding;
 using TailorPO.Training.Methods;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Optimization;
@@ -35,13 +36,31 @@ public sealed class PreferenceTrainer : IDisposable
     private readonly PromptCursor _cursor;
     private readonly ILogger _logger;
     private readonly IReadOnlyList<ITrainingMetricsSink> _sinks;
+    private readonly GoldMetricGuard? _guard;
 
     /// <summary>Creates the trainer (validating both option sets: every bad knob in one exception).</summary>
+    /// <param name="method">The training method.</param>
+    /// <param name="sampler">The sampler.</param>
+    /// <param name="stepRewards">r_t(c, x_t).</param>
+    /// <param name="reward">The final-image reward (the proxy the run optimises).</param>
+    /// <param name="decoder">Latents to images.</param>
+    /// <param name="adapter">The trainable adapter.</param>
+    /// <param name="encoder">Prompts to conditions.</param>
+    /// <param name="prompts">The training prompts.</param>
+    /// <param name="schedule">The noise schedule.</param>
+    /// <param name="options">The training options.</param>
+    /// <param name="core">The Core options.</param>
+    /// <param name="sinks">Metrics sinks.</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="goldMetric">The held-out gold metric the reward-hacking guard reads (required when
+    /// <see cref="GoldMetricGuardOptions.EveryImages"/> &gt; 0, ignored otherwise).</param>
+    /// <param name="goldMetricSinks">Receive the guard's history (e.g. <see cref="CsvGoldMetricSink"/>).</param>
     /// <exception cref="ArgumentException">Invalid options, or a method and parts that do not fit (e.g. TailorPO-G without a guiding refiner).</exception>
     public PreferenceTrainer(ITrainingMethod method, ISampler sampler, IStepRewardEstimator stepRewards, IRewardModel reward,
         ILatentDecoder decoder, IAdapter adapter, IPromptEncoder encoder,
         IPromptSource prompts, NoiseSchedule schedule, TailorPOTrainingOptions options, TailorPOCoreOptions core,
-        IEnumerable<ITrainingMetricsSink>? sinks = null, ILogger<PreferenceTrainer>? logger = null)
+        IEnumerable<ITrainingMetricsSink>? sinks = null, ILogger<PreferenceTrainer>? logger = null,
+        IGoldMetric? goldMetric = null, IEnumerable<IGoldMetricSink>? goldMetricSinks = null)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(sampler);
@@ -59,6 +78,9 @@ public sealed class PreferenceTrainer : IDisposable
         if (coreResult.Failed) failures.AddRange(coreResult.Failures ?? []);
         if (adapter.TrainableParameters.Count == 0)
             failures.Add("The adapter has no trainable parameter.");
+        if (options.GoldMetricGuard is { Enabled: true } && goldMetric is null)
+            failures.Add($"{nameof(TailorPOTrainingOptions)}.GoldMetricGuard.EveryImages = {options.GoldMetricGuard.EveryImages} needs an IGoldMetric " +
+                "(register one, or pass it to the trainer), or set EveryImages = 0 to turn the guard off.");
         if (failures.Count > 0)
             throw new ArgumentException("Invalid training setup: " + string.Join(" ", failures), nameof(options));
 
@@ -82,6 +104,8 @@ public sealed class PreferenceTrainer : IDisposable
         _cursor = new PromptCursor(prompts.Prompts, options.Seed);
         _context.NextPromptsSource = _cursor.Next;
         _context.Prompts = prompts.Prompts;
+        if (options.GoldMetricGuard.Enabled)
+            _guard = new GoldMetricGuard(goldMetric!, options.GoldMetricGuard, goldMetricSinks ?? [], adapter, _logger);
     }
 
     /// <summary>The method.</summary>
@@ -119,7 +143,9 @@ public sealed class PreferenceTrainer : IDisposable
         TorchNumerics.EnsureGuarded(_logger);
         TorchNumerics.Verify();
         _logger.LogInformation("Training {Method}: budget {Budget} samples, batch {Batch}, seed {Seed}.", _method.Name, options.SampleBudget, options.BatchSize, options.Seed);
-        while (_context.Samples < options.SampleBudget)
+        // The baseline before the first iteration (or a reading a resumed run still owes).
+        GuardIfDue(cancellationToken);
+        while (_context.Samples < options.SampleBudget && _guard?.Stopped != true)
         {
             var snapshot = TakeSnapshot();
             try
@@ -145,13 +171,44 @@ public sealed class PreferenceTrainer : IDisposable
                 snapshot.Dispose();
             }
             _context.Iteration++;
+            GuardIfDue(cancellationToken);
             if (options.CheckpointDirectory is { } dir && options.CheckpointEveryIterations > 0 && _context.Iteration % options.CheckpointEveryIterations == 0)
                 SaveCheckpoint(Path.Combine(dir, CheckpointFolderName));
+        }
+        if (_guard is not null)
+        {
+            // The last adapters are read once more unless they just were, so the end's restore decision is on current values.
+            GuardIfDue(cancellationToken, final: true);
+            _guard.Finish(_context.Samples, _context.Iteration, _context.Latest);
         }
         if (options.CheckpointDirectory is { } final) SaveCheckpoint(Path.Combine(final, CheckpointFolderName));
         foreach (var sink in _sinks) sink.Flush();
         return new TrainingReport(_method.Name, _context.Iteration, _context.Samples, _context.Updates, _context.SkippedUpdates,
-            _context.Sampler.Evaluations, _context.Sampler.Evaluations / (double)Math.Max(1, _context.Samples), clock.Elapsed, _context.Latest);
+            _context.Sampler.Evaluations, _context.Sampler.Evaluations / (double)Math.Max(1, _context.Samples), clock.Elapsed, _context.Latest)
+        {
+            GoldMetricGuard = _guard?.Summary(),
+        };
+    }
+
+    /// <summary>
+    /// Reads the gold metric when due (after a completed iteration; nothing to roll back). A cancellation during the
+    /// reading writes the checkpoint of the completed iteration - the reading is still owed, and a resume makes it first.
+    /// </summary>
+    private void GuardIfDue(CancellationToken cancellationToken, bool final = false)
+    {
+        if (_guard is null) return;
+        if (!(_guard.IsDue(_context.Samples) || (final && !_guard.Stopped && _guard.LastEvaluatedImages != _context.Samples))) return;
+        try
+        {
+            _guard.Evaluate(_context.Samples, _context.Iteration, _context.Latest, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            if (_context.Options.CheckpointDirectory is { } directory) SaveCheckpoint(Path.Combine(directory, CheckpointFolderName));
+            foreach (var sink in _sinks) sink.Flush();
+            _logger.LogInformation("Training cancelled during a gold-metric reading; state kept at iteration {Iteration}.", _context.Iteration);
+            throw;
+        }
     }
 
     /// <summary>Writes a checkpoint folder (adapters, optimizer, generator, counters, prompt cursor) atomically.</summary>
@@ -159,13 +216,17 @@ public sealed class PreferenceTrainer : IDisposable
     {
         var (tensors, steps) = _context.Optimizer.ExportState();
         var all = new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal) { ["generator"] = _context.Generator.get_state() };
+        var guardTensors = _guard?.BestTensors().ToList() ?? [];
         try
         {
-            TrainingCheckpoint.Write(folder, _context.Adapter, all, Counters(steps));
+            foreach (var (name, tensor) in guardTensors) all.Add(name, tensor);
+            TrainingCheckpoint.Write(folder, _context.Adapter, all, Counters(steps) with { GoldMetricGuard = _guard?.ExportState() });
         }
         finally
         {
-            foreach (var t in all.Values) t.Dispose();
+            // The guard's best adapters are its own: not disposed here.
+            foreach (var (name, t) in all)
+                if (!name.StartsWith(GoldMetricGuard.TensorPrefix, StringComparison.Ordinal)) t.Dispose();
         }
         _logger.LogInformation("Checkpoint written to {Folder}: iteration {Iteration}, {Samples} samples, {Updates} updates.",
             folder, _context.Iteration, _context.Samples, _context.Updates);
@@ -184,7 +245,9 @@ public sealed class PreferenceTrainer : IDisposable
                 throw new InvalidDataException($"The checkpoint '{folder}' was written by method '{counters.Method}'; this trainer runs '{_method.Name}'.");
             if (counters.Seed != _context.Options.Seed)
                 throw new InvalidDataException($"The checkpoint '{folder}' was written with seed {counters.Seed}; this trainer has seed {_context.Options.Seed}.");
-            var problems = CheckpointCountersCheck.Problems(counters, _context.Options, Path.Combine(folder, TrainingCheckpoint.CountersFile)).ToList();
+            var manifest = Path.Combine(folder, TrainingCheckpoint.CountersFile);
+            var problems = CheckpointCountersCheck.Problems(counters, _context.Options, manifest)
+                .Concat(GoldMetricGuard.ResumeProblems(counters.GoldMetricGuard, _context.Options.GoldMetricGuard, _guard?.Metric, counters.Samples, manifest)).ToList();
             if (problems.Count > 0) throw new InvalidDataException("The checkpoint cannot be resumed: " + string.Join(" ", problems));
             _context.Adapter.Load(Path.Combine(folder, TrainingCheckpoint.AdapterFile));
             _context.Optimizer.ImportState(tensors, counters.OptimizerSteps);
@@ -192,6 +255,7 @@ public sealed class PreferenceTrainer : IDisposable
                 throw new InvalidDataException($"The checkpoint '{folder}' has no generator state.");
             _context.Generator.set_state(generator);
             ApplyCounters(counters);
+            if (_guard is not null && counters.GoldMetricGuard is { } guardState) _guard.ImportState(guardState, tensors, folder);
             _logger.LogInformation("Resumed {Method} at iteration {Iteration}, {Samples} samples.", _method.Name, counters.Iterations, counters.Samples);
         }
         finally
@@ -203,6 +267,7 @@ public sealed class PreferenceTrainer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _guard?.Dispose();
         _context.Optimizer.Dispose();
         _context.Generator.Dispose();
         if (_method is IDisposable disposable) disposable.Dispose();
@@ -293,4 +358,8 @@ public sealed class PreferenceTrainer : IDisposable
 /// <param name="Elapsed">Wall time of this call.</param>
 /// <param name="Latest">The last update's metrics, or null.</param>
 public sealed record TrainingReport(string Method, int Iterations, long Samples, long Updates, long SkippedUpdates, long NoiseEvaluations,
-    double NoiseEvaluationsPerSample, TimeSpan Elapsed, TrainingStepMetrics? Latest);
+    double NoiseEvaluationsPerSample, TimeSpan Elapsed, TrainingStepMetrics? Latest)
+{
+    /// <summary>What the reward-hacking guard did (evaluations, best, early stop, restore), or null when it was off.</summary>
+    public GoldMetricGuardSummary? GoldMetricGuard { get; init; }
+}

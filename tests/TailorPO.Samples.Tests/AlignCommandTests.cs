@@ -5,6 +5,7 @@ using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Commands;
 using TailorPO.Shapes;
+using TailorPO.Training.Guarding;
 using TailorPO.Training.Metrics;
 
 namespace TailorPO.Samples.Tests;
@@ -12,7 +13,7 @@ namespace TailorPO.Samples.Tests;
 /// <summary>The main job's CLI: bad input before any work, and a tiny end-to-end align -> generate -> evaluate.</summary>
 public class AlignCommandTests
 {
-    private static readonly string[] Tiny = ["--steps", "5", "--trained-steps", "5", "--eval-seeds", "2", "--threads", "1"];
+    private static readonly string[] Tiny = ["--steps", "5", "--trained-steps", "5", "--eval-seeds", "2", "--threads", "1", "--grade-captions", "4", "--grade-seeds", "2"];
 
     [Theory]
     [InlineData(new[] { "--method", "spo" }, "--method must be one of")]
@@ -27,6 +28,9 @@ public class AlignCommandTests
     [InlineData(new[] { "--pairs", "/no/such/pairs.csv" }, "--pairs feeds Diffusion-DPO")]
     [InlineData(new[] { "--method", "diffusion-dpo", "--pairs", "/no/such/pairs.csv" }, "--pairs: Preference-pair CSV '/no/such/pairs.csv' does not exist")]
     [InlineData(new[] { "--lora-format", "comfy" }, "--lora-format must be one of peft, kohya")]
+    [InlineData(new[] { "--guard-every", "-1" }, "--guard-every must be >= 0 (0 turns the guard off)")]
+    [InlineData(new[] { "--guard-patience", "0" }, "--guard-patience must be >= 1")]
+    [InlineData(new[] { "--model", "/tmp", "--guard-every", "4" }, "--guard-every needs the embedded model")]
     public void Bad_input_is_reported_before_any_work_with_exit_code_2(string[] args, string message)
     {
         using var folder = new TemporaryFolder();
@@ -99,7 +103,7 @@ public class AlignCommandTests
         var (code, output) = CliRunner.Run(["align", "--budget", "2", "-o", run, .. Tiny]);
         Assert.True(code == ExitCodes.Success, output);
 
-        foreach (var png in new[] { "before.png", "after.png", "reward-curve.png", "training-signals.png" })
+        foreach (var png in new[] { "before.png", "after.png", "reward-curve.png", "training-signals.png", "proxy-vs-gold.png", "attribute-accuracy.png" })
         {
             using var bitmap = SKBitmap.Decode(Path.Combine(run, png));
             Assert.True(bitmap is { Width: > 0, Height: > 0 }, $"{png} does not decode");
@@ -109,6 +113,16 @@ public class AlignCommandTests
         Assert.All(csv.Skip(1), line => double.Parse(line.Split(',')[4], CultureInfo.InvariantCulture)); // the loss column parses
         Assert.Equal(5, csv.Length - 1); // one trajectory, five trained steps
         Assert.Contains("| base model |", File.ReadAllText(Path.Combine(run, "summary.md")));
+        // The guard is on by default for the embedded model (every budget / 4 images, here 1): a baseline and a reading at 2.
+        var gold = File.ReadAllLines(Path.Combine(run, CsvGoldMetricSink.DefaultFileName));
+        Assert.Equal(string.Join(',', CsvGoldMetricSink.Columns), gold[0]);
+        Assert.Equal(["0", "2"], gold.Skip(1).Select(l => l.Split(',')).Where(f => f[^1] != "restored-best").Select(f => f[0]));
+        Assert.Contains("## Reward-hacking guard", File.ReadAllText(Path.Combine(run, "summary.md")));
+        // The default reward of the embedded model is its preference model; the grade (4 captions x 2 seeds here) follows.
+        Assert.StartsWith("# tailorpo on preference", File.ReadAllText(Path.Combine(run, "summary.md")));
+        Assert.Contains("Graded on 4 held-out captions x 2 seeds (8 images per model", File.ReadAllText(Path.Combine(run, "summary.md")));
+        Assert.Contains("| training reward (preference) |", File.ReadAllText(Path.Combine(run, "summary.md")));
+        Assert.Contains("`gold-metric.csv`, `proxy-vs-gold.png`", File.ReadAllText(Path.Combine(run, "summary.md")));
         using (var pipeline = StableDiffusionPipeline.FromPretrained(EmbeddedModel.Folder))
             Assert.NotEmpty(LoraAdapter.FromFile(pipeline.Unet, Path.Combine(run, "lora.safetensors"), ModelLoader.LoraKeyPrefix).Layers);
 
@@ -128,6 +142,8 @@ public class AlignCommandTests
         (code, output) = CliRunner.Run("align", "--resume", run, "--budget", "4", "--threads", "1");
         Assert.True(code == ExitCodes.Success, output);
         Assert.Equal(10, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length - 1);
+        Assert.Equal(["0", "2", "4"], File.ReadAllLines(Path.Combine(run, CsvGoldMetricSink.DefaultFileName)).Skip(1)
+            .Select(l => l.Split(',')).Where(f => f[^1] != "restored-best").Select(f => f[0]));
     }
 
     [Fact]
@@ -181,10 +197,25 @@ public class AlignCommandTests
     {
         var embedded = new AlignSettings().ToPlan();
         Assert.Equal((AlignSettings.EmbeddedGuidanceScale, AlignSettings.EmbeddedLearningRate), (embedded.GuidanceScale, embedded.LearningRate));
+        Assert.Equal("preference", embedded.Reward); // the embedded preference model
         var real = new AlignSettings { Model = "/models/sd15" }.ToPlan();
         Assert.Equal((5.0, 3e-5), (real.GuidanceScale, real.LearningRate)); // the paper's CFG and learning rate
+        Assert.Equal("jpeg-compressibility", real.Reward); // no preference model ships for a real model
+        Assert.Equal("colorfulness", new AlignSettings { Reward = "colorfulness" }.ToPlan().Reward);
         var chosen = new AlignSettings { GuidanceScale = 7.5, LearningRate = 1e-4 }.ToPlan();
         Assert.Equal((7.5, 1e-4), (chosen.GuidanceScale, chosen.LearningRate));
+    }
+
+    [Fact]
+    public void The_reward_hacking_guard_defaults_to_a_quarter_of_the_budget_for_the_embedded_model_and_off_for_a_real_one()
+    {
+        Assert.Equal((60, 2), (new AlignSettings().ToPlan().GuardEvery, new AlignSettings().ToPlan().GuardPatience));
+        Assert.Equal(25, new AlignSettings { Budget = 100 }.ToPlan().GuardEvery);
+        Assert.Equal(0, new AlignSettings { GuardEvery = 0 }.ToPlan().GuardEvery);
+        Assert.Equal((16, 3), (new AlignSettings { GuardEvery = 16, GuardPatience = 3 }.ToPlan().GuardEvery, new AlignSettings { GuardPatience = 3 }.ToPlan().GuardPatience));
+        Assert.Equal(0, new AlignSettings { Model = "/models/sd15" }.ToPlan().GuardEvery);
+        // A plan saved before the guard existed (no GuardEvery in options.json) resumes unguarded, as it was trained.
+        Assert.Equal(0, new Alignment.AlignmentPlan().GuardEvery);
     }
 
     [Fact]
@@ -193,11 +224,15 @@ public class AlignCommandTests
         var (code, output) = CliRunner.Run("align", "--help");
         Assert.Equal(ExitCodes.Success, code);
         output = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
-        Assert.True(output.Contains("Default: 2e-3 for the embedded model, 3e-5 (the paper's) for --model", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("Default: 5e-4 for the embedded model, 3e-5 (the paper's) for --model", StringComparison.Ordinal), output);
         Assert.Contains("Default: 240, minutes on 2 cores", output);
         Assert.Contains("Default: 3 for the embedded model", output);
+        Assert.Contains("--guard-every <IMAGES>", output);
+        Assert.Contains("Default: a quarter of the budget (60 for 240) for the embedded model; off for --model", output);
+        Assert.Contains("--guard-patience <K>", output);
+        Assert.Contains("Default: preference for the embedded model, jpeg-compressibility for --model", output);
         // The texts above are the constants formatted; the plan uses the same constants.
         var plan = new AlignSettings().ToPlan();
-        Assert.Equal((2e-3, 240, 3.0), (plan.LearningRate, plan.Budget, plan.GuidanceScale));
+        Assert.Equal((5e-4, 240, 3.0), (plan.LearningRate, plan.Budget, plan.GuidanceScale));
     }
 }

@@ -61,7 +61,7 @@ public sealed class AlignHumanLabelsTests : IDisposable
 
         var export = Export();
         File.AppendAllText(Path.Combine(export, StoredTrajectoryPairs.FileName), "a red circle,zero,a.safetensors,b.safetensors,1,0,0\n");
-        (code, output) = CliRunner.Run(["align", "-o", _folder.Combine("run"), "--method", "d3po", "--steps", "10", "--human-labels", export]);
+        (code, output) = CliRunner.Run(["align", "-o", _folder.Combine("run"), "--method", "d3po", "--steps", "10", "--human-labels", export, "--grade-captions", "2", "--grade-seeds", "2"]);
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"{StoredTrajectoryPairs.FileName}:3: seed must be an integer"), output.Replace("\n", "", StringComparison.Ordinal));
     }

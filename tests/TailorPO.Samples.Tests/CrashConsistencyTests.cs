@@ -42,7 +42,7 @@ public sealed class CrashConsistencyTests(CrashConsistencyTests.UninterruptedRun
     [
         "--budget", Budget.ToString(CultureInfo.InvariantCulture), "--batch", "1",
         "--steps", Steps.ToString(CultureInfo.InvariantCulture), "--trained-steps", Steps.ToString(CultureInfo.InvariantCulture),
-        "--eval-seeds", "2", "--threads", "1",
+        "--eval-seeds", "2", "--threads", "1", "--grade-captions", "2", "--grade-seeds", "2",
     ];
 
     /// <summary>The uninterrupted run every test compares with, made once for the class.</summary>

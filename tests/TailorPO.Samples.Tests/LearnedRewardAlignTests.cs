@@ -6,7 +6,7 @@ namespace TailorPO.Samples.Tests;
 /// <summary><c>align --reward hpsv2</c> and <c>--reward imagereward</c> on the fixtures' tiny reward weights, at a tiny budget.</summary>
 public class LearnedRewardAlignTests
 {
-    private static readonly string[] Tiny = ["--budget", "2", "--steps", "5", "--trained-steps", "5", "--eval-seeds", "2", "--threads", "1"];
+    private static readonly string[] Tiny = ["--budget", "2", "--steps", "5", "--trained-steps", "5", "--eval-seeds", "2", "--threads", "1", "--grade-captions", "2", "--grade-seeds", "2"];
 
     [Theory]
     [InlineData("hpsv2", "tailorpo")]

@@ -19,7 +19,7 @@ public sealed class RunFolderRecoveryTests
         using var folder = new TemporaryFolder();
         var run = folder.Combine("run");
         Directory.CreateDirectory(run);
-        new AlignSettings { Budget = 2, Steps = 5, TrainedSteps = 5, EvaluationSeeds = 2, Threads = 1 }.ToPlan().Save(run);
+        new AlignSettings { Budget = 2, Steps = 5, TrainedSteps = 5, EvaluationSeeds = 2, Threads = 1, GradeCaptions = 2, GradeSeeds = 2 }.ToPlan().Save(run);
         File.WriteAllText(Path.Combine(run, "metrics.csv"), string.Join(',', CsvMetricsSink.Columns) + "\ntailorpo,0,0,0,0.69,0.5,1,2,1,0,0,0,0.1,0,2,10,0.");
         File.WriteAllText(Path.Combine(run, "metrics.jsonl"), "{\"method\":\"tailorpo\",\"iteration\":0,\"up");
 
@@ -30,7 +30,7 @@ public sealed class RunFolderRecoveryTests
         Assert.Contains($"--resume '{run}' has no checkpoint/ to resume from: its run stopped before its first checkpoint", output);
         const string marker = "Start it afresh in the same folder with its options: ";
         var command = output[(output.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..];
-        Assert.StartsWith($"tailorpo align -o {run} --method tailorpo --reward jpeg-compressibility --budget 2 --seed 0", command);
+        Assert.StartsWith($"tailorpo align -o {run} --method tailorpo --reward preference --budget 2 --seed 0", command);
 
         (code, output) = CliRunner.Run(command.Split(' ')[1..]);
 

@@ -79,6 +79,33 @@ public sealed class TrainingPlotsTests
     }
 
     /// <summary>Pixels of exactly <paramref name="color"/> (a line's core; anti-aliased edges and translucent bands differ).</summary>
+    [Fact]
+    public void The_proxy_vs_gold_plot_draws_both_curves_the_best_reading_and_the_early_stop()
+    {
+        using var folder = new TemporaryFolder();
+        var csv = folder.Combine("gold-metric.csv");
+        File.WriteAllLines(csv,
+        [
+            "images,iteration,proxy,proxy_se,gold,gold_se,best_gold,best_images,streak,log_ratio_margin,log_ratio_drift,event",
+            "0,0,1.0,0.1,0.30,0.05,0.30,0,0,NaN,NaN,baseline",
+            "60,30,1.2,0.1,0.45,0.05,0.45,60,0,0.1,0.2,new-best",
+            "120,60,1.5,0.1,0.35,0.05,0.45,60,1,0.2,0.3,diverging",
+            "180,90,1.9,0.1,0.25,0.05,0.45,60,2,0.3,0.4,stopped",
+            "180,90,1.2,0.1,0.45,0.05,0.45,60,2,0.3,0.4,restored-best",
+        ]);
+        var rows = TrainingPlots.ReadGoldMetric(csv);
+        Assert.Equal(5, rows.Count);
+        Assert.Equal(("stopped", 0.25), (rows[3].Event, rows[3].Gold));
+        var path = folder.Combine(TrainingPlots.ProxyVsGoldFile);
+
+        TrainingPlots.ProxyVsGold(rows, "jpeg-compressibility", path);
+
+        using var image = SKBitmap.Decode(path);
+        Assert.Equal((900, 500), (image.Width, image.Height));
+        foreach (var (color, what) in new[] { (Colors.C0, "proxy"), (Colors.C1, "gold"), (Colors.C2, "best marker"), (Colors.C3, "early-stop line") })
+            Assert.True(CountPixels(image, 0, 0, image.Width, image.Height, color) > 20, $"the {what} is not drawn");
+    }
+
     private static int CountPixels(SKBitmap image, int left, int top, int width, int height, Color color)
     {
         var count = 0;

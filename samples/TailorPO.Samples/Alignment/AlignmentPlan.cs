@@ -92,6 +92,21 @@ public sealed record AlignmentPlan
     /// <summary>Diffusion-DPO: pairs the base model generates for its offline set, or null for the library default.</summary>
     public int? DiffusionDpoGeneratedPairs { get; init; }
 
+    /// <summary>
+    /// The reward-hacking guard: read the gold metric (<see cref="SceneGoldMetric"/>) every this many images; 0 (the
+    /// default of a plan, and of runs saved before the guard existed) turns it off.
+    /// </summary>
+    public int GuardEvery { get; init; }
+
+    /// <summary>The guard's patience K: readings in a row with the proxy up and the gold down before it stops the run.</summary>
+    public int GuardPatience { get; init; } = 2;
+
+    /// <summary>Held-out captions of the final grade (the embedded model only).</summary>
+    public int GradeCaptions { get; init; } = 24;
+
+    /// <summary>Seeds per caption of the final grade.</summary>
+    public int GradeSeeds { get; init; } = 8;
+
     /// <summary>libtorch threads.</summary>
     public int Threads { get; init; }
 
@@ -118,6 +133,8 @@ public sealed record AlignmentPlan
             "--trained-steps", TrainedSteps.ToString(c), "--cfg", GuidanceScale.ToString("R", c), "--eta", Eta.ToString("R", c),
             "--beta", Beta.ToString("R", c), "--candidates", Candidates.ToString(c), "--eval-seeds", EvaluationSeeds.ToString(c),
             "--lora-format", LoraFormat, "--dtype", DType, "--device", Device, "--threads", Threads.ToString(c),
+            "--guard-every", GuardEvery.ToString(c), "--guard-patience", GuardPatience.ToString(c),
+            "--grade-captions", GradeCaptions.ToString(c), "--grade-seeds", GradeSeeds.ToString(c),
         };
         if (!EmbeddedModel) args.AddRange(["--model", Quote(ModelFolder)]);
         if (PromptFile is not null) args.AddRange(["--prompts", Quote(PromptFile)]);

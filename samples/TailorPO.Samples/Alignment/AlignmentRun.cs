@@ -11,9 +11,11 @@ using TailorPO.Diffusion.Pipelines;
 using TailorPO.Diffusion.Preferences;
 using TailorPO.Guidance.Options;
 using TailorPO.Samples.Cli;
+using TailorPO.Samples.Evaluation;
 using TailorPO.Samples.Imaging;
 using TailorPO.Training;
 using TailorPO.Training.Evaluation;
+using TailorPO.Training.Guarding;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;
 using TailorPO.Training.Pairs;
@@ -26,13 +28,15 @@ namespace TailorPO.Samples.Alignment;
 /// <param name="Report">The trainer's report.</param>
 /// <param name="Evaluation">Base vs aligned reward on held-out prompts and seeds.</param>
 /// <param name="Folder">The run folder.</param>
-public sealed record AlignmentResult(TrainingReport Report, EvaluationReport Evaluation, string Folder);
+/// <param name="Grade">The GenEval-style grade of base vs aligned (the embedded model only; null otherwise).</param>
+public sealed record AlignmentResult(TrainingReport Report, EvaluationReport Evaluation, string Folder, AttributeGradeReport? Grade = null);
 
 /// <summary>
 /// One <c>align</c> run: the library's parts wired through DI exactly as a host application would (AddTailorPODiffusion,
 /// AddTailorPOCore, AddTailorPORewards, AddTailorPOGuidance, AddTailorPOTraining), then training, evaluation on held-out
 /// prompts and seeds, and the run folder: options.json, metrics.csv/.jsonl, reward-curve.png, training-signals.png,
-/// before.png/after.png, lora.safetensors, checkpoint/ and summary.md.
+/// before.png/after.png, lora.safetensors, checkpoint/ and summary.md; with the reward-hacking guard on, also
+/// gold-metric.csv and proxy-vs-gold.png.
 /// </summary>
 public static class AlignmentRun
 {
@@ -83,9 +87,10 @@ public static class AlignmentRun
         var adapter = provider.GetRequiredService<LoraAdapter>();
         var report = await TrainAndSave(provider, plan, folder, resume, console, cancellationToken).ConfigureAwait(false);
         var evaluation = Evaluate(provider, plan, console, cancellationToken);
+        var grade = plan.EmbeddedModel ? Grade(provider, plan, folder, console, cancellationToken) : null;
         WriteGrids(pipeline, adapter, plan, folder, cancellationToken);
-        WriteSummary(plan, report, evaluation, folder, clock.Elapsed);
-        return new AlignmentResult(report, evaluation, folder);
+        WriteSummary(plan, report, evaluation, grade, folder, clock.Elapsed);
+        return new AlignmentResult(report, evaluation, folder, grade);
     }
 
     /// <summary>
@@ -118,7 +123,7 @@ public static class AlignmentRun
         if (!resume)
         {
             // A new run in a folder whose run stopped before its first checkpoint: its rows would precede this run's.
-            foreach (var file in MetricsFiles) File.Delete(Path.Combine(folder, file));
+            foreach (var file in MetricsFiles.Append(CsvGoldMetricSink.DefaultFileName)) File.Delete(Path.Combine(folder, file));
             plan.Save(folder);
         }
         return provider;
@@ -146,6 +151,9 @@ public static class AlignmentRun
         var rows = TrainingPlots.Read(Path.Combine(folder, "metrics.csv"));
         TrainingPlots.RewardCurve(rows, plan.Reward, Path.Combine(folder, TrainingPlots.RewardCurveFile));
         TrainingPlots.TrainingSignals(rows, Path.Combine(folder, TrainingPlots.SignalsFile));
+        var gold = Path.Combine(folder, CsvGoldMetricSink.DefaultFileName);
+        if (plan.GuardEvery > 0 && File.Exists(gold))
+            TrainingPlots.ProxyVsGold(TrainingPlots.ReadGoldMetric(gold), plan.Reward, Path.Combine(folder, TrainingPlots.ProxyVsGoldFile));
         return report;
     }
 
@@ -189,6 +197,9 @@ public static class AlignmentRun
                 o.CheckpointEveryIterations = CheckpointEveryIterations;
                 o.Pairing = ParsePairing(plan.Pairing);
                 if (plan.DiffusionDpoGeneratedPairs is { } pairs) o.DiffusionDpoGeneratedPairs = pairs;
+                o.GoldMetricGuard.EveryImages = plan.GuardEvery;
+                o.GoldMetricGuard.Patience = plan.GuardPatience;
+                o.GoldMetricGuard.Tolerance = SceneGoldMetric.Tolerance;
             })
             .Configure<StableDiffusionPipeline>((o, pipeline) =>
             {
@@ -201,6 +212,13 @@ public static class AlignmentRun
         // D3PO's human-feedback mode: a registered labelled set replaces its sampled, reward-ranked trajectories.
         if (plan.HumanLabels is { } labels)
             services.AddSingleton<ILabelledTrajectorySource>(_ => StoredTrajectoryPairs.Open(labels));
+        if (plan.GuardEvery > 0)
+        {
+            // The reward-hacking guard: the exact SceneMeasurer grades held-out captions with the current adapters.
+            services.AddSingleton<IGoldMetric>(sp => new SceneGoldMetric(sp.GetRequiredService<StableDiffusionPipeline>(), sp.GetRequiredService<IRewardModel>(),
+                sp.GetRequiredService<LoraAdapter>(), plan.Steps, plan.GuidanceScale, plan.Eta));
+            services.AddSingleton<IGoldMetricSink>(_ => new CsvGoldMetricSink(Path.Combine(folder, CsvGoldMetricSink.DefaultFileName)));
+        }
         services.AddSingleton<ITrainingMetricsSink>(_ => new CsvMetricsSink(Path.Combine(folder, MetricsFiles[0])));
         services.AddSingleton<ITrainingMetricsSink>(_ => new JsonLinesMetricsSink(Path.Combine(folder, MetricsFiles[1])));
         return services;
@@ -239,6 +257,33 @@ public static class AlignmentRun
         return evaluation!;
     }
 
+    /// <summary>The grade's settings for a plan: its captions and seeds, sampled as the plan samples.</summary>
+    public static AttributeGradeOptions GradeOptions(AlignmentPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return new AttributeGradeOptions
+        {
+            Captions = plan.GradeCaptions, SeedsPerCaption = plan.GradeSeeds, Steps = plan.Steps, GuidanceScale = plan.GuidanceScale, Eta = plan.Eta,
+        };
+    }
+
+    private static AttributeGradeReport Grade(IServiceProvider provider, AlignmentPlan plan, string folder, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        var monitors = new List<GradeMonitor> { new($"training reward ({plan.Reward})", provider.GetRequiredService<IRewardModel>()) };
+        // The learned proxy is watched even when it is not trained on (a JPEG run shows what it does to preference).
+        using var preference = plan.Reward == "preference" ? null : RewardChoice.Build("preference").Owner;
+        if (preference is not null) monitors.Add(new GradeMonitor("preference model score", preference.GetRequiredService<IRewardModel>()));
+        monitors.AddRange(GradeMonitor.OffTarget());
+        AttributeGradeReport? grade = null;
+        console.Status().Start("Grading base and aligned model (held-out captions x seeds)...", status =>
+            grade = AttributeGrader.Grade(provider.GetRequiredService<StableDiffusionPipeline>(), provider.GetRequiredService<LoraAdapter>(),
+                GradeOptions(plan), monitors,
+                (done, total) => status.Status(string.Create(CultureInfo.InvariantCulture, $"Grading base and aligned model: {done} of {total} images...")),
+                cancellationToken));
+        AttributeAccuracyChart.Save(grade!, Path.Combine(folder, AttributeAccuracyChart.FileName));
+        return grade!;
+    }
+
     private static void WriteGrids(StableDiffusionPipeline pipeline, LoraAdapter adapter, AlignmentPlan plan, string folder, CancellationToken cancellationToken)
     {
         var prompts = AlignmentPrompts.Evaluation(plan.EmbeddedModel).Take(4).ToList();
@@ -256,15 +301,17 @@ public static class AlignmentRun
             }
             return stack(columns, 1).flatten(0, 1);
         }
-        var captions = prompts.SelectMany(p => Enumerable.Range(0, seeds).Select(k => (string?)$"{p} (seed {100_000 + k})")).ToList();
+        // Room for the whole caption and its seed: a grid whose captions end mid-word cannot be checked against the image.
+        const int captionLines = 5;
+        var captions = prompts.SelectMany(p => Enumerable.Range(0, seeds).Select(k => (string?)$"{p}, seed {100_000 + k}")).ToList();
         var scale = Math.Max(1, 128 / pipeline.DefaultImageSize);
         using var scope = NewDisposeScope();
         using (adapter.Disable())
-            CaptionedGrid.Save(Path.Combine(folder, "before.png"), Images(), captions, seeds, scale);
-        CaptionedGrid.Save(Path.Combine(folder, "after.png"), Images(), captions, seeds, scale);
+            CaptionedGrid.Save(Path.Combine(folder, "before.png"), Images(), captions, seeds, scale, captionLines);
+        CaptionedGrid.Save(Path.Combine(folder, "after.png"), Images(), captions, seeds, scale, captionLines);
     }
 
-    private static void WriteSummary(AlignmentPlan plan, TrainingReport report, EvaluationReport evaluation, string folder, TimeSpan elapsed)
+    private static void WriteSummary(AlignmentPlan plan, TrainingReport report, EvaluationReport evaluation, AttributeGradeReport? grade, string folder, TimeSpan elapsed)
     {
         var (baseMean, baseStd) = evaluation.ReferenceSummary;
         var (alignedMean, alignedStd) = evaluation.PolicySummary;
@@ -288,7 +335,32 @@ public static class AlignmentRun
         foreach (var (prompt, reference, policy) in evaluation.PerPrompt)
             text.AppendLine(c, $"| {prompt} | {reference:G5} | {policy:G5} |");
         text.AppendLine();
-        text.AppendLine(c, $"Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `training-signals.png`, `before.png`, `after.png`, `lora.safetensors` ({(plan.LoraFormat == "kohya" ? "kohya-ss layout, for A1111 and ComfyUI" : "PEFT / diffusers layout")}), `checkpoint/` (resume with `--resume`).");
+        if (grade is not null)
+        {
+            text.AppendLine("## Grade (held-out captions, exact measurer)");
+            text.AppendLine();
+            text.Append(grade.ToMarkdown());
+            text.AppendLine();
+            text.AppendLine(c, $"Chart: `{AttributeAccuracyChart.FileName}`.");
+            text.AppendLine();
+        }
+        if (report.GoldMetricGuard is { } guard)
+        {
+            text.AppendLine("## Reward-hacking guard");
+            text.AppendLine();
+            text.AppendLine(c, $"Gold metric `{guard.Metric}`: the fraction of {SceneGoldMetric.DefaultImages} held-out images (captions training never shows, fixed seeds) with all four attributes right by the exact SceneMeasurer; proxy: the training reward's mean on the same images. Read every {plan.GuardEvery} images, patience {plan.GuardPatience}.");
+            text.AppendLine();
+            text.AppendLine(c, $"{guard.Evaluations} readings; best gold {guard.BestGold:G4} at {guard.BestImages} images; last gold {guard.LastGold:G4}. {(guard.StoppedEarly ? $"Stopped early: {guard.StopReason}." : "Not stopped early.")} {(guard.RestoredBest ? $"The adapters were restored to the best ones ({guard.BestImages} images)." : "The final adapters were kept.")}");
+            text.AppendLine();
+            text.AppendLine("| images | proxy | gold (s.e.) | log-ratio margin | log-ratio drift | event |");
+            text.AppendLine("| --- | --- | --- | --- | --- | --- |");
+            foreach (var e in guard.History)
+                text.AppendLine(c, $"| {e.Images} | {e.Proxy:G4} | {e.Gold:G3} ({e.GoldStandardError:G2}) | {e.LogRatioMargin:G3} | {e.LogRatioDrift:G3} | {CsvGoldMetricSink.EventName(e.Event)} |");
+            text.AppendLine();
+            text.AppendLine("`gold-metric.csv` holds these rows; `proxy-vs-gold.png` plots proxy and gold against images with the best point and the stop marked.");
+            text.AppendLine();
+        }
+        text.AppendLine(c, $"Files: `options.json`, `metrics.csv`, `metrics.jsonl`, `reward-curve.png`, `training-signals.png`, `before.png`, `after.png`, `lora.safetensors` ({(plan.LoraFormat == "kohya" ? "kohya-ss layout, for A1111 and ComfyUI" : "PEFT / diffusers layout")}), `checkpoint/` (resume with `--resume`){(report.GoldMetricGuard is null ? "" : ", `gold-metric.csv`, `proxy-vs-gold.png`")}{(grade is null ? "" : $", `{AttributeAccuracyChart.FileName}`")}.");
         File.WriteAllText(Path.Combine(folder, "summary.md"), text.ToString());
     }
 

@@ -1,4 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using TailorPO.Core.Abstractions;
 using TailorPO.Rewards.Options;
+using TailorPO.Shapes;
 
 namespace TailorPO.Samples.Alignment;
 
@@ -8,12 +11,12 @@ public static class RewardChoice
     /// <summary>Every accepted name.</summary>
     public static readonly IReadOnlyList<string> Names =
     [
-        "jpeg-compressibility", "jpeg-incompressibility", "colorfulness", "brightness", "saturation", "aesthetic", "clip-score", "hpsv2", "imagereward",
+        "preference", "jpeg-compressibility", "jpeg-incompressibility", "colorfulness", "brightness", "saturation", "aesthetic", "clip-score", "hpsv2", "imagereward",
         "ensemble",
     ];
 
     /// <summary>True when the reward has a gradient with respect to the image (TailorPO-G needs one).</summary>
-    public static bool IsDifferentiable(string name) => name is "colorfulness" or "brightness" or "saturation" or "aesthetic" or "clip-score" or "hpsv2" or "imagereward";
+    public static bool IsDifferentiable(string name) => name is "preference" or "colorfulness" or "brightness" or "saturation" or "aesthetic" or "clip-score" or "hpsv2" or "imagereward";
 
     /// <summary>The problems of a reward choice (unknown name, missing weight paths), each a full sentence.</summary>
     public static IEnumerable<string> Problems(string name, string? clipFolder, string? aestheticHead)
@@ -35,6 +38,19 @@ public static class RewardChoice
             yield return $"--aesthetic-head '{aestheticHead}' does not exist.";
     }
 
+    /// <summary>
+    /// A reward by CLI name on its own, outside a run's container (a monitor of the grade): the provider owns it, so
+    /// dispose the provider when done.
+    /// </summary>
+    public static (IRewardModel Reward, ServiceProvider Owner) Build(string name, string? clipFolder = null, string? aestheticHead = null)
+    {
+        var services = new ServiceCollection();
+        services.AddTailorPORewards(o => Configure(o, name, clipFolder, aestheticHead, clipFolder));
+        services.AddTailorPORewardModels();
+        var provider = services.BuildServiceProvider();
+        return (provider.GetRequiredService<IRewardModel>(), provider);
+    }
+
     /// <summary>Adds the reward's members to the rewards options.</summary>
     /// <param name="options">The options to fill.</param>
     /// <param name="name">A name from <see cref="Names"/>.</param>
@@ -46,6 +62,11 @@ public static class RewardChoice
         ArgumentNullException.ThrowIfNull(options);
         switch (name)
         {
+            case "preference":
+                // The embedded preference model is a transformers CLIPModel folder: scored exactly as PickScore would be.
+                options.Add(RewardKind.ClipScore, configure: m => (m.ModelPath, m.TokenizerPath) =
+                    (clipFolder ?? EmbeddedPreferenceModel.Folder, tokenizerFolder ?? EmbeddedPreferenceModel.TokenizerFolder));
+                break;
             case "jpeg-compressibility": options.Add(RewardKind.JpegCompressibility); break;
             case "jpeg-incompressibility": options.Add(RewardKind.JpegIncompressibility); break;
             case "colorfulness": options.Add(RewardKind.Colorfulness); break;

@@ -12,6 +12,9 @@ public static class TrainingPlots
     /// <summary>The file of <see cref="RewardCurve"/> in a run folder.</summary>
     public const string RewardCurveFile = "reward-curve.png";
 
+    /// <summary>The file of <see cref="ProxyVsGold"/> in a run folder.</summary>
+    public const string ProxyVsGoldFile = "proxy-vs-gold.png";
+
     /// <summary>The panels of <see cref="TrainingSignals"/>, in order (left to right, top to bottom).</summary>
     public static readonly IReadOnlyList<string> SignalPanels =
         ["Implicit-reward margin", "Implicit accuracy", "Step-reward gap", "Loss - ln 2"];
@@ -44,6 +47,76 @@ public static class TrainingPlots
             .Select(f => new Row(L(f[update]), L(f[samples]), D(f[loss]), D(f[accuracy]), D(f[preferred]), D(f[dispreferred]), D(f[gap]),
                 margin >= 0 ? D(f[margin]) : double.NaN))
             .ToList();
+    }
+
+    /// <summary>One row of gold-metric.csv (the trainer's CsvGoldMetricSink) as the plot needs it.</summary>
+    /// <param name="Images">Images when read.</param>
+    /// <param name="Proxy">The training reward's held-out mean.</param>
+    /// <param name="Gold">The gold value.</param>
+    /// <param name="GoldStandardError">Its standard error (NaN when unknown).</param>
+    /// <param name="Event">The row's event (baseline, evaluated, new-best, diverging, stopped, restored-best).</param>
+    public sealed record GoldRow(long Images, double Proxy, double Gold, double GoldStandardError, string Event);
+
+    /// <summary>Reads gold-metric.csv.</summary>
+    /// <exception cref="InvalidDataException">A required column is missing.</exception>
+    public static IReadOnlyList<GoldRow> ReadGoldMetric(string csvPath)
+    {
+        var lines = File.ReadAllLines(csvPath);
+        if (lines.Length < 2) return [];
+        var header = lines[0].Split(',');
+        int Column(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i : throw new InvalidDataException($"{csvPath} has no '{name}' column.");
+        var (images, proxy, gold, se, kind) = (Column("images"), Column("proxy"), Column("gold"), Column("gold_se"), Column("event"));
+        static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+        return lines.Skip(1).Where(l => l.Length > 0).Select(l => l.Split(','))
+            .Select(f => new GoldRow(long.Parse(f[images], CultureInfo.InvariantCulture), D(f[proxy]), D(f[gold]), D(f[se]), f[kind]))
+            .ToList();
+    }
+
+    /// <summary>
+    /// The reward-hacking guard's curve: the proxy (the training reward on the held-out images, left axis) and the gold
+    /// value (right axis, with ±1 s.e. bars) against images, the best reading marked by a green dot and an early stop marked by a line.
+    /// </summary>
+    public static void ProxyVsGold(IReadOnlyList<GoldRow> rows, string rewardName, string path)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var readings = rows.Where(r => r.Event != "restored-best").ToList();
+        var plot = new Plot();
+        if (readings.Count == 0)
+        {
+            plot.Add.Annotation("no gold-metric reading");
+            plot.SavePng(path, 900, 500);
+            return;
+        }
+        var x = readings.Select(r => (double)r.Images).ToArray();
+        var proxy = plot.Add.Scatter(x, readings.Select(r => r.Proxy).ToArray());
+        proxy.Color = Colors.C0;
+        proxy.LineWidth = 2;
+        proxy.LegendText = $"proxy: {rewardName} (left axis)";
+        var goldValues = readings.Select(r => r.Gold).ToArray();
+        var gold = plot.Add.Scatter(x, goldValues);
+        gold.Color = Colors.C1;
+        gold.LineWidth = 2;
+        gold.LegendText = "gold: all four attributes right (right axis, ±1 s.e.)";
+        gold.Axes.YAxis = plot.Axes.Right;
+        var errors = readings.Select(r => double.IsFinite(r.GoldStandardError) ? r.GoldStandardError : 0).ToArray();
+        var bars = plot.Add.ErrorBar(x, goldValues, errors);
+        bars.Color = Colors.C1;
+        bars.Axes.YAxis = plot.Axes.Right;
+        var best = readings.Where(r => r.Event is "baseline" or "new-best").MaxBy(r => r.Gold)!;
+        var marker = plot.Add.Marker(best.Images, best.Gold, MarkerShape.FilledCircle, 12, Colors.C2);
+        marker.Axes.YAxis = plot.Axes.Right;
+        marker.LegendText = $"best gold ({best.Images} images)";
+        if (readings.FirstOrDefault(r => r.Event == "stopped") is { } stop)
+        {
+            var line = plot.Add.VerticalLine(stop.Images, 2, Colors.C3, LinePattern.Dashed);
+            line.LegendText = $"early stop ({stop.Images} images)";
+        }
+        plot.Title("Reward-hacking guard: proxy vs gold on held-out captions");
+        plot.XLabel("generated images");
+        plot.YLabel("proxy (training reward)");
+        plot.Axes.Right.Label.Text = "gold (fraction right)";
+        plot.ShowLegend();
+        plot.SavePng(path, 900, 500);
     }
 
     /// <summary>The moving window of the plots: a tenth of the updates, at least 5 (or all of a shorter run).</summary>

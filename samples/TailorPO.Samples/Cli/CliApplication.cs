@@ -138,6 +138,9 @@ public static partial class CliApplication
             .WithExample(LabelCommand.Name, "export", "--data", "labeling-data", "--out", "labels");
         config.AddCommand<PretrainCommand>("pretrain")
             .WithDescription("Trains the tiny pixel-space text-to-image model on procedurally drawn captioned shapes.");
+        config.AddCommand<PretrainRewardCommand>("pretrain-reward")
+            .WithDescription("Trains the embedded preference model: a tiny CLIP of the shapes world, contrastive with one-attribute-off hard negatives; writes a transformers CLIPModel folder and its held-out retrieval report.")
+            .WithExample("pretrain-reward", "-o", "preference-model", "--threads", "1");
     }
 
     private static int HandleException(IAnsiConsole console, Exception exception, IReadOnlyList<string> args)

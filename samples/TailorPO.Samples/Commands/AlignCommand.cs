@@ -14,8 +14,12 @@ namespace TailorPO.Samples.Commands;
 /// <summary>Settings of <c>align</c>, the main job.</summary>
 public sealed class AlignSettings : GlobalSettings
 {
-    /// <summary>The embedded model's default learning rate: its LoRA is tiny and the run short, so it steps larger than SD's 3e-5.</summary>
-    public const double EmbeddedLearningRate = 2e-3;
+    /// <summary>
+    /// The embedded model's default learning rate: its LoRA is tiny and the run short, so it steps larger than SD's 3e-5;
+    /// on its preference model 2e-3 collapsed the model within 240 images (held-out preference score 22.6 -> 9.4, all four
+    /// attributes right 31% -> 0% on the guard's images) while 5e-4 held it (docs: README, "The main job").
+    /// </summary>
+    public const double EmbeddedLearningRate = 5e-4;
 
     /// <summary>The paper's learning rate (SD v1.5).</summary>
     public const double PaperLearningRate = 3e-5;
@@ -35,11 +39,19 @@ public sealed class AlignSettings : GlobalSettings
     [DefaultValue("tailorpo")]
     public string Method { get; init; } = "tailorpo";
 
-    /// <summary>The reward.</summary>
+    /// <summary>The default reward of the embedded model: its embedded preference model.</summary>
+    public const string EmbeddedReward = "preference";
+
+    /// <summary>The default reward with --model (no preference model ships for it).</summary>
+    public const string ModelReward = "jpeg-compressibility";
+
+    /// <summary>The reward as given, or null for the default (<see cref="RewardName"/>).</summary>
     [CommandOption("--reward <REWARD>")]
-    [Description("jpeg-compressibility, jpeg-incompressibility, colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2, imagereward or ensemble.")]
-    [DefaultValue("jpeg-compressibility")]
-    public string Reward { get; init; } = "jpeg-compressibility";
+    [FormattedDescription("preference (the embedded preference model, a tiny CLIP of the shapes world; or --reward-model <CLIPModel folder>), jpeg-compressibility (the reward-hacking demo), jpeg-incompressibility, colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2, imagereward or ensemble. Default: {0} for the embedded model, {1} for --model.", EmbeddedReward, ModelReward)]
+    public string? Reward { get; init; }
+
+    /// <summary>The reward the run uses: <see cref="Reward"/>, or the default for the model.</summary>
+    public string RewardName => Reward ?? (Model is null ? EmbeddedReward : ModelReward);
 
     /// <summary>The diffusers folder.</summary>
     [CommandOption("--model <FOLDER>")]
@@ -151,7 +163,7 @@ public sealed class AlignSettings : GlobalSettings
 
     /// <summary>CLIP weights.</summary>
     [CommandOption("--clip-model|--reward-model <FOLDER>")]
-    [Description("CLIP weights for --reward aesthetic (ViT-L/14) or clip-score (e.g. PickScore_v1); with --reward hpsv2 or imagereward (spelt --reward-model), the converted reward model folder.")]
+    [Description("CLIP weights for --reward aesthetic (ViT-L/14) or clip-score (e.g. PickScore_v1); with --reward hpsv2 or imagereward (spelt --reward-model), the converted reward model folder; with --reward preference, a CLIPModel folder replacing the embedded preference model.")]
     public string? ClipModel { get; init; }
 
     /// <summary>Aesthetic head.</summary>
@@ -159,11 +171,37 @@ public sealed class AlignSettings : GlobalSettings
     [Description("The LAION aesthetic MLP (safetensors) for --reward aesthetic.")]
     public string? AestheticHead { get; init; }
 
+    /// <summary>The reward-hacking guard's reading interval.</summary>
+    [CommandOption("--guard-every <IMAGES>")]
+    [FormattedDescription("Reward-hacking guard: every this many images, grade held-out captions x seeds with the exact SceneMeasurer (gold: all four attributes right) next to the training reward (proxy); keep the best LoRA by gold, stop when the proxy rose while the gold fell --guard-patience times in a row. 0 turns it off. Default: a quarter of the budget ({0} for {1}) for the embedded model; off for --model (it has no gold metric).", DefaultBudget / 4, DefaultBudget)]
+    public int? GuardEvery { get; init; }
+
+    /// <summary>The reward-hacking guard's patience.</summary>
+    [CommandOption("--guard-patience <K>")]
+    [Description("Reward-hacking guard: readings in a row with the proxy up and the gold down before it stops the run and restores the best LoRA.")]
+    [DefaultValue(2)]
+    public int GuardPatience { get; init; } = 2;
+
+    /// <summary>Captions of the final grade.</summary>
+    [CommandOption("--grade-captions <N>")]
+    [Description("The final grade (embedded model): held-out captions drawn by the base and the aligned model.")]
+    [DefaultValue(24)]
+    public int GradeCaptions { get; init; } = 24;
+
+    /// <summary>Seeds per caption of the final grade.</summary>
+    [CommandOption("--grade-seeds <N>")]
+    [Description("The final grade (embedded model): seeds per held-out caption.")]
+    [DefaultValue(8)]
+    public int GradeSeeds { get; init; } = 8;
+
+    /// <summary>The guard interval a new run uses: <see cref="GuardEvery"/>, or a quarter of the budget for the embedded model.</summary>
+    public int EffectiveGuardEvery => GuardEvery ?? (Model is null ? Math.Max(1, (int)Math.Round((Budget ?? DefaultBudget) / 4.0, MidpointRounding.AwayFromZero)) : 0);
+
     /// <summary>The model folder used.</summary>
     public string ModelFolder => Model ?? EmbeddedModel.Folder;
 
     /// <summary>The run folder used.</summary>
-    public string OutputFolder => Resume ?? Output ?? Path.Combine("runs", $"{Method}-{Reward}-seed{Seed ?? 0}");
+    public string OutputFolder => Resume ?? Output ?? Path.Combine("runs", $"{Method}-{RewardName}-seed{Seed ?? 0}");
 
     /// <inheritdoc />
     protected override IEnumerable<string> Problems()
@@ -181,9 +219,9 @@ public sealed class AlignSettings : GlobalSettings
         }
         if (ModelFolderProblem(Model is null ? "the embedded model" : "--model", ModelFolder) is { } model) yield return model;
         if (!AlignmentRun.Methods.Contains(Method)) yield return $"--method must be one of {string.Join(", ", AlignmentRun.Methods)}; got '{Method}'.";
-        foreach (var problem in RewardChoice.Problems(Reward, ClipModel, AestheticHead)) yield return problem;
-        if (Method == "tailorpo-g" && RewardChoice.Names.Contains(Reward) && !RewardChoice.IsDifferentiable(Reward))
-            yield return $"--method tailorpo-g needs a differentiable reward for its gradient guidance; '{Reward}' is not. Use tailorpo, or colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2 or imagereward.";
+        foreach (var problem in RewardChoice.Problems(RewardName, ClipModel, AestheticHead)) yield return problem;
+        if (Method == "tailorpo-g" && RewardChoice.Names.Contains(RewardName) && !RewardChoice.IsDifferentiable(RewardName))
+            yield return $"--method tailorpo-g needs a differentiable reward for its gradient guidance; '{RewardName}' is not. Use tailorpo, or preference, colorfulness, brightness, saturation, aesthetic, clip-score, hpsv2 or imagereward.";
         if (Budget is < 1) yield return $"--budget must be >= 1; got {Budget}.";
         if (PromptFileProblem("--prompts", Prompts) is { } prompts) yield return prompts;
         if (Pairs is not null && PairsProblem() is { } pairs) yield return pairs;
@@ -202,6 +240,12 @@ public sealed class AlignSettings : GlobalSettings
         if (!AlignmentRun.LoraFormats.ContainsKey(LoraFormat))
             yield return $"--lora-format must be one of {string.Join(", ", AlignmentRun.LoraFormats.Keys)}; got '{LoraFormat}'.";
         if (DType is not ("float32" or "float16" or "bfloat16")) yield return $"--dtype must be float32, float16 or bfloat16; got '{DType}'.";
+        if (GuardEvery is < 0) yield return $"--guard-every must be >= 0 (0 turns the guard off); got {GuardEvery}.";
+        if (GuardEvery is > 0 && Model is not null)
+            yield return "--guard-every needs the embedded model: its gold metric is the exact SceneMeasurer of the shapes world, which --model has not. Leave it out (the guard is off for --model).";
+        if (GuardPatience < 1) yield return $"--guard-patience must be >= 1; got {GuardPatience}.";
+        foreach (var problem in new Evaluation.AttributeGradeOptions { Captions = GradeCaptions, SeedsPerCaption = GradeSeeds }.Problems())
+            yield return problem.Replace("The grade's caption count", "--grade-captions", StringComparison.Ordinal).Replace("The grade's seeds per caption", "--grade-seeds", StringComparison.Ordinal);
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
         else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any() && !AlignmentRun.StoppedBeforeFirstCheckpoint(OutputFolder))
             yield return $"The run folder '{OutputFolder}' already holds a run: continue it with --resume {OutputFolder}, or choose another --output.";
@@ -300,7 +344,7 @@ public sealed class AlignSettings : GlobalSettings
     public AlignmentPlan ToPlan() => new()
     {
         Method = Method,
-        Reward = Reward,
+        Reward = RewardName,
         ModelFolder = Path.GetFullPath(ModelFolder),
         EmbeddedModel = Model is null,
         Budget = Budget ?? DefaultBudget,
@@ -324,6 +368,10 @@ public sealed class AlignSettings : GlobalSettings
         AestheticHead = AestheticHead,
         Threads = EffectiveThreads,
         LoraFormat = LoraFormat,
+        GuardEvery = EffectiveGuardEvery,
+        GuardPatience = GuardPatience,
+        GradeCaptions = GradeCaptions,
+        GradeSeeds = GradeSeeds,
     };
 }
 
@@ -353,8 +401,15 @@ public sealed class AlignCommand(IAnsiConsole console) : AsyncCommand<AlignSetti
             table.AddRow("aligned (LoRA)", alignedMean.ToString("G5", CultureInfo.InvariantCulture));
             table.AddRow("improvement", string.Create(CultureInfo.InvariantCulture, $"{alignedMean - baseMean:G4} (s.e. {result.Evaluation.ImprovementStandardError:G3})"));
             console.Write(table);
-            console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/]: summary.md, before.png / after.png, reward-curve.png, training-signals.png, lora.safetensors.",
-                Markup.Escape(Path.GetFullPath(folder)));
+            if (result.Grade is { } grade) console.Write(EvaluateCommand.GradeTable(grade));
+            if (result.Report.GoldMetricGuard is { } guard)
+                console.MarkupLine(CultureInfo.InvariantCulture, "Reward-hacking guard: {0} readings, best gold {1:G3} at {2} images{3}{4}.",
+                    guard.Evaluations, guard.BestGold, guard.BestImages,
+                    guard.StoppedEarly ? Markup.Escape($"; stopped early: {guard.StopReason}") : "",
+                    guard.RestoredBest ? "; best LoRA restored" : "");
+            console.MarkupLine(CultureInfo.InvariantCulture, "Wrote [blue]{0}[/]: summary.md, before.png / after.png, reward-curve.png, training-signals.png, {1}{2}lora.safetensors.",
+                Markup.Escape(Path.GetFullPath(folder)), result.Report.GoldMetricGuard is null ? "" : "gold-metric.csv, proxy-vs-gold.png, ",
+                result.Grade is null ? "" : TailorPO.Samples.Evaluation.AttributeAccuracyChart.FileName + ", ");
             return ExitCodes.Success;
         }
         catch (OperationCanceledException)

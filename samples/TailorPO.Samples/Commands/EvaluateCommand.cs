@@ -64,6 +64,38 @@ public sealed class EvaluateSettings : ModelSettings
     [Description("The LAION aesthetic MLP (safetensors) for --reward aesthetic.")]
     public string? AestheticHead { get; init; }
 
+    /// <summary>Also run the GenEval-style grade.</summary>
+    [CommandOption("--grade")]
+    [Description("Also grade GenEval-style: held-out captions x seeds, per-attribute accuracy (shape, shape colour, background colour, pattern, all four) by the exact measurer with standard errors, JPEG size and colourfulness as off-target monitors, and diversity between seeds; base vs --lora with paired gains.")]
+    public bool Grade { get; init; }
+
+    /// <summary>Captions of the grade.</summary>
+    [CommandOption("--grade-captions <N>")]
+    [Description("Held-out captions the grade draws.")]
+    [DefaultValue(24)]
+    public int GradeCaptions { get; init; } = 24;
+
+    /// <summary>Seeds per caption of the grade.</summary>
+    [CommandOption("--grade-seeds <N>")]
+    [Description("Seeds per caption the grade draws.")]
+    [DefaultValue(8)]
+    public int GradeSeeds { get; init; } = 8;
+
+    /// <summary>The grade's chart.</summary>
+    [CommandOption("--chart <FILE>")]
+    [Description("With --grade: also write the per-attribute accuracy as a bar chart (PNG, base vs --lora, one standard error whiskers).")]
+    public string? Chart { get; init; }
+
+    /// <summary>The grade's settings.</summary>
+    public AttributeGradeOptions GradeOptions => new()
+    {
+        Captions = GradeCaptions,
+        SeedsPerCaption = GradeSeeds,
+        Steps = Steps,
+        GuidanceScale = GuidanceScale,
+        Eta = Eta,
+    };
+
     /// <summary>The parsed split.</summary>
     public DatasetSplit ParsedSplit => Split.Equals("training", StringComparison.OrdinalIgnoreCase) ? DatasetSplit.Training : DatasetSplit.HeldOut;
 
@@ -79,6 +111,10 @@ public sealed class EvaluateSettings : ModelSettings
         if (Report is not null && OutputFileProblem("--report", Report) is { } report) yield return report;
         if (Reward is not null)
             foreach (var problem in Alignment.RewardChoice.Problems(Reward, ClipModel, AestheticHead)) yield return problem;
+        if (Grade)
+            foreach (var problem in GradeOptions.Problems()) yield return problem.Replace("The grade's caption count", "--grade-captions", StringComparison.Ordinal).Replace("The grade's seeds per caption", "--grade-seeds", StringComparison.Ordinal);
+        if (Chart is not null && !Grade) yield return "--chart draws the grade: add --grade.";
+        if (Chart is not null && OutputFileProblem("--chart", Chart) is { } chart) yield return chart;
         if (RewardSeeds is < 2 or > 1000) yield return $"--reward-seeds must lie in [2, 1000] (the standard error needs two); got {RewardSeeds}.";
     }
 }
@@ -135,7 +171,67 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSett
         }
         if (settings.Reward is not null)
             console.Write(RewardTable(Alignment.RewardEvaluation.Run(pipeline, adapter, settings, cancellationToken), settings));
+        if (settings.Grade) RunGrade(pipeline, adapter, settings, cancellationToken);
         return ExitCodes.Success;
+    }
+
+    private void RunGrade(TailorPO.Diffusion.Pipelines.StableDiffusionPipeline pipeline, TailorPO.Diffusion.Lora.LoraAdapter? adapter,
+        EvaluateSettings settings, CancellationToken cancellationToken)
+    {
+        AttributeGradeReport grade = null!;
+        var (preference, owner) = Alignment.RewardChoice.Build("preference");
+        using var _ = owner;
+        console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("grade", maxValue: 1);
+                grade = AttributeGrader.Grade(pipeline, adapter, settings.GradeOptions, [new GradeMonitor("preference model score", preference), .. GradeMonitor.OffTarget()],
+                    (done, total) => (task.MaxValue, task.Value) = (total, done), cancellationToken);
+            });
+        console.Write(GradeTable(grade));
+        if (settings.Chart is not null)
+        {
+            AttributeAccuracyChart.Save(grade, settings.Chart);
+            console.MarkupLine("Chart: [blue]{0}[/]", Markup.Escape(Path.GetFullPath(settings.Chart)));
+        }
+    }
+
+    /// <summary>The Spectre table of a grade: accuracy per attribute, the monitors and diversity.</summary>
+    public static Table GradeTable(AttributeGradeReport grade)
+    {
+        ArgumentNullException.ThrowIfNull(grade);
+        var c = CultureInfo.InvariantCulture;
+        var table = new Table().Title(string.Create(c,
+            $"Grade, {grade.Options.Captions} held-out captions x {grade.Options.SeedsPerCaption} seeds ({grade.Options.Steps} steps, CFG {grade.Options.GuidanceScale}, eta {grade.Options.Eta})"));
+        table.AddColumn("measure");
+        table.AddColumn(new TableColumn("base").RightAligned());
+        if (grade.Aligned is not null)
+        {
+            table.AddColumn(new TableColumn("with LoRA").RightAligned());
+            table.AddColumn(new TableColumn("paired change").RightAligned());
+        }
+        static string Share(Estimate e) => string.Create(CultureInfo.InvariantCulture, $"{e.Mean:P1} +- {e.StandardError * 100:F1}");
+        static string Value(Estimate e) => string.Create(CultureInfo.InvariantCulture, $"{e.Mean:G4} +- {e.StandardError:G2}");
+        foreach (var attribute in GradedAttribute.All)
+        {
+            if (grade.Aligned is null) table.AddRow(attribute.Name, Share(grade.Base.Accuracy(attribute)));
+            else
+            {
+                var gain = grade.Gain(attribute);
+                table.AddRow(attribute.Name, Share(grade.Base.Accuracy(attribute)), Share(grade.Aligned.Accuracy(attribute)),
+                    string.Create(c, $"{gain.Mean * 100:+0.0;-0.0;0.0} +- {gain.StandardError * 100:F1} pts{(double.IsNaN(gain.StandardErrors) ? "" : $" ({gain.StandardErrors:F1} s.e.)")}"));
+            }
+        }
+        for (var m = 0; m < grade.MonitorNames.Count; m++)
+        {
+            if (grade.Aligned is null) table.AddRow(Markup.Escape(grade.MonitorNames[m]), Value(grade.Base.Monitor(m)));
+            else table.AddRow(Markup.Escape(grade.MonitorNames[m]), Value(grade.Base.Monitor(m)), Value(grade.Aligned.Monitor(m)), Value(grade.MonitorGain(m)));
+        }
+        if (grade.Aligned is null) table.AddRow("diversity (RMS pixel distance)", grade.Base.Diversity.ToString("F4", c));
+        else table.AddRow("diversity (RMS pixel distance)", grade.Base.Diversity.ToString("F4", c), grade.Aligned.Diversity.ToString("F4", c),
+            grade.DiversityRatio.ToString("P0", c) + " of base");
+        return table;
     }
 
     /// <summary>The Spectre table of a reward evaluation.</summary>

@@ -236,6 +236,13 @@ public sealed record TrainerCounters
     /// </summary>
     public Dictionary<string, long>? MetricsLengths { get; init; }
 
+    /// <summary>
+    /// The reward-hacking guard's state (history, best gold, streak) when the run has a gold-metric guard, or null; its best
+    /// adapters are tensors of <see cref="TrainingCheckpoint.TensorFile"/> named <c>gold_guard.best.NAME</c>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Guarding.GoldMetricGuardState? GoldMetricGuard { get; init; }
+
     /// <summary>The reward model's state when it is an <see cref="Core.Abstractions.IStatefulComponent"/> (e.g. running normalisers), or null.</summary>
     public Dictionary<string, double[]>? RewardState { get; init; }
 }

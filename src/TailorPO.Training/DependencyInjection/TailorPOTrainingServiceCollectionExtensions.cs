@@ -6,6 +6,7 @@ using TailorPO.Core.Losses;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
 using TailorPO.Training.Evaluation;
+using TailorPO.Training.Guarding;
 using TailorPO.Training.Methods;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Options;
@@ -29,7 +30,9 @@ public static class TailorPOTrainingServiceCollectionExtensions
     /// takes the <see cref="IPreferredSampleRefiner"/> <c>AddTailorPOGuidance</c> registers. Every
     /// <see cref="ITrainingMetricsSink"/> registered receives the metrics; an <see cref="IPreferencePairSource"/>, if
     /// registered, feeds Diffusion-DPO, and an <see cref="ILabelledTrajectorySource"/> (e.g. <see cref="StoredTrajectoryPairs"/>)
-    /// switches D3PO to its human-feedback mode (<see cref="LabelledD3poMethod"/>). Existing registrations win (TryAdd).
+    /// switches D3PO to its human-feedback mode (<see cref="LabelledD3poMethod"/>). An <see cref="IGoldMetric"/>, if
+    /// registered, is the reward-hacking guard's held-out metric (<see cref="TailorPOTrainingOptions.GoldMetricGuard"/>), and
+    /// every <see cref="IGoldMetricSink"/> receives its history. Existing registrations win (TryAdd).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures the options (the defaults are the paper's; <c>LatentShape</c> is required).</param>
@@ -66,7 +69,7 @@ public static class TailorPOTrainingServiceCollectionExtensions
                 sp.GetRequiredService<IAdapter>(), sp.GetRequiredService<IPromptEncoder>(),
                 sp.GetRequiredService<IPromptSource>(), sp.GetRequiredService<NoiseSchedule>(), options,
                 sp.GetRequiredService<IOptions<TailorPOCoreOptions>>().Value, sp.GetServices<ITrainingMetricsSink>(),
-                sp.GetService<ILogger<PreferenceTrainer>>());
+                sp.GetService<ILogger<PreferenceTrainer>>(), sp.GetService<IGoldMetric>(), sp.GetServices<IGoldMetricSink>());
         });
         services.TryAddTransient(sp => new RewardEvaluator(sp.GetRequiredService<ISampler>(), sp.GetRequiredService<ILatentDecoder>(),
             sp.GetRequiredService<IRewardModel>(), sp.GetRequiredService<IPromptEncoder>(), sp.GetRequiredService<IAdapter>()));

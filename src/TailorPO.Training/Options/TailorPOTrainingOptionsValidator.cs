@@ -40,6 +40,13 @@ public sealed class TailorPOTrainingOptionsValidator : IValidateOptions<TailorPO
         if (o.MaxConsecutiveNonFiniteUpdates < 1) yield return $"{p}.MaxConsecutiveNonFiniteUpdates must be >= 1; got {o.MaxConsecutiveNonFiniteUpdates}.";
         if (o.CheckpointEveryIterations < 0) yield return $"{p}.CheckpointEveryIterations must be >= 0 (0: only at the end); got {o.CheckpointEveryIterations}.";
         if (o.CheckpointDirectory is { Length: 0 }) yield return $"{p}.CheckpointDirectory is empty; use null for no checkpoints.";
+        if (o.GoldMetricGuard is not { } guard) yield return $"{p}.GoldMetricGuard is null; use new GoldMetricGuardOptions() (EveryImages = 0) for no guard.";
+        else
+        {
+            if (guard.EveryImages < 0) yield return $"{p}.GoldMetricGuard.EveryImages must be >= 0 (0: the guard is off); got {guard.EveryImages}.";
+            if (guard.Patience < 1) yield return $"{p}.GoldMetricGuard.Patience must be >= 1 (default 2); got {guard.Patience}.";
+            if (!(guard.Tolerance >= 0) || !double.IsFinite(guard.Tolerance)) yield return $"{p}.GoldMetricGuard.Tolerance must be finite and >= 0 (default 0); got {guard.Tolerance}.";
+        }
         if (o.DiffusionDpoGeneratedPairs < 1) yield return $"{p}.DiffusionDpoGeneratedPairs must be >= 1; got {o.DiffusionDpoGeneratedPairs}.";
     }
 }
