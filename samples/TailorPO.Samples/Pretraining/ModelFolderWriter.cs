@@ -14,7 +14,7 @@ namespace TailorPO.Samples.Pretraining;
 public static class ModelFolderWriter
 {
     /// <summary>The tokenizer files copied from the source tokenizer folder.</summary>
-    public static readonly IReadOnlyList<string> TokenizerFiles = ["vocab.json", "merges.txt"];
+    public static readonly IReadOnlyList<string> TokenizerFiles = ClipTokenizerFolder.Files;
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -50,16 +50,7 @@ public static class ModelFolderWriter
             SaveWeights(Path.Combine(text, "model.safetensors"), textEncoderWeights, dtype, metadata);
 
             var tokenizer = Directory.CreateDirectory(Path.Combine(staging, "tokenizer")).FullName;
-            foreach (var file in TokenizerFiles)
-                File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(tokenizer, file));
-            WriteJson(Path.Combine(tokenizer, "tokenizer_config.json"), design.TokenizerConfig());
-            WriteJson(Path.Combine(tokenizer, "special_tokens_map.json"), new JsonObject
-            {
-                ["bos_token"] = "<|startoftext|>",
-                ["eos_token"] = "<|endoftext|>",
-                ["pad_token"] = "<|endoftext|>",
-                ["unk_token"] = "<|endoftext|>",
-            });
+            ClipTokenizerFolder.Write(tokenizer, tokenizerFolder, design.MaxTokens);
 
             var scheduler = Directory.CreateDirectory(Path.Combine(staging, "scheduler")).FullName;
             WriteJson(Path.Combine(scheduler, "scheduler_config.json"), design.SchedulerConfig());

@@ -150,18 +150,7 @@ public sealed record TinyModelDesign
     };
 
     /// <summary>tokenizer_config.json with <see cref="MaxTokens"/> as model_max_length.</summary>
-    public JsonObject TokenizerConfig() => new()
-    {
-        ["tokenizer_class"] = "CLIPTokenizer",
-        ["model_max_length"] = MaxTokens,
-        ["do_lower_case"] = true,
-        ["errors"] = "replace",
-        ["bos_token"] = "<|startoftext|>",
-        ["eos_token"] = "<|endoftext|>",
-        ["pad_token"] = "<|endoftext|>",
-        ["unk_token"] = "<|endoftext|>",
-        ["add_prefix_space"] = false,
-    };
+    public JsonObject TokenizerConfig() => ClipTokenizerFolder.Config(MaxTokens);
 
     private static JsonArray ToArray(IEnumerable<int> values) => new(values.Select(v => (JsonNode)JsonValue.Create(v)).ToArray());
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using TailorPO.Samples.Pretraining;
 
 namespace TailorPO.Samples.RewardPretraining;
 
@@ -114,18 +115,7 @@ public sealed record PreferenceModelDesign
     };
 
     /// <summary>tokenizer_config.json with <see cref="MaxTokens"/> as model_max_length.</summary>
-    public JsonObject TokenizerConfig() => new()
-    {
-        ["tokenizer_class"] = "CLIPTokenizer",
-        ["model_max_length"] = MaxTokens,
-        ["do_lower_case"] = true,
-        ["errors"] = "replace",
-        ["bos_token"] = "<|startoftext|>",
-        ["eos_token"] = "<|endoftext|>",
-        ["pad_token"] = "<|endoftext|>",
-        ["unk_token"] = "<|endoftext|>",
-        ["add_prefix_space"] = false,
-    };
+    public JsonObject TokenizerConfig() => ClipTokenizerFolder.Config(MaxTokens);
 
     /// <summary>Parameters of the whole model (for the size estimate: two bytes each on disk).</summary>
     public long ParameterCount()

@@ -248,16 +248,7 @@ public sealed class RewardPretrainer
                 var meta = new Dictionary<string, string>(metadata) { ["format"] = "pt" };
                 SafetensorsWriter.Save(Path.Combine(staging, WeightsFile), converted, meta);
             }
-            foreach (var file in TokenizerFiles)
-                File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(staging, file));
-            WriteJson(Path.Combine(staging, "tokenizer_config.json"), design.TokenizerConfig());
-            WriteJson(Path.Combine(staging, "special_tokens_map.json"), new JsonObject
-            {
-                ["bos_token"] = "<|startoftext|>",
-                ["eos_token"] = "<|endoftext|>",
-                ["pad_token"] = "<|endoftext|>",
-                ["unk_token"] = "<|endoftext|>",
-            });
+            ClipTokenizerFolder.Write(staging, tokenizerFolder, design.MaxTokens);
             ModelFolderWriter.Swap(staging, target);
         }
         finally
