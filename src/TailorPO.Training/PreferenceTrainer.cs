@@ -215,18 +215,17 @@ public sealed class PreferenceTrainer : IDisposable
     public void SaveCheckpoint(string folder)
     {
         var (tensors, steps) = _context.Optimizer.ExportState();
-        var all = new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal) { ["generator"] = _context.Generator.get_state() };
-        var guardTensors = _guard?.BestTensors().ToList() ?? [];
+        var exported = new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal) { ["generator"] = _context.Generator.get_state() };
         try
         {
-            foreach (var (name, tensor) in guardTensors) all.Add(name, tensor);
+            // The guard's best adapters are written beside the exported state but stay the guard's: only the export is disposed.
+            var all = new Dictionary<string, Tensor>(exported, StringComparer.Ordinal);
+            foreach (var (name, tensor) in _guard?.BestTensors() ?? []) all.Add(name, tensor);
             TrainingCheckpoint.Write(folder, _context.Adapter, all, Counters(steps) with { GoldMetricGuard = _guard?.ExportState() });
         }
         finally
         {
-            // The guard's best adapters are its own: not disposed here.
-            foreach (var (name, t) in all)
-                if (!name.StartsWith(GoldMetricGuard.TensorPrefix, StringComparison.Ordinal)) t.Dispose();
+            foreach (var t in exported.Values) t.Dispose();
         }
         _logger.LogInformation("Checkpoint written to {Folder}: iteration {Iteration}, {Samples} samples, {Updates} updates.",
             folder, _context.Iteration, _context.Samples, _context.Updates);

@@ -108,7 +108,7 @@ internal sealed class GoldMetricGuard : IDisposable
         // A run extended after an end-of-run restore restores again only if its own last reading fell behind the best.
         if (Stopped || !_options.RestoreBest || _history.Count == 0 || _history[^1].Event == GoldMetricEvent.RestoredBest) return;
         var last = _history[^1];
-        if (last is null || !(last.Gold < _bestGold - _options.Tolerance)) return;
+        if (!(last.Gold < _bestGold - _options.Tolerance)) return;
         RestoreBest(images, iteration, latest, $"the last gold {last.Gold:G4} is below the best {_bestGold:G4} by more than the tolerance {_options.Tolerance:G4}");
     }
 
@@ -119,7 +119,7 @@ internal sealed class GoldMetricGuard : IDisposable
             Stopped, _stopReason, Restored, _history.ToList());
     }
 
-    /// <summary>The state for a checkpoint's manifest, and the best adapters' tensors (copies the caller disposes).</summary>
+    /// <summary>The state for a checkpoint's manifest (the best adapters' tensors come from <see cref="BestTensors"/>).</summary>
     public GoldMetricGuardState ExportState() => new()
     {
         Metric = _metric.Name,
@@ -205,12 +205,12 @@ internal sealed class GoldMetricGuard : IDisposable
 
     private void KeepBest()
     {
+        // The copies are the guard's until replaced or disposed; the scope takes the intermediate detached views.
         var copies = new List<Tensor>();
         using (no_grad())
-        using (var scope = NewDisposeScope())
+        using (NewDisposeScope())
             foreach (var (_, parameter) in _adapter.TrainableParameters)
-                copies.Add(parameter.detach().clone().MoveToOuterDisposeScope());
-        foreach (var t in copies) t.DetachFromDisposeScope();
+                copies.Add(parameter.detach().clone().DetachFromDisposeScope());
         DisposeBest();
         _best = copies;
     }
