@@ -86,12 +86,11 @@ public sealed class SceneGoldMetric : IGoldMetric
         }
         LastReport = report;
         var gold = report.AllAgreement;
-        var mean = rewards.Average();
-        var sd = Math.Sqrt(rewards.Sum(r => (r - mean) * (r - mean)) / Math.Max(1, rewards.Count - 1));
-        return new GoldMetricReading(gold, mean)
+        var proxy = Estimate.Of(rewards);
+        return new GoldMetricReading(gold, proxy.Mean)
         {
             GoldStandardError = report.StandardError(gold),
-            ProxyStandardError = sd / Math.Sqrt(rewards.Count),
+            ProxyStandardError = proxy.StandardError,
         };
     }
 }
