@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TailorPO.Core.IO;
 using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Tokenization;
@@ -146,9 +147,7 @@ public sealed class RewardPretrainer
             report = RetrievalReport.Measure(reward, options.EvaluationImages, design.ImageSize);
             var header = string.Create(CultureInfo.InvariantCulture,
                 $"Model: `pretrain-reward` seed {options.Seed}, {step} steps x {options.BatchSize} images ({elapsed.TotalMinutes:F1} min of training), patch {design.PatchSize}, vision {design.VisionLayers} x {design.VisionHiddenSize}, text {design.TextLayers} x {design.TextHiddenSize}, shape weight {options.ShapeWeight}.");
-            var path = Path.Combine(folder, ReportFile);
-            File.WriteAllText(path + ".tmp", report.ToMarkdown(header));
-            File.Move(path + ".tmp", path, overwrite: true);
+            AtomicFile.WriteAllText(Path.Combine(folder, ReportFile), report.ToMarkdown(header));
         }
         return new RewardPretrainResult(step, completed, losses.Count > 0 ? losses.Average() : double.NaN, elapsed, Path.GetFullPath(options.OutputFolder), report);
     }
