@@ -21,6 +21,8 @@ public class AlignCommandTests
     [InlineData(new[] { "--method", "tailorpo-g", "--reward", "jpeg-compressibility" }, "needs a differentiable reward")]
     [InlineData(new[] { "--reward", "aesthetic" }, "needs --clip-model")]
     [InlineData(new[] { "--eta", "0" }, "--eta must lie in (0, 1]")]
+    [InlineData(new[] { "--grade-seeds", "1" }, "--grade-seeds must lie in [2, 1000]")]
+    [InlineData(new[] { "--grade-captions", "0" }, "--grade-captions must lie in [1, 42]")]
     [InlineData(new[] { "--trained-steps", "30" }, "--trained-steps must lie in [1, --steps = 20]")]
     [InlineData(new[] { "--prompts", "/no/such/prompts.txt" }, "--prompts '/no/such/prompts.txt' does not exist")]
     [InlineData(new[] { "--model", "/no/such/model" }, "--model '/no/such/model' is not an existing folder")]

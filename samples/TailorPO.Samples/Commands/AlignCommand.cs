@@ -244,8 +244,8 @@ public sealed class AlignSettings : GlobalSettings
         if (GuardEvery is > 0 && Model is not null)
             yield return "--guard-every needs the embedded model: its gold metric is the exact SceneMeasurer of the shapes world, which --model has not. Leave it out (the guard is off for --model).";
         if (GuardPatience < 1) yield return $"--guard-patience must be >= 1; got {GuardPatience}.";
-        foreach (var problem in new Evaluation.AttributeGradeOptions { Captions = GradeCaptions, SeedsPerCaption = GradeSeeds }.Problems())
-            yield return problem.Replace("The grade's caption count", "--grade-captions", StringComparison.Ordinal).Replace("The grade's seeds per caption", "--grade-seeds", StringComparison.Ordinal);
+        foreach (var problem in new Evaluation.AttributeGradeOptions { Captions = GradeCaptions, SeedsPerCaption = GradeSeeds }.Problems("--grade-captions", "--grade-seeds"))
+            yield return problem;
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
         else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any() && !AlignmentRun.StoppedBeforeFirstCheckpoint(OutputFolder))
             yield return $"The run folder '{OutputFolder}' already holds a run: continue it with --resume {OutputFolder}, or choose another --output.";

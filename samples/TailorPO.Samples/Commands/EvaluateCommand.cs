@@ -112,7 +112,7 @@ public sealed class EvaluateSettings : ModelSettings
         if (Reward is not null)
             foreach (var problem in Alignment.RewardChoice.Problems(Reward, ClipModel, AestheticHead)) yield return problem;
         if (Grade)
-            foreach (var problem in GradeOptions.Problems()) yield return problem.Replace("The grade's caption count", "--grade-captions", StringComparison.Ordinal).Replace("The grade's seeds per caption", "--grade-seeds", StringComparison.Ordinal);
+            foreach (var problem in GradeOptions.Problems("--grade-captions", "--grade-seeds")) yield return problem;
         if (Chart is not null && !Grade) yield return "--chart draws the grade: add --grade.";
         if (Chart is not null && OutputFileProblem("--chart", Chart) is { } chart) yield return chart;
         if (RewardSeeds is < 2 or > 1000) yield return $"--reward-seeds must lie in [2, 1000] (the standard error needs two); got {RewardSeeds}.";

@@ -31,12 +31,14 @@ public sealed record AttributeGradeOptions
     /// <summary>DDIM eta (1: the sampling the trainers use).</summary>
     public double Eta { get; init; } = 1.0;
 
-    /// <summary>The problems of these settings, each a full sentence.</summary>
-    public IEnumerable<string> Problems()
+    /// <summary>The problems of these settings, each a full sentence naming the setting as the caller calls it.</summary>
+    /// <param name="captionsName">How the caller names <see cref="Captions"/> (a CLI option, say).</param>
+    /// <param name="seedsName">How the caller names <see cref="SeedsPerCaption"/>.</param>
+    public IEnumerable<string> Problems(string captionsName = "The grade's caption count", string seedsName = "The grade's seeds per caption")
     {
         var available = ShapeVocabulary.Combinations(heldOut: true).Count;
-        if (Captions < 1 || Captions > available) yield return $"The grade's caption count must lie in [1, {available}] (the held-out combinations); got {Captions}.";
-        if (SeedsPerCaption < 2 || SeedsPerCaption > 1000) yield return $"The grade's seeds per caption must lie in [2, 1000] (diversity needs two); got {SeedsPerCaption}.";
+        if (Captions < 1 || Captions > available) yield return $"{captionsName} must lie in [1, {available}] (the held-out combinations); got {Captions}.";
+        if (SeedsPerCaption < 2 || SeedsPerCaption > 1000) yield return $"{seedsName} must lie in [2, 1000] (diversity needs two); got {SeedsPerCaption}.";
         if (Steps < 1) yield return $"The grade's DDIM steps must be positive; got {Steps}.";
         if (!double.IsFinite(GuidanceScale) || GuidanceScale < 1) yield return $"The grade's CFG scale must be at least 1; got {GuidanceScale}.";
         if (!double.IsFinite(Eta) || Eta < 0) yield return $"The grade's eta must be non-negative; got {Eta}.";
