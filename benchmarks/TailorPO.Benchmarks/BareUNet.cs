@@ -24,11 +24,18 @@ public sealed class BareUNet
     private readonly Dictionary<string, Tensor> _p;
     private readonly UNet2DConditionConfig _c;
     private readonly double _loraScale;
+    private readonly Func<Tensor, Tensor, Tensor?, long, long, Tensor> _convolution;
 
     /// <summary>Reads the parameters of <paramref name="unet"/> (not copied: the same tensors).</summary>
     /// <param name="unet">The model to replay.</param>
     /// <param name="loraScale">The adapters' effective scale (alpha / rank * scale); ignored without adapters.</param>
-    public BareUNet(UNet2DConditionModel unet, double loraScale = 1.0)
+    /// <param name="convolution">
+    /// The 2-D convolution (input, weight, bias, stride, padding); null: libtorch's own <c>nn.functional.conv2d</c>, the
+    /// benchmark's floor. The library convolves through the CPU numerics guard (<c>TorchNumerics.Conv2d</c>), which on a
+    /// CPU whose oneDNN is wrong routes some shapes through im2col; passing that function replays the library bit for bit
+    /// there too.
+    /// </param>
+    public BareUNet(UNet2DConditionModel unet, double loraScale = 1.0, Func<Tensor, Tensor, Tensor?, long, long, Tensor>? convolution = null)
     {
         ArgumentNullException.ThrowIfNull(unet);
         _c = unet.Config;
@@ -38,6 +45,7 @@ public sealed class BareUNet
             throw new NotSupportedException("the bare replay covers SD v1.x-style UNet configs only.");
         _p = unet.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         _loraScale = loraScale;
+        _convolution = convolution ?? ((x, w, b, stride, padding) => nn.functional.conv2d(x, w, b, [stride, stride], [padding, padding]));
     }
 
     /// <summary>eps = UNet(sample, timesteps, text) for [B] timesteps.</summary>
@@ -165,7 +173,7 @@ public sealed class BareUNet
     }
 
     private Tensor Conv(string prefix, Tensor x, long stride, long padding) =>
-        nn.functional.conv2d(x, _p[$"{prefix}.weight"], _p.GetValueOrDefault($"{prefix}.bias"), [stride, stride], [padding, padding]);
+        _convolution(x, _p[$"{prefix}.weight"], _p.GetValueOrDefault($"{prefix}.bias"), stride, padding);
 
     private Tensor GroupNorm(string prefix, Tensor x, double eps) =>
         nn.functional.group_norm(x, _c.NormNumGroups, _p[$"{prefix}.weight"], _p[$"{prefix}.bias"], eps);
