@@ -10,7 +10,10 @@ namespace TailorPO.Reproduction.Runs;
 /// in this process or another - fails with an <see cref="IOException"/> while the first is open, and the kernel releases
 /// the lock when its holder dies, even by SIGKILL: a killed process never leaves a stale lock behind. On Windows the share
 /// mode itself conflicts. The lock file is left in place on release: deleting it would race with a process that has just
-/// opened it (it would then lock a file no longer in the folder while a third process locks a new one).
+/// opened it (it would then lock a file no longer in the folder while a third process locks a new one). .NET skips the
+/// flock when file locking is switched off (the <c>System.IO.DisableFileLocking</c> runtime switch or the
+/// <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c> environment variable) and ignores an flock the file system refuses (only
+/// "would block" counts as held), so two processes must share a work folder on a local file system, with locking on.
 /// </remarks>
 public sealed class WorkLock : IDisposable
 {
