@@ -31,7 +31,7 @@ public static class ReproductionHarness
             $"reproduction ({sizing.Name} sizing): page to {Path.GetFullPath(options.OutputFolder)}, runs cached in {Path.GetFullPath(options.EffectiveWorkFolder)}"));
         Directory.CreateDirectory(options.OutputFolder);
         using var evaluator = new HeldOutEvaluator(sizing);
-        var runner = new ComparisonRunner(sizing, options.EffectiveWorkFolder, evaluator, console);
+        var runner = new ComparisonRunner(sizing, options.EffectiveWorkFolder, evaluator, console) { Reverse = options.Reverse };
         var context = new ReproductionContext(sizing, runner, evaluator, console, options.OutputFolder, options.CommandLine,
             options.Threads > 0 ? options.Threads : TorchSharp.torch.get_num_threads(), cancellationToken);
         await ReproductionPage.WriteAsync(context).ConfigureAwait(false);

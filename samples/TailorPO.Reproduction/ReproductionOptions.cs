@@ -17,6 +17,12 @@ public sealed record ReproductionOptions
     /// <summary>libtorch threads (0: leave libtorch's default).</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// Work through the page backwards (sections, learning rates and seeds in reverse order), for a second process sharing
+    /// the work folder with a normal one (docs/reproduction.md, "Using both cores"). The results, and the page, are the same.
+    /// </summary>
+    public bool Reverse { get; init; }
+
     /// <summary>The command line the page states as its producer.</summary>
     public string CommandLine { get; init; } = "tailorpo-reproduction";
 

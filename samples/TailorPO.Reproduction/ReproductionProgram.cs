@@ -3,7 +3,7 @@ using Spectre.Console;
 
 namespace TailorPO.Reproduction;
 
-/// <summary>The harness's own command line: <c>[--quick] [--output DOCS] [--work FOLDER] [--threads N] [--help]</c>.</summary>
+/// <summary>The harness's own command line: <c>[--quick] [--output DOCS] [--work FOLDER] [--threads N] [--reverse] [--help]</c>.</summary>
 public static class ReproductionProgram
 {
     /// <summary>Exit code: the page was written.</summary>
@@ -19,6 +19,7 @@ public static class ReproductionProgram
     public const string Usage =
         """
         Usage: tailorpo-reproduction [--quick] [-o DOCS] [--work DIR] [--threads N]
+                             [--reverse]
         Writes DOCS/results.md and DOCS/results/*.png: the paper's claims at small
         scale, every method trained on the embedded model, every claim decided by
         Welch / one-sample t / TOST tests under Holm's correction.
@@ -30,6 +31,10 @@ public static class ReproductionProgram
                              resumes an interrupted run
                              (default: runs/compare-<quick|full>)
           --threads N        libtorch threads (default 0: libtorch's own choice)
+          --reverse          work backwards (sections, rates, seeds): start a
+                             second process with it on the same --work to use
+                             a second core; same results, the normal process
+                             writes the page
           -h, --help         this text
         Exit codes: 0 written, 2 bad arguments, 130 stopped by Ctrl+C (finished
         runs stay cached). docs/reproduction.md has the full run's command and time.
@@ -99,6 +104,7 @@ public static class ReproductionProgram
                 "--quick" => options with { Quick = true },
                 "--output" or "-o" => options with { OutputFolder = Value() },
                 "--work" => options with { WorkFolder = Value() },
+                "--reverse" => options with { Reverse = true },
                 "--threads" => options with
                 {
                     Threads = int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n

@@ -12,10 +12,11 @@ public class ReproductionProgramTests
     {
         var (code, text) = await RunAsync(help);
         Assert.Equal(ReproductionProgram.Success, code);
-        foreach (var option in new[] { "--quick", "-o, --output", "--work", "--threads", "--help" }) Assert.Contains(option, text, StringComparison.Ordinal);
+        foreach (var option in new[] { "--quick", "-o, --output", "--work", "--threads", "--reverse", "--help" }) Assert.Contains(option, text, StringComparison.Ordinal);
         // Every option the text names is one the parser takes.
-        var parsed = ReproductionProgram.Parse(["--quick", "-o", "/tmp/docs", "--work", "/tmp/work", "--threads", "1"]);
-        Assert.Equal((true, "/tmp/docs", "/tmp/work", 1), (parsed.Quick, parsed.OutputFolder, parsed.WorkFolder, parsed.Threads));
+        var parsed = ReproductionProgram.Parse(["--quick", "-o", "/tmp/docs", "--work", "/tmp/work", "--threads", "1", "--reverse"]);
+        Assert.Equal((true, "/tmp/docs", "/tmp/work", 1, true), (parsed.Quick, parsed.OutputFolder, parsed.WorkFolder, parsed.Threads, parsed.Reverse));
+        Assert.False(ReproductionProgram.Parse(["--quick"]).Reverse);
     }
 
     [Fact]

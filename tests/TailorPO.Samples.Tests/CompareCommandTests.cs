@@ -72,6 +72,18 @@ public partial class CompareCommandTests
         var (again, secondOutput) = CliRunner.Run("compare", "--quick", "--output", docs, "--work", work, "--threads", "1");
         Assert.True(again == ExitCodes.Success, secondOutput);
         Assert.DoesNotContain("trained in", secondOutput);
+
+        // So does a --reverse one (the second process of docs/reproduction.md's "Using both cores"): it measures the sections
+        // backwards and still writes the same tables and verdicts (only timings and the command line may differ).
+        var reverseDocs = folder.Combine("docs-reverse");
+        var (reversed, reverseOutput) = CliRunner.Run("compare", "--quick", "--output", reverseDocs, "--work", work, "--threads", "1", "--reverse");
+        Assert.True(reversed == ExitCodes.Success, reverseOutput);
+        Assert.DoesNotContain("trained in", reverseOutput);
+        var (lastSection, firstSection) = (reverseOutput.IndexOf($"section {titles.Count} of", StringComparison.Ordinal), reverseOutput.IndexOf("section 1 of", StringComparison.Ordinal));
+        Assert.True(lastSection >= 0 && lastSection < firstSection, "--reverse measures the last section first");
+        static List<string> Results(string markdown) => markdown.Split('\n')
+            .Where(l => l.StartsWith('|') || Regex.IsMatch(l, @"\*\*(reproduced|contradicted|inconclusive)\*\*")).ToList();
+        Assert.Equal(Results(page), Results(File.ReadAllText(Path.Combine(reverseDocs, ReproductionPage.FileName))));
     }
 
     [Fact]

@@ -12,7 +12,8 @@ namespace TailorPO.Reproduction.Rendering;
 /// <summary>
 /// Builds docs/results.md: every section is measured in order (section 1 trains the runs the later ones reuse), then
 /// every section's claims are decided together (Holm over the page) and the header and sections are rendered. The page
-/// is rewritten after every measured section, so an interrupted run still leaves a page saying what is missing.
+/// is rewritten after every measured section, so an interrupted run still leaves a page saying what is missing. A reverse
+/// runner measures the sections last to first and writes the page once section 1 is measured, i.e. at the end.
 /// </summary>
 public static class ReproductionPage
 {
@@ -83,19 +84,30 @@ public static class ReproductionPage
     {
         ArgumentNullException.ThrowIfNull(context);
         var total = Stopwatch.StartNew();
-        var measured = new List<SectionMeasurements>();
-        for (var i = 0; i < Sections.Count; i++)
+        // By page position. A reverse runner (a second process sharing the work folder) measures the sections backwards,
+        // but the page only ever holds the measured sections from the first on: analysis, Holm's correction over the page
+        // and rendering see them in page order, so the page cannot depend on the order they were measured in.
+        var measured = new SectionMeasurements?[Sections.Count];
+        var saved = 0;
+        foreach (var i in WorkOrder.Indices(Sections.Count, context.Runner.Reverse))
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             var section = Sections[i];
             var clock = Stopwatch.StartNew();
             context.Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{DateTime.Now:HH:mm:ss}] section {i + 1} of {Sections.Count}: {section.Title[3..]}"));
-            measured.Add(await section.MeasureAsync(context).ConfigureAwait(false));
+            measured[i] = await section.MeasureAsync(context).ConfigureAwait(false);
             context.RecordCompute(section.Title, clock.Elapsed.TotalSeconds);
             context.Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{DateTime.Now:HH:mm:ss}] section {i + 1} measured in {clock.Elapsed.TotalMinutes:F1} min"));
-            Save(context, measured, total);
+            var prefix = MeasuredPrefix(measured);
+            if (prefix.Count == saved) continue;
+            Save(context, prefix, total);
+            saved = prefix.Count;
         }
     }
+
+    // The measured sections from the first on, up to the first one not measured yet.
+    private static List<SectionMeasurements> MeasuredPrefix(IEnumerable<SectionMeasurements?> measured) =>
+        measured.TakeWhile(m => m is not null).Select(m => m!).ToList();
 
     private static void Save(ReproductionContext context, IReadOnlyList<SectionMeasurements> measured, Stopwatch total)
     {

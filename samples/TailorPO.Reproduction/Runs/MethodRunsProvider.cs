@@ -22,18 +22,19 @@ public sealed class MethodRunsProvider(ComparisonSizing sizing, ComparisonRunner
         if (_cache.TryGetValue(key, out var known)) return known;
         var points = Budgets.EqualImagePoints(sizing);
         var template = new ComparisonRun(method, reward, sizing.Seeds[0], sizing.TrainedSteps, RunTraining.DefaultLearningRate, pairing);
-        var sweep = new List<SweepPoint>();
         // A reward outside the evaluation panel (the ensemble) has no training-prompt score to sweep on: it takes the rate
         // TailorPO chose on JPEG compressibility, so its row differs from TailorPO on JPEG alone only by the reward.
         var rates = RewardPanel.Names.Contains(reward)
             ? sizing.LearningRates
             : [(await GetAsync(TrainingMethods.TailorPO, "jpeg-compressibility", cancellationToken).ConfigureAwait(false)).LearningRate];
-        foreach (var lr in rates)
+        // A reverse runner sweeps the rates backwards, but the sweep stays in grid order: Choose takes the first of a tie, so
+        // the chosen rate must not depend on the order the rates were trained in.
+        var sweep = await WorkOrder.MapAsync(rates, runner.Reverse, async lr =>
         {
             var runs = await runner.SeedsAsync(template with { LearningRate = lr }, points, cancellationToken, sizing.Seeds.Take(sizing.SweepSeeds))
                 .ConfigureAwait(false);
-            sweep.Add(new SweepPoint(lr, SeedStatistics.Of(runs.Select(r => r.At(sizing.Budget).Scores.Training.TryGetValue(reward, out var v) ? v.Average() : double.NaN))));
-        }
+            return new SweepPoint(lr, SeedStatistics.Of(runs.Select(r => r.At(sizing.Budget).Scores.Training.TryGetValue(reward, out var v) ? v.Average() : double.NaN)));
+        }).ConfigureAwait(false);
         var chosen = template with { LearningRate = SweepPoint.Choose(sweep) };
         var equalUpdates = Budgets.EqualUpdatesImages(sizing, chosen);
         var all = (await runner.SeedsAsync(chosen, points.Append(equalUpdates), cancellationToken).ConfigureAwait(false)).ToList();

@@ -46,7 +46,7 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
     protected override Task<Measured> Measure(ReproductionContext context)
     {
         var trained = new FinetuneOptions { TrainedSteps = context.Sizing.TrainedSteps }.SelectStepIndices(context.Sizing.Steps);
-        var bySeed = context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec3-seed{seed}", () => Measure(context, seed, trained))).ToList();
+        var bySeed = context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec3-seed{seed}", () => Measure(context, seed, trained), context.CancellationToken)).ToList();
         return Task.FromResult(new Measured(trained, bySeed));
     }
 

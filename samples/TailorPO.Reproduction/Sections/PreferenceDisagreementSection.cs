@@ -32,7 +32,7 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
     /// <inheritdoc />
     protected override Task<Measured> Measure(ReproductionContext context)
     {
-        return Task.FromResult(new Measured(context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec2-seed{seed}", () => Measure(context, seed))).ToList()));
+        return Task.FromResult(new Measured(context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec2-seed{seed}", () => Measure(context, seed), context.CancellationToken)).ToList()));
     }
 
     /// <inheritdoc />

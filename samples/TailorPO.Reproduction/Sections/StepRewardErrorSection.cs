@@ -62,9 +62,9 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
         void Probe(string model, string? lora, IReadOnlyList<string> probed)
         {
             var a = context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec4-{model}-{string.Join("+", probed)}-paper-seed{seed}",
-                () => context.Evaluator.WithLora(lora, _ => MeasureErrors(context, probed, seed, paperSteps, s.Continuations)))).ToList();
+                () => context.Evaluator.WithLora(lora, _ => MeasureErrors(context, probed, seed, paperSteps, s.Continuations)), context.CancellationToken)).ToList();
             var b = context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec4-{model}-{string.Join("+", probed)}-all-seed{seed}",
-                () => context.Evaluator.WithLora(lora, _ => MeasureErrors(context, probed, seed, allSteps, s.AllStepsContinuations)))).ToList();
+                () => context.Evaluator.WithLora(lora, _ => MeasureErrors(context, probed, seed, allSteps, s.AllStepsContinuations)), context.CancellationToken)).ToList();
             for (var r = 0; r < probed.Count; r++)
             {
                 paper[Column(model == "base" ? "base" : "TailorPO LoRA", probed[r])] = a.Select(e => Pick(e, r)).ToList();

@@ -27,6 +27,13 @@ public sealed class CompareSettings : GlobalSettings
     [Description("Where training runs and their results are cached (an interrupted run resumes from it). Default: runs/compare-<quick|full>.")]
     public string? Work { get; init; }
 
+    /// <summary>Work backwards, as a second process sharing the work folder.</summary>
+    [CommandOption("--reverse")]
+    [Description("Work through the page backwards (sections, learning rates, seeds). Start a second compare with it on the same --work " +
+                 "(and a throwaway --output) next to a normal one to use a second core: runs and analyses are locked per run and per analysis, " +
+                 "the results are identical, and the normal process writes the page (docs/reproduction.md).")]
+    public bool Reverse { get; init; }
+
     /// <inheritdoc />
     protected override IEnumerable<string> Problems()
     {
@@ -57,6 +64,7 @@ public sealed class CompareCommand(IAnsiConsole console) : AsyncCommand<CompareS
             OutputFolder = settings.Output,
             WorkFolder = settings.Work,
             Threads = settings.EffectiveThreads,
+            Reverse = settings.Reverse,
             CommandLine = $"{CliApplication.Name} compare {string.Join(' ', context.Arguments.SkipWhile(a => a == "compare"))}".TrimEnd(),
         };
         try
