@@ -60,9 +60,9 @@ public sealed class ReproductionContext
     /// <summary>The analysis seeds of sections 2-4 (the first <see cref="ComparisonSizing.AnalysisSeeds"/> training seeds).</summary>
     public IReadOnlyList<long> AnalysisSeeds => Sizing.Seeds.Take(Sizing.AnalysisSeeds).ToList();
 
-    /// <summary>The machine, as the tables state it.</summary>
+    /// <summary>The machine, as the tables state it (the CPU by name and family: libtorch's convolutions take another path on some CPUs, docs/performance.md).</summary>
     public string Machine => string.Create(CultureInfo.InvariantCulture,
-        $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, {Threads} libtorch thread(s), " +
+        $"{Environment.ProcessorCount} cores of {TailorPO.Core.Numerics.CpuDescription.Current}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, {Threads} libtorch thread(s), " +
         $"OMP_NUM_THREADS={Environment.GetEnvironmentVariable("OMP_NUM_THREADS") ?? "unset"}, shared with other jobs");
 
     private readonly Dictionary<string, SectionCompute> _compute = [];

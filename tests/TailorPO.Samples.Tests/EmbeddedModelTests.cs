@@ -1,3 +1,4 @@
+using TailorPO.Shapes.Evaluation;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Samples.Cli;
 using TailorPO.Samples.Evaluation;

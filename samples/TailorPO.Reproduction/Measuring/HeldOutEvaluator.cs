@@ -70,8 +70,11 @@ public sealed class HeldOutEvaluator : IDisposable
         }
     }
 
-    /// <summary>Evaluates the LoRA file (null: the base model).</summary>
-    public ImageSetScores Evaluate(string? loraFile, CancellationToken cancellationToken) => WithLora(loraFile, adapter =>
+    /// <summary>Evaluates the LoRA file (null: the base model) with the panel, and with <paramref name="learnedReward"/> too when given.</summary>
+    /// <param name="loraFile">The adapter, or null for the base model.</param>
+    /// <param name="cancellationToken">Stops between denoising steps.</param>
+    /// <param name="learnedReward">A reward of <see cref="RewardPanel.LearnedNames"/> to score as well (the reward the run trained on).</param>
+    public ImageSetScores Evaluate(string? loraFile, CancellationToken cancellationToken, string? learnedReward = null) => WithLora(loraFile, adapter =>
     {
         using var scope = NewDisposeScope();
         var evaluator = new RewardEvaluator(CreateSampler(), _pipeline.Decoder, _panel.Models[RewardPanel.Names[0]], new PipelinePromptEncoder(_pipeline), adapter);
@@ -82,7 +85,8 @@ public sealed class HeldOutEvaluator : IDisposable
         var heldOut = new Dictionary<string, double[]>();
         var training = new Dictionary<string, double[]>();
         var split = HeldOutPrompts.Count;
-        foreach (var (name, model) in _panel.Models)
+        var models = learnedReward is null ? _panel.Models : _panel.Models.Append(new(learnedReward, _panel.Learned(learnedReward)));
+        foreach (var (name, model) in models)
         {
             var (h, t) = (new double[Seeds.Count], new double[Seeds.Count]);
             for (var j = 0; j < Seeds.Count; j++)

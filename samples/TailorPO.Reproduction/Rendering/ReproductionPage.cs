@@ -23,7 +23,7 @@ public static class ReproductionPage
     /// <summary>The sections, in page order.</summary>
     public static IReadOnlyList<IReproductionSection> Sections { get; } =
     [
-        new MethodComparisonSection(), new PreferenceDisagreementSection(), new GuidanceEffectSection(), new StepRewardErrorSection(),
+        new PreferenceHeadlineSection(), new MethodComparisonSection(), new PreferenceDisagreementSection(), new GuidanceEffectSection(), new StepRewardErrorSection(),
         new AblationSection(), new GeneralisationSection(), new SensitivitySection(),
     ];
 

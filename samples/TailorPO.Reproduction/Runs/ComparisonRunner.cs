@@ -169,7 +169,9 @@ public sealed class ComparisonRunner
             var report = await RunTraining.TrainAsync(run, _sizing, images, folder, cancellationToken).ConfigureAwait(false);
             var previous = stages.Count == 0 ? 0 : stages[^1].TrainSeconds;
             var evaluation = Stopwatch.StartNew();
-            var scores = _evaluator.Evaluate(Path.Combine(folder, RunTraining.LoraFile), cancellationToken);
+            var lora = Path.Combine(folder, RunTraining.LoraFile);
+            File.Copy(lora, Path.Combine(folder, RunTraining.StageLoraFile(report.Samples)), overwrite: true);
+            var scores = _evaluator.Evaluate(lora, cancellationToken, RewardPanel.LearnedNames.Contains(run.Reward) ? run.Reward : null);
             var stage = new StageResult(report.Samples, report.Updates, report.NoiseEvaluations, previous + report.Elapsed.TotalSeconds, scores,
                 evaluation.Elapsed.TotalSeconds, RunTraining.MeanClipFraction(folder));
             WriteAtomically(Path.Combine(folder, $"stage-{report.Samples}.json"), JsonSerializer.Serialize(stage, Json));

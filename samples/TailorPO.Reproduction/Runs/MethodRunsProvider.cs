@@ -22,11 +22,7 @@ public sealed class MethodRunsProvider(ComparisonSizing sizing, ComparisonRunner
         if (_cache.TryGetValue(key, out var known)) return known;
         var points = Budgets.EqualImagePoints(sizing);
         var template = new ComparisonRun(method, reward, sizing.Seeds[0], sizing.TrainedSteps, RunTraining.DefaultLearningRate, pairing);
-        // A reward outside the evaluation panel (the ensemble) has no training-prompt score to sweep on: it takes the rate
-        // TailorPO chose on JPEG compressibility, so its row differs from TailorPO on JPEG alone only by the reward.
-        var rates = RewardPanel.Names.Contains(reward)
-            ? sizing.LearningRates
-            : [(await GetAsync(TrainingMethods.TailorPO, "jpeg-compressibility", cancellationToken).ConfigureAwait(false)).LearningRate];
+        var rates = await RatesAsync(method, reward, pairing, cancellationToken).ConfigureAwait(false);
         // A reverse runner sweeps the rates backwards, but the sweep stays in grid order: Choose takes the first of a tie, so
         // the chosen rate must not depend on the order the rates were trained in.
         var sweep = await WorkOrder.MapAsync(rates, runner.Reverse, async lr =>
@@ -55,5 +51,19 @@ public sealed class MethodRunsProvider(ComparisonSizing sizing, ComparisonRunner
         var result = new MethodRuns(chosen, sweep, all, equalUpdates, targetNfe, nfeStages);
         _cache[key] = result;
         return result;
+    }
+
+    /// <summary>
+    /// The learning rates a configuration is swept over. A reward of the evaluation panel sweeps the sizing's grid. The
+    /// ensemble has no training-prompt score to sweep on: it takes the rate TailorPO chose on JPEG compressibility, so its
+    /// row differs from TailorPO on JPEG alone only by the reward. The learned preference reward is not swept (a sweep
+    /// would cost the headline section three times its runs): each method takes the rate its own sweep chose on
+    /// colourfulness, the differentiable reward of section 1.
+    /// </summary>
+    private async Task<IReadOnlyList<double>> RatesAsync(string method, string reward, string pairing, CancellationToken cancellationToken)
+    {
+        if (RewardPanel.Names.Contains(reward)) return sizing.LearningRates;
+        var (fromMethod, fromReward) = RewardPanel.LearnedNames.Contains(reward) ? (method, "colorfulness") : (TrainingMethods.TailorPO, "jpeg-compressibility");
+        return [(await GetAsync(fromMethod, fromReward, cancellationToken, pairing).ConfigureAwait(false)).LearningRate];
     }
 }

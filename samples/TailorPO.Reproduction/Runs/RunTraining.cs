@@ -34,7 +34,7 @@ public static class RunTraining
     public const int CheckpointEveryIterations = 10;
 
     /// <summary>The rewards a run can train on, by name.</summary>
-    public static readonly IReadOnlyList<string> Rewards = ["jpeg-compressibility", "colorfulness", "saturation", "brightness", "ensemble"];
+    public static readonly IReadOnlyList<string> Rewards = ["jpeg-compressibility", "colorfulness", "saturation", "brightness", "ensemble", "preference"];
 
     /// <summary>Registers the reward <paramref name="name"/> (the names of the samples CLI's <c>--reward</c>).</summary>
     public static void ConfigureReward(TailorPORewardsOptions options, string name)
@@ -42,6 +42,11 @@ public static class RunTraining
         ArgumentNullException.ThrowIfNull(options);
         switch (name)
         {
+            case "preference":
+                // The embedded preference model, a transformers CLIPModel folder scored as PickScore would be (align's default reward).
+                options.Add(RewardKind.ClipScore, configure: m => (m.ModelPath, m.TokenizerPath) =
+                    (Path.GetFullPath(EmbeddedPreferenceModel.Folder), Path.GetFullPath(EmbeddedPreferenceModel.TokenizerFolder)));
+                break;
             case "jpeg-compressibility": options.Add(RewardKind.JpegCompressibility); break;
             case "colorfulness": options.Add(RewardKind.Colorfulness); break;
             case "saturation": options.Add(RewardKind.Saturation); break;
@@ -77,8 +82,14 @@ public static class RunTraining
         return report;
     }
 
-    /// <summary>The adapter file of a run folder.</summary>
+    /// <summary>The adapter file of a run folder (the latest evaluation point's).</summary>
     public const string LoraFile = "lora.safetensors";
+
+    /// <summary>
+    /// The copy of the adapter kept for the evaluation point at <paramref name="images"/> images, so an analysis can grade
+    /// a run at any of its points after the run has trained on (lora.safetensors is overwritten by every point).
+    /// </summary>
+    public static string StageLoraFile(long images) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"lora-{images}.safetensors");
 
     /// <summary>The per-update metrics file of a run folder.</summary>
     public const string MetricsFile = "metrics.csv";
@@ -115,6 +126,7 @@ public static class RunTraining
             o.Loss.Beta = 0.1;
         });
         services.AddTailorPORewards(o => ConfigureReward(o, run.Reward));
+        services.AddTailorPORewardModels();
         services.AddTailorPOGuidance(o =>
         {
             o.Enabled = run.Method == TrainingMethods.TailorPOGuided;

@@ -145,7 +145,7 @@ public sealed class MethodComparisonSection : ReproductionSection<MethodComparis
 
     private static string Stat(IEnumerable<double> values, string format = "G4") => SeedStatistics.Of(values).Format(format);
 
-    private static ResultPlots.Series Curve(MethodRuns row, string reward, double baseMean, Func<StageResult, long> x)
+    internal static ResultPlots.Series Curve(MethodRuns row, string reward, double baseMean, Func<StageResult, long> x)
     {
         // The points every seed was evaluated at, in order.
         var common = row.Runs.Select(r => r.Stages.Select(st => st.Samples).ToHashSet()).Aggregate((a, b) => { a.IntersectWith(b); return a; }).Order().ToList();

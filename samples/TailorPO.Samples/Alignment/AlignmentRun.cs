@@ -1,3 +1,4 @@
+using TailorPO.Shapes.Evaluation;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

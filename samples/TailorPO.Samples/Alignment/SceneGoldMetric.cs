@@ -1,3 +1,4 @@
+using TailorPO.Shapes.Evaluation;
 using TailorPO.Core.Abstractions;
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;

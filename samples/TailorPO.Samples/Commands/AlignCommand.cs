@@ -1,3 +1,4 @@
+using TailorPO.Shapes.Evaluation;
 using System.ComponentModel;
 using System.Globalization;
 using Spectre.Console.Cli;
@@ -244,7 +245,7 @@ public sealed class AlignSettings : GlobalSettings
         if (GuardEvery is > 0 && Model is not null)
             yield return "--guard-every needs the embedded model: its gold metric is the exact SceneMeasurer of the shapes world, which --model has not. Leave it out (the guard is off for --model).";
         if (GuardPatience < 1) yield return $"--guard-patience must be >= 1; got {GuardPatience}.";
-        foreach (var problem in new Evaluation.AttributeGradeOptions { Captions = GradeCaptions, SeedsPerCaption = GradeSeeds }.Problems("--grade-captions", "--grade-seeds"))
+        foreach (var problem in new Shapes.Evaluation.AttributeGradeOptions { Captions = GradeCaptions, SeedsPerCaption = GradeSeeds }.Problems("--grade-captions", "--grade-seeds"))
             yield return problem;
         if (Output is not null && File.Exists(Output)) yield return $"--output '{Output}' is a file; give a folder.";
         else if (Directory.Exists(OutputFolder) && Directory.EnumerateFileSystemEntries(OutputFolder).Any() && !AlignmentRun.StoppedBeforeFirstCheckpoint(OutputFolder))

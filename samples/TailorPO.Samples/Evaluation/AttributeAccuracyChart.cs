@@ -1,3 +1,4 @@
+using TailorPO.Shapes.Evaluation;
 using ScottPlot;
 
 namespace TailorPO.Samples.Evaluation;

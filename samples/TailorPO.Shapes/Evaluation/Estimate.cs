@@ -1,4 +1,4 @@
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>A mean over graded images and its standard error.</summary>
 /// <param name="Mean">The mean.</param>

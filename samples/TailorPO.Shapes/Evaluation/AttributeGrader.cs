@@ -1,9 +1,8 @@
 using TailorPO.Diffusion.Lora;
 using TailorPO.Diffusion.Pipelines;
-using TailorPO.Shapes.Evaluation;
 using static TorchSharp.torch;
 
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>
 /// Grades a model GenEval-style: draws every held-out caption of <see cref="AttributeGradeOptions.Scenes"/> with every

@@ -1,6 +1,5 @@
-using TailorPO.Shapes.Evaluation;
 
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>One graded image: its caption's attributes, what was measured, and the monitors' scores.</summary>
 /// <param name="Fidelity">Caption and measurement (the per-attribute verdicts).</param>

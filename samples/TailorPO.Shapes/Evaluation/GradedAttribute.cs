@@ -1,4 +1,4 @@
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>A per-image verdict the grade reports: one attribute of the caption, or all of them.</summary>
 /// <param name="Name">Its name in tables and charts.</param>

@@ -1,4 +1,4 @@
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>One model's graded images (every caption with every seed) and its diversity.</summary>
 /// <param name="Images">The graded images, caption-major within each seed.</param>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>
 /// A GenEval-style grade of a base model and, optionally, its aligned form on the same held-out captions and seeds:

@@ -2,7 +2,7 @@ using TailorPO.Core.Abstractions;
 using TailorPO.Rewards.Analytic;
 using TailorPO.Rewards.Jpeg;
 
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>A score the grade reports beside accuracy: the training proxy, or an off-target reward that should not move.</summary>
 /// <param name="Name">Its name in tables.</param>

@@ -1,6 +1,6 @@
 using TailorPO.Shapes.Dataset;
 
-namespace TailorPO.Samples.Evaluation;
+namespace TailorPO.Shapes.Evaluation;
 
 /// <summary>
 /// Settings of a GenEval-style grade: which held-out captions, how many seeds each, and how images are sampled. The
