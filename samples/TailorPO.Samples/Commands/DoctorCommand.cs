@@ -47,8 +47,8 @@ public sealed class DoctorCommand(IAnsiConsole console) : Command<DoctorSettings
         if (TorchNumerics.CheckedShapes.Count > 0)
         {
             console.WriteLine("Convolution shapes checked on this CPU (oneDNN is wrong here):");
-            foreach (var (shape, route) in TorchNumerics.CheckedShapes)
-                console.WriteLine($"  {shape.In}->{shape.Out} k{shape.Kernel} s{shape.Stride} p{shape.Padding} at {shape.Height}x{shape.Width}: {route}");
+            foreach (var (shape, threads, route) in TorchNumerics.CheckedShapes)
+                console.WriteLine($"  {shape.In}->{shape.Out} k{shape.Kernel} s{shape.Stride} p{shape.Padding} at {shape.Height}x{shape.Width}, {threads} thread(s): {route}");
         }
         if (report.Passed)
         {

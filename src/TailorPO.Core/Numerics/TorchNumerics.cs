@@ -130,9 +130,15 @@ public static class TorchNumerics
         return Routes.GetOrAdd(key, static (k, batch) => ProbeRoute(k, batch), shape.Batch);
     }
 
-    /// <summary>The shapes checked so far on a CPU where oneDNN is wrong, with their routes (empty elsewhere).</summary>
-    public static IReadOnlyDictionary<ConvolutionShape, ConvolutionRoute> CheckedShapes =>
-        Routes.ToDictionary(p => new ConvolutionShape(0, p.Key.In, p.Key.Out, p.Key.Kernel, p.Key.Stride, p.Key.Padding, p.Key.Height, p.Key.Width), p => p.Value);
+    /// <summary>
+    /// The shapes checked so far on a CPU where oneDNN is wrong, with their routes, one entry per shape and thread count
+    /// (empty elsewhere), ordered by shape and threads.
+    /// </summary>
+    public static IReadOnlyList<CheckedConvolution> CheckedShapes =>
+        Routes.Select(p => new CheckedConvolution(
+                new ConvolutionShape(0, p.Key.In, p.Key.Out, p.Key.Kernel, p.Key.Stride, p.Key.Padding, p.Key.Height, p.Key.Width), p.Key.Threads, p.Value))
+            .OrderBy(c => c.Shape.In).ThenBy(c => c.Shape.Out).ThenBy(c => c.Shape.Kernel).ThenBy(c => c.Shape.Stride).ThenBy(c => c.Shape.Padding)
+            .ThenBy(c => c.Shape.Height).ThenBy(c => c.Shape.Width).ThenBy(c => c.Threads).ToList();
 
     /// <summary>
     /// The self-check: small convolutions (channel counts that are not multiples of 16, stride 1 and 2, forward and
