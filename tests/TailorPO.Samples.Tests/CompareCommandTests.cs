@@ -62,6 +62,7 @@ public partial class CompareCommandTests
         // The numbers come from the measured data: section 1 recomputed from the runs' cached evaluations, Holm over the page's own p-values.
         AssertSectionOneIsComputedFromTheCachedRuns(page, work);
         AssertHolmAdjustsThePagesOwnPValues(page);
+        AssertTheHeadlineGoldCellsComeFromTheCachedGrades(page, work);
 
         // Every training run left its cached result at the image budget (an interrupted run resumes from these).
         var runs = Directory.GetDirectories(Path.Combine(work, "runs"));
@@ -114,7 +115,8 @@ public partial class CompareCommandTests
     private static void AssertSectionOneIsComputedFromTheCachedRuns(string page, string work)
     {
         var sizing = ComparisonSizing.Quick;
-        var section = Section(page, ReproductionPage.SectionTitles[0], ReproductionPage.SectionTitles[1]);
+        var index = ReproductionPage.Sections.ToList().FindIndex(x => x is MethodComparisonSection);
+        var section = Section(page, ReproductionPage.SectionTitles[index], ReproductionPage.SectionTitles[index + 1]);
         var bullets = Bullets(section).ToDictionary(b => b.Statement);
         using var baseJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "base.json")));
         foreach (var reward in MethodComparisonSection.Rewards)
@@ -191,6 +193,35 @@ public partial class CompareCommandTests
             var actual = Parse(bullets[order[k]].Holm);
             Assert.True(Math.Abs(actual - expected) <= m * 5e-5 + 0.05 * expected,
                 $"{bullets[order[k]].Statement}: Holm p {actual} but Holm over the page's p-values gives {expected}");
+        }
+    }
+
+    /// <summary>
+    /// The headline section's gold accuracy of every method at equal updates, recomputed from the grades the runs left in the
+    /// work folder (analyses/preference-grade-&lt;run&gt;-at&lt;images&gt;.json, read as plain JSON), and its gold claims present.
+    /// </summary>
+    private static void AssertTheHeadlineGoldCellsComeFromTheCachedGrades(string page, string work)
+    {
+        var sizing = ComparisonSizing.Quick;
+        var index = ReproductionPage.Sections.ToList().FindIndex(x => x is PreferenceHeadlineSection);
+        var section = Section(page, ReproductionPage.SectionTitles[index], ReproductionPage.SectionTitles[index + 1]);
+        Assert.Contains("preference: TailorPO > base model (gold: all four right)", section);
+        foreach (var method in PreferenceHeadlineSection.Methods)
+        {
+            // The quick grid has one rate, so the rate each method chose on colourfulness is it.
+            var run = new ComparisonRun(method, PreferenceHeadlineSection.Reward, 0, sizing.TrainedSteps, sizing.LearningRates[0]);
+            var equalUpdatesImages = sizing.Budget * run.ImagesPerUpdateFactor;
+            var shares = sizing.Seeds.Select(seed =>
+            {
+                var path = Path.Combine(work, "analyses", PreferenceHeadlineSection.GradeKey(run.WithSeed(seed), equalUpdatesImages) + ".json");
+                Assert.True(File.Exists(path), $"{path} is missing");
+                using var json = JsonDocument.Parse(File.ReadAllText(path));
+                // Accuracy: shape, shape colour, background colour, pattern, all four.
+                return 100 * json.RootElement.GetProperty("Accuracy")[4].GetDouble();
+            }).ToArray();
+            var row = section.Split('\n').First(l => l.StartsWith($"| {MethodComparisonSection.Label(method)} |", StringComparison.Ordinal));
+            var cells = row.Split('|').Select(x => x.Trim()).ToArray();
+            Assert.Equal(MeanStd(shares, "F1") + "%", cells[10]);
         }
     }
 
