@@ -49,13 +49,17 @@ public static class ReproductionPage
         "claimed way, *contradicted* when it is below 0.05 and points the other way, and *inconclusive* otherwise.";
 
     /// <summary>Why a small-scale number may differ from the paper's; printed under sections with claims.</summary>
-    public static string ScaleCaveat(ComparisonSizing sizing)
+    /// <param name="sizing">The sizing.</param>
+    /// <param name="learnedReward">The section trains on the embedded preference model rather than an analytic reward.</param>
+    public static string ScaleCaveat(ComparisonSizing sizing, bool learnedReward = false)
     {
         ArgumentNullException.ThrowIfNull(sizing);
+        var rewards = learnedReward
+            ? "a tiny learned preference model of the shapes world instead of PickScore or HPSv2"
+            : "analytic rewards (colourfulness, JPEG size) instead of learned ones";
         return string.Create(CultureInfo.InvariantCulture,
             $"Where a claim is not reproduced, the likely reasons are the scale: {sizing.Budget} training images per run (equal images) instead of the paper's 10,000, " +
-            $"{sizing.Seeds.Count} seeds, a 32x32 pixel-space model of our own instead of SD v1.5, {sizing.Steps} DDIM steps instead of 20, and analytic rewards " +
-            $"(colourfulness, JPEG size) instead of learned ones.");
+            $"{sizing.Seeds.Count} seeds, a 32x32 pixel-space model of our own instead of SD v1.5, {sizing.Steps} DDIM steps instead of 20, and {rewards}.");
     }
 
     /// <summary>Appends one bullet per claim with its verdict, then a blank line.</summary>
@@ -69,11 +73,16 @@ public static class ReproductionPage
     }
 
     /// <summary>Ends a section that decides claims on training runs: the scale caveat and the provenance line.</summary>
-    public static void EndSectionWithVerdicts(StringBuilder md, ReproductionContext context, string title, string? seedsNote = null)
+    /// <param name="md">The section's markdown.</param>
+    /// <param name="context">The harness's context.</param>
+    /// <param name="title">The section's title (its compute is recorded under it).</param>
+    /// <param name="seedsNote">Replaces "training seeds ..." in the provenance line (sections decided on analysis seeds).</param>
+    /// <param name="learnedReward">The section trains on the embedded preference model (the caveat names it).</param>
+    public static void EndSectionWithVerdicts(StringBuilder md, ReproductionContext context, string title, string? seedsNote = null, bool learnedReward = false)
     {
         ArgumentNullException.ThrowIfNull(md);
         ArgumentNullException.ThrowIfNull(context);
-        md.AppendLine(ScaleCaveat(context.Sizing));
+        md.AppendLine(ScaleCaveat(context.Sizing, learnedReward));
         md.AppendLine();
         md.AppendLine(context.Provenance(title, seedsNote));
         md.AppendLine();

@@ -155,7 +155,7 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
         md.AppendLine("Claims (the paper's headline: TailorPO raises the learned reward above the base and the baselines, and guidance adds to it; here also on the gold measure):");
         md.AppendLine();
         ReproductionPage.AppendClaims(md, analysis.Claims, verdicts);
-        ReproductionPage.EndSectionWithVerdicts(md, context, Title);
+        ReproductionPage.EndSectionWithVerdicts(md, context, Title, learnedReward: true);
     }
 
     /// <summary>The cache name of a run's grade at <paramref name="images"/> images.</summary>
