@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Spectre.Console;
 
 namespace TailorPO.Reproduction;
@@ -12,7 +13,7 @@ public static class ReproductionProgram
     /// <summary>Exit code: the arguments are wrong (nothing was done).</summary>
     public const int BadInput = 2;
 
-    /// <summary>Exit code: stopped by Ctrl+C (finished runs are cached).</summary>
+    /// <summary>Exit code: stopped by Ctrl+C or SIGTERM (finished runs are cached).</summary>
     public const int Cancelled = 130;
 
     /// <summary>What <c>--help</c> prints (and a bad argument, after naming it).</summary>
@@ -36,11 +37,11 @@ public static class ReproductionProgram
                              a second core; same results, the normal process
                              writes the page
           -h, --help         this text
-        Exit codes: 0 written, 2 bad arguments, 130 stopped by Ctrl+C (finished
-        runs stay cached). docs/reproduction.md has the full run's command and time.
+        Exit codes: 0 written, 2 bad arguments, 130 stopped by Ctrl+C or SIGTERM
+        (finished runs stay cached). docs/reproduction.md has the full run's command and time.
         """;
 
-    /// <summary>Parses <paramref name="args"/>, runs the harness with Ctrl+C wired to cancellation and returns the exit code.</summary>
+    /// <summary>Parses <paramref name="args"/>, runs the harness with Ctrl+C and SIGTERM wired to cancellation and returns the exit code.</summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -69,6 +70,14 @@ public static class ReproductionProgram
             cancellation.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+        // A background run (nohup ... &, as docs/reproduction.md starts it) ignores SIGINT, so `kill` (SIGTERM) is how it is
+        // stopped: like Ctrl+C it cancels, the current training run writes its checkpoint, and the same command continues.
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            if (cancellation.IsCancellationRequested) return;
+            context.Cancel = true;
+            cancellation.Cancel();
+        });
         try
         {
             await ReproductionHarness.RunAsync(options, console, cancellation.Token).ConfigureAwait(false);

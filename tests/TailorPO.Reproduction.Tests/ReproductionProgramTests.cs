@@ -28,6 +28,49 @@ public class ReproductionProgramTests
         Assert.Contains("Usage: tailorpo-reproduction", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Sigterm_stops_a_background_run_like_ctrl_c_with_the_cancelled_exit_code()
+    {
+        // A job started with `nohup ... &` ignores SIGINT, so SIGTERM is how docs/reproduction.md's background run is stopped.
+        if (!OperatingSystem.IsLinux()) return;
+        var folder = Path.Combine(Path.GetTempPath(), "tailorpo-sigterm-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var program = Path.Combine(AppContext.BaseDirectory, "tailorpo-reproduction");
+            var start = new System.Diagnostics.ProcessStartInfo(program)
+            {
+                ArgumentList = { "--quick", "--output", Path.Combine(folder, "docs"), "--work", Path.Combine(folder, "work"), "--threads", "1" },
+                RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            using var child = System.Diagnostics.Process.Start(start)!;
+            var output = new System.Text.StringBuilder();
+            var measuring = new TaskCompletionSource();
+            child.OutputDataReceived += (_, e) =>
+            {
+                lock (output) output.AppendLine(e.Data);
+                if (e.Data?.Contains("section 1 of", StringComparison.Ordinal) == true) measuring.TrySetResult();
+            };
+            child.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+            child.BeginOutputReadLine();
+            child.BeginErrorReadLine();
+            await measuring.Task.WaitAsync(TimeSpan.FromMinutes(2));
+
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await child.WaitForExitAsync(timeout.Token);
+
+            string text;
+            lock (output) text = output.ToString();
+            Assert.True(child.ExitCode == ReproductionProgram.Cancelled, $"exit code {child.ExitCode}:\n{text}");
+            Assert.Contains("Stopped. Finished runs are cached; the same command continues.", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static async Task<(int Code, string Text)> RunAsync(params string[] args)
     {
         using var writer = new StringWriter();
