@@ -208,8 +208,8 @@ public partial class CompareCommandTests
         Assert.Contains("preference: TailorPO > base model (gold: all four right)", section);
         foreach (var method in PreferenceHeadlineSection.Methods)
         {
-            // The quick grid has one rate, so the rate each method chose on colourfulness is it.
-            var run = new ComparisonRun(method, PreferenceHeadlineSection.Reward, 0, sizing.TrainedSteps, sizing.LearningRates[0]);
+            // The quick preference grid has one rate, so it is every method's choice.
+            var run = new ComparisonRun(method, PreferenceHeadlineSection.Reward, 0, sizing.TrainedSteps, sizing.PreferenceLearningRates[0]);
             var equalUpdatesImages = sizing.Budget * run.ImagesPerUpdateFactor;
             var shares = sizing.Seeds.Select(seed =>
             {

@@ -5,8 +5,8 @@ using TailorPO.Training.Options;
 namespace TailorPO.Reproduction.Runs;
 
 /// <summary>
-/// Trains each compared configuration once for the whole page: a learning-rate sweep over the sizing's grid (the same
-/// for every configuration) on the first <see cref="ComparisonSizing.SweepSeeds"/> seeds, decided by the trained reward
+/// Trains each compared configuration once for the whole page: a learning-rate sweep over the sizing's grid for its
+/// reward (the same for every method) on the first <see cref="ComparisonSizing.SweepSeeds"/> seeds, decided by the trained reward
 /// on TRAINING prompts at the image budget (never the held-out prompts the claims are judged on); then every seed at the
 /// chosen rate, evaluated at the equal-images points, at equal updates and at equal NFE (<see cref="Budgets"/>). The
 /// sweep's runs at the chosen rate are the comparison's runs of those seeds.
@@ -22,7 +22,7 @@ public sealed class MethodRunsProvider(ComparisonSizing sizing, ComparisonRunner
         if (_cache.TryGetValue(key, out var known)) return known;
         var points = Budgets.EqualImagePoints(sizing);
         var template = new ComparisonRun(method, reward, sizing.Seeds[0], sizing.TrainedSteps, RunTraining.DefaultLearningRate, pairing);
-        var rates = await RatesAsync(method, reward, pairing, cancellationToken).ConfigureAwait(false);
+        var rates = await RatesAsync(reward, cancellationToken).ConfigureAwait(false);
         // A reverse runner sweeps the rates backwards, but the sweep stays in grid order: Choose takes the first of a tie, so
         // the chosen rate must not depend on the order the rates were trained in.
         var sweep = await WorkOrder.MapAsync(rates, runner.Reverse, async lr =>
@@ -54,16 +54,15 @@ public sealed class MethodRunsProvider(ComparisonSizing sizing, ComparisonRunner
     }
 
     /// <summary>
-    /// The learning rates a configuration is swept over. A reward of the evaluation panel sweeps the sizing's grid. The
-    /// ensemble has no training-prompt score to sweep on: it takes the rate TailorPO chose on JPEG compressibility, so its
-    /// row differs from TailorPO on JPEG alone only by the reward. The learned preference reward is not swept (a sweep
-    /// would cost the headline section three times its runs): each method takes the rate its own sweep chose on
-    /// colourfulness, the differentiable reward of section 1.
+    /// The learning rates a configuration is swept over. A reward of the evaluation panel sweeps the sizing's grid, the
+    /// learned preference reward its own lower grid (<see cref="ComparisonSizing.PreferenceLearningRates"/>; its runs are
+    /// scored on it, training prompts included). The ensemble has no training-prompt score to sweep on: it takes the rate
+    /// TailorPO chose on JPEG compressibility, so its row differs from TailorPO on JPEG alone only by the reward.
     /// </summary>
-    private async Task<IReadOnlyList<double>> RatesAsync(string method, string reward, string pairing, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<double>> RatesAsync(string reward, CancellationToken cancellationToken)
     {
         if (RewardPanel.Names.Contains(reward)) return sizing.LearningRates;
-        var (fromMethod, fromReward) = RewardPanel.LearnedNames.Contains(reward) ? (method, "colorfulness") : (TrainingMethods.TailorPO, "jpeg-compressibility");
-        return [(await GetAsync(fromMethod, fromReward, cancellationToken, pairing).ConfigureAwait(false)).LearningRate];
+        if (RewardPanel.LearnedNames.Contains(reward)) return sizing.PreferenceLearningRates;
+        return [(await GetAsync(TrainingMethods.TailorPO, "jpeg-compressibility", cancellationToken).ConfigureAwait(false)).LearningRate];
     }
 }

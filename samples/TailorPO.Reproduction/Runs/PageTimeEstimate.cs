@@ -47,17 +47,19 @@ public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationM
         }
         double PerImage(string kind, int t) => target.Steps + Coefficient(kind) * t;
 
-        // The planned runs: (kind, T, images from, images to).
+        // The planned runs: (kind, T, images from, images to). Per configuration its sweep's grid size: section 1's rewards
+        // and the ablation sweep the sizing's grid, the headline's preference reward its own, the ensemble (section 6) none.
         var plan = new List<(string Kind, int T, int From, int To)>();
-        var configurations = MethodComparisonSection.Rewards.SelectMany(r => MethodComparisonSection.Methods(r).Select(m => m))
-            .Append("tailorpo").Append("tailorpo/different-inputs").ToList();
+        var configurations = MethodComparisonSection.Rewards.SelectMany(r => MethodComparisonSection.Methods(r).Select(m => (Kind: m, Rates: target.LearningRates.Count)))
+            .Append(("tailorpo", 1)).Append(("tailorpo/different-inputs", target.LearningRates.Count))
+            .Concat(PreferenceHeadlineSection.Methods.Select(m => (Kind: m, Rates: target.PreferenceLearningRates.Count))).ToList();
         var reference = PerImage("tailorpo", target.TrainedSteps);
-        foreach (var kind in configurations)
+        foreach (var (kind, rates) in configurations)
         {
             var factor = kind is "d3po" or "diffusion-dpo" or "tailorpo/different-inputs" ? 2 : 1;
             var nfeImages = (int)(target.Budget * reference / PerImage(kind, target.TrainedSteps));
             var longest = Math.Max(target.Budget * factor, nfeImages);
-            for (var i = 0; i < target.LearningRates.Count * target.SweepSeeds; i++) plan.Add((kind, target.TrainedSteps, 0, target.Budget));
+            for (var i = 0; i < rates * target.SweepSeeds; i++) plan.Add((kind, target.TrainedSteps, 0, target.Budget));
             for (var i = 0; i < target.SweepSeeds; i++) plan.Add((kind, target.TrainedSteps, target.Budget, longest));
             for (var i = target.SweepSeeds; i < target.Seeds.Count; i++) plan.Add((kind, target.TrainedSteps, 0, longest));
         }
@@ -89,6 +91,10 @@ public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationM
         var paperSteps = StepRewardErrorSection.PaperTimesteps.Select(t => StepRewardErrorSection.StepIndex(t, s.EstimateSteps));
         var estimate = 3.0 * s.EstimatePrompts * (2 * s.EstimateSteps + paperSteps.Sum(i => (double)s.Continuations * (s.EstimateSteps - i))
             + s.AllStepsContinuations * Triangle(s.EstimateSteps));
-        return s.AnalysisSeeds * (disagreement + guidance + estimate);
+        // The headline's grades: the base model once, every method's runs at up to three points (equal images, updates, NFE).
+        var grade = PreferenceHeadlineSection.GradeOptions(s);
+        var grades = 1 + PreferenceHeadlineSection.Methods.Count * s.Seeds.Count * 3;
+        var grading = grades * (double)grade.Captions * grade.SeedsPerCaption * grade.Steps;
+        return s.AnalysisSeeds * (disagreement + guidance + estimate) + grading;
     }
 }

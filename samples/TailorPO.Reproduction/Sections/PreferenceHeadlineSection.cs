@@ -12,7 +12,8 @@ namespace TailorPO.Reproduction.Sections;
 /// The page's headline (the analogue of the paper's PickScore/HPS tables): every method trained on the embedded
 /// preference model - a learned, differentiable, imperfect proxy loaded as PickScore would be - and graded by the exact
 /// per-attribute accuracy of <see cref="SceneMeasurer"/>, which no reward sees. Budgets and statistics are section 1's;
-/// each method trains at the learning rate its own sweep chose on colourfulness (<see cref="MethodRunsProvider"/>).
+/// each method trains at the learning rate its own sweep chose on the preference reward's grid
+/// (<see cref="ComparisonSizing.PreferenceLearningRates"/>, <see cref="MethodRunsProvider"/>).
 /// </summary>
 public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHeadlineSection.Measured, PreferenceHeadlineSection.Analysis>
 {
@@ -108,8 +109,9 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
         var grade = GradeOptions(s);
         md.AppendLine(c, $"The paper's headline tables align SD v1.5 to learned preference models (PickScore, HPSv2, aesthetic). Here every method aligns the embedded " +
             $"model to the **embedded preference model**, a tiny CLIP of the shapes world loaded exactly as PickScore would be (docs/embedded-model.md) - learned, " +
-            $"differentiable and imperfect - with section 1's settings and budgets. Each method trains at the learning rate its own sweep chose on colourfulness " +
-            $"(section 1; the preference reward is not swept again, which would triple this section's runs). Two measures are reported: the preference score on " +
+            $"differentiable and imperfect - with section 1's settings and budgets. Each method trains at the learning rate its own sweep chose on the " +
+            $"preference score of training prompts, over a grid of its own ({string.Join(", ", s.PreferenceLearningRates.Select(l => l.ToString("0.####", c)))}, the same for every method; " +
+            $"lower than section 1's, at whose rates TailorPO lowers the preference score). Two measures are reported: the preference score on " +
             $"the {context.Evaluator.HeldOutPrompts.Count} held-out prompts x {context.Evaluator.Seeds.Count} evaluation seeds (the trained proxy), and the **gold** grade: " +
             $"{grade.Captions} held-out captions x {grade.SeedsPerCaption} seeds (from {grade.FirstSeed}; {grade.Steps} DDIM steps, CFG {grade.GuidanceScale}) drawn by the " +
             $"LoRA at the point named, each image's shape, shape colour, background colour and pattern measured by `SceneMeasurer`, which no reward sees (GenEval's " +
@@ -131,6 +133,14 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
                 $"{PercentStat(grades.Select(g => g.Diversity / m.BaseGrade.Diversity), "F0")} | {Stat(updates.Select(x => (double)x.Samples), "F0")} | " +
                 $"{Stat(updates.Select(x => (double)x.Updates), "F0")} | {Stat(updates.Select(x => (double)x.NoiseEvaluations), "F0")} |");
         }
+        md.AppendLine();
+        md.AppendLine(c, $"Learning-rate sweep: the preference score on {context.Evaluator.TrainingPrompts.Count} training prompts at {s.Budget} images, mean ± std over " +
+            $"seeds {string.Join(", ", s.Seeds.Take(s.SweepSeeds))}; the highest mean is chosen.");
+        md.AppendLine();
+        md.AppendLine("| method | " + string.Join(" | ", s.PreferenceLearningRates.Select(l => $"lr {l.ToString("0.####", c)}")) + " | chosen |");
+        md.AppendLine("| --- |" + string.Concat(Enumerable.Repeat(" --- |", s.PreferenceLearningRates.Count + 1)));
+        foreach (var row in m.Rows)
+            md.AppendLine(c, $"| {MethodComparisonSection.Label(row.Configuration.Method)} | {string.Join(" | ", row.Sweep.Select(p => p.TrainingReward.Format()))} | {row.LearningRate:0.####} |");
         md.AppendLine();
 
         var (accuracyPath, accuracyLink) = context.Image("sec0-gold-accuracy.png");
