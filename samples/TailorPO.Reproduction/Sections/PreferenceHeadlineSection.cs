@@ -110,7 +110,7 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
         md.AppendLine(c, $"The paper's headline tables align SD v1.5 to learned preference models (PickScore, HPSv2, aesthetic). Here every method aligns the embedded " +
             $"model to the **embedded preference model**, a tiny CLIP of the shapes world loaded exactly as PickScore would be (docs/embedded-model.md) - learned, " +
             $"differentiable and imperfect - with section 1's settings and budgets. Each method trains at the learning rate its own sweep chose on the " +
-            $"preference score of training prompts, over a grid of its own ({string.Join(", ", s.PreferenceLearningRates.Select(l => l.ToString("0.####", c)))}, the same for every method; " +
+            $"preference score of training prompts, over a grid of its own ({string.Join(", ", s.PreferenceLearningRates.Select(l => l.ToString("0.######", c)))}, the same for every method; " +
             $"lower than section 1's, at whose rates TailorPO lowers the preference score). Two measures are reported: the preference score on " +
             $"the {context.Evaluator.HeldOutPrompts.Count} held-out prompts x {context.Evaluator.Seeds.Count} evaluation seeds (the trained proxy), and the **gold** grade: " +
             $"{grade.Captions} held-out captions x {grade.SeedsPerCaption} seeds (from {grade.FirstSeed}; {grade.Steps} DDIM steps, CFG {grade.GuidanceScale}) drawn by the " +
@@ -126,7 +126,7 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
         {
             var updates = row.AtUpdates;
             var grades = updates.Select((st, i) => m.GradeOf(st, row.Runs[i].Run)).ToList();
-            md.AppendLine(c, $"| {MethodComparisonSection.Label(row.Configuration.Method)} | {row.LearningRate:0.####} | " +
+            md.AppendLine(c, $"| {MethodComparisonSection.Label(row.Configuration.Method)} | {row.LearningRate:0.######} | " +
                 $"{Stat(MethodComparisonSection.HeldOut(row.AtImages(s), Reward))} | {Stat(MethodComparisonSection.HeldOut(updates, Reward))} | " +
                 $"{Stat(MethodComparisonSection.HeldOut(row.EqualNfe, Reward))} | " +
                 $"{string.Join(" | ", GradedAttribute.All.Select((_, a) => PercentStat(grades.Select(g => g.Accuracy[a]))))} | " +
@@ -137,10 +137,10 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
         md.AppendLine(c, $"Learning-rate sweep: the preference score on {context.Evaluator.TrainingPrompts.Count} training prompts at {s.Budget} images, mean ± std over " +
             $"seeds {string.Join(", ", s.Seeds.Take(s.SweepSeeds))}; the highest mean is chosen.");
         md.AppendLine();
-        md.AppendLine("| method | " + string.Join(" | ", s.PreferenceLearningRates.Select(l => $"lr {l.ToString("0.####", c)}")) + " | chosen |");
+        md.AppendLine("| method | " + string.Join(" | ", s.PreferenceLearningRates.Select(l => $"lr {l.ToString("0.######", c)}")) + " | chosen |");
         md.AppendLine("| --- |" + string.Concat(Enumerable.Repeat(" --- |", s.PreferenceLearningRates.Count + 1)));
         foreach (var row in m.Rows)
-            md.AppendLine(c, $"| {MethodComparisonSection.Label(row.Configuration.Method)} | {string.Join(" | ", row.Sweep.Select(p => p.TrainingReward.Format()))} | {row.LearningRate:0.####} |");
+            md.AppendLine(c, $"| {MethodComparisonSection.Label(row.Configuration.Method)} | {string.Join(" | ", row.Sweep.Select(p => p.TrainingReward.Format()))} | {row.LearningRate:0.######} |");
         md.AppendLine();
 
         var (accuracyPath, accuracyLink) = context.Image("sec0-gold-accuracy.png");
