@@ -72,6 +72,23 @@ public static class ReproductionPage
         md.AppendLine();
     }
 
+    /// <summary>The learning-rate sweep's table: per method its training-prompt reward at each rate of the grid, and the rate chosen.</summary>
+    public static void AppendSweepTable(StringBuilder md, IReadOnlyList<double> rates, IEnumerable<MethodRuns> rows)
+    {
+        ArgumentNullException.ThrowIfNull(md);
+        ArgumentNullException.ThrowIfNull(rates);
+        ArgumentNullException.ThrowIfNull(rows);
+        var c = CultureInfo.InvariantCulture;
+        md.AppendLine("| method | " + string.Join(" | ", rates.Select(l => $"lr {l.ToString(LearningRateFormat, c)}")) + " | chosen |");
+        md.AppendLine("| --- |" + string.Concat(Enumerable.Repeat(" --- |", rates.Count + 1)));
+        foreach (var row in rows)
+            md.AppendLine(c, $"| {MethodComparisonSection.Label(row.Configuration.Method)} | {string.Join(" | ", row.Sweep.Select(p => p.TrainingReward.Format()))} | {row.LearningRate.ToString(LearningRateFormat, c)} |");
+        md.AppendLine();
+    }
+
+    /// <summary>How the page prints a learning rate (six decimals: the preference grid starts at 2.5e-4).</summary>
+    public const string LearningRateFormat = "0.######";
+
     /// <summary>Ends a section that decides claims on training runs: the scale caveat and the provenance line.</summary>
     /// <param name="md">The section's markdown.</param>
     /// <param name="context">The harness's context.</param>

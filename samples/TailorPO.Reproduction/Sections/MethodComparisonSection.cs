@@ -108,11 +108,7 @@ public sealed class MethodComparisonSection : ReproductionSection<MethodComparis
             md.AppendLine(c, $"Learning-rate sweep ({string.Join(", ", s.LearningRates.Select(l => l.ToString("0.####", c)))}; the same grid for every method): the trained reward " +
                 $"on {context.Evaluator.TrainingPrompts.Count} training prompts at {s.Budget} images, mean ± std over seeds {string.Join(", ", s.Seeds.Take(s.SweepSeeds))}; the highest mean is chosen.");
             md.AppendLine();
-            md.AppendLine("| method | " + string.Join(" | ", s.LearningRates.Select(l => $"lr {l.ToString("0.####", c)}")) + " | chosen |");
-            md.AppendLine("| --- |" + string.Concat(Enumerable.Repeat(" --- |", s.LearningRates.Count + 1)));
-            foreach (var row in rows)
-                md.AppendLine(c, $"| {Label(row.Configuration.Method)} | {string.Join(" | ", row.Sweep.Select(p => p.TrainingReward.Format()))} | {row.LearningRate:0.####} |");
-            md.AppendLine();
+            ReproductionPage.AppendSweepTable(md, s.LearningRates, rows);
 
             var (imagesPath, imagesLink) = context.Image($"sec1-curve-{reward}.png");
             ResultPlots.Lines(imagesPath, $"Held-out {reward} vs images generated (mean ± std over seeds)", "images generated in training", reward,

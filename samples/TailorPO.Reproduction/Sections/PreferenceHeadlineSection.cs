@@ -137,11 +137,7 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
         md.AppendLine(c, $"Learning-rate sweep: the preference score on {context.Evaluator.TrainingPrompts.Count} training prompts at {s.Budget} images, mean ± std over " +
             $"seeds {string.Join(", ", s.Seeds.Take(s.SweepSeeds))}; the highest mean is chosen.");
         md.AppendLine();
-        md.AppendLine("| method | " + string.Join(" | ", s.PreferenceLearningRates.Select(l => $"lr {l.ToString("0.######", c)}")) + " | chosen |");
-        md.AppendLine("| --- |" + string.Concat(Enumerable.Repeat(" --- |", s.PreferenceLearningRates.Count + 1)));
-        foreach (var row in m.Rows)
-            md.AppendLine(c, $"| {MethodComparisonSection.Label(row.Configuration.Method)} | {string.Join(" | ", row.Sweep.Select(p => p.TrainingReward.Format()))} | {row.LearningRate:0.######} |");
-        md.AppendLine();
+        ReproductionPage.AppendSweepTable(md, s.PreferenceLearningRates, m.Rows);
 
         var (accuracyPath, accuracyLink) = context.Image("sec0-gold-accuracy.png");
         var x = Enumerable.Range(0, GradedAttribute.All.Count).Select(i => (double)i).ToArray();

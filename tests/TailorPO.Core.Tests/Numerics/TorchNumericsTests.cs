@@ -81,7 +81,7 @@ public sealed class TorchNumericsTests(ITestOutputHelper output)
             Assert.Contains(sweep.Checks, c => c.Informational && !c.Passed && c.Operation.Contains("32->4", StringComparison.Ordinal));
 
             // The sweep checks shapes at 1 and 2 threads, and routes are decided per thread count: the list of checked shapes
-            // holds a shape once per thread count (doctor --sweep threw building it on Zen 5 when it was keyed by shape alone).
+            // holds a shape once per thread count, each entry once.
             var checkedShapes = TorchNumerics.CheckedShapes;
             Assert.Contains(checkedShapes, c => c.Shape.In == 32 && c.Shape.Out == 4 && c.Route == ConvolutionRoute.Reference);
             Assert.Contains(checkedShapes.GroupBy(c => c.Shape), g => g.Select(c => c.Threads).Distinct().Count() > 1);
