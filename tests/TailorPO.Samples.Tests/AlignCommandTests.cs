@@ -33,6 +33,8 @@ public class AlignCommandTests
     [InlineData(new[] { "--guard-every", "-1" }, "--guard-every must be >= 0 (0 turns the guard off)")]
     [InlineData(new[] { "--guard-patience", "0" }, "--guard-patience must be >= 1")]
     [InlineData(new[] { "--model", "/tmp", "--guard-every", "4" }, "--guard-every needs the embedded model")]
+    [InlineData(new[] { "--guidance-eta", "0.5" }, "--guidance-eta sets TailorPO-G's guidance step; it needs --method tailorpo-g (got 'tailorpo')")]
+    [InlineData(new[] { "--method", "tailorpo-g", "--guidance-eta", "-1" }, "--guidance-eta must be finite and > 0")]
     public void Bad_input_is_reported_before_any_work_with_exit_code_2(string[] args, string message)
     {
         using var folder = new TemporaryFolder();
@@ -221,6 +223,17 @@ public class AlignCommandTests
     }
 
     [Fact]
+    public void A_constant_guidance_eta_reaches_the_plan_and_its_command_line_and_the_default_is_the_papers_schedule()
+    {
+        Assert.Null(new AlignSettings { Method = "tailorpo-g" }.ToPlan().GuidanceEta); // null: the cosine schedule in [0.1, 0.2]
+        var plan = new AlignSettings { Method = "tailorpo-g", GuidanceEta = 0.5 }.ToPlan();
+        Assert.Equal(0.5, plan.GuidanceEta);
+        Assert.Contains("--method tailorpo-g", plan.CommandLine("/runs/x"));
+        Assert.Contains("--guidance-eta 0.5", plan.CommandLine("/runs/x"));
+        Assert.DoesNotContain("--guidance-eta", new AlignSettings { Method = "tailorpo-g" }.ToPlan().CommandLine("/runs/x"));
+    }
+
+    [Fact]
     public void Align_help_shows_the_defaults_the_code_uses()
     {
         var (code, output) = CliRunner.Run("align", "--help");
@@ -232,6 +245,7 @@ public class AlignCommandTests
         Assert.Contains("--guard-every <IMAGES>", output);
         Assert.Contains("Default: a quarter of the budget (60 for 240) for the embedded model; off for --model", output);
         Assert.Contains("--guard-patience <K>", output);
+        Assert.Contains("--guidance-eta <ETA>", output);
         Assert.Contains("Default: preference for the embedded model, jpeg-compressibility for --model", output);
         // The texts above are the constants formatted; the plan uses the same constants.
         var plan = new AlignSettings().ToPlan();

@@ -121,7 +121,7 @@ public sealed record AlignmentPlan
 
     /// <summary>
     /// The <c>align</c> command line that starts this plan afresh in <paramref name="folder"/> (the options a user can
-    /// give; <c>compare</c>'s pairing and guidance settings have no flag).
+    /// give; <c>compare</c>'s pairing setting has no flag).
     /// </summary>
     public string CommandLine(string folder)
     {
@@ -142,6 +142,7 @@ public sealed record AlignmentPlan
         if (HumanLabels is not null) args.AddRange(["--human-labels", Quote(HumanLabels)]);
         if (ClipModel is not null) args.AddRange(["--clip-model", Quote(ClipModel)]);
         if (AestheticHead is not null) args.AddRange(["--aesthetic-head", Quote(AestheticHead)]);
+        if (GuidanceEta is { } eta) args.AddRange(["--guidance-eta", eta.ToString("R", c)]);
         return string.Join(' ', args);
     }
 

@@ -144,6 +144,11 @@ public sealed class AlignSettings : GlobalSettings
     [DefaultValue(2)]
     public int Candidates { get; init; } = 2;
 
+    /// <summary>TailorPO-G's constant guidance step, or null for the paper's schedule.</summary>
+    [CommandOption("--guidance-eta <ETA>")]
+    [Description("TailorPO-G: a constant guidance step eta_t instead of the paper's cosine schedule in [[0.1, 0.2]] (x+ = x_w + 2 eta delta grad r, delta 0.5).")]
+    public double? GuidanceEta { get; init; }
+
     /// <summary>Evaluation seeds.</summary>
     [CommandOption("--eval-seeds <N>")]
     [Description("Held-out seeds per held-out prompt for the evaluation.")]
@@ -236,6 +241,9 @@ public sealed class AlignSettings : GlobalSettings
         if (RangeProblem("--cfg", EffectiveGuidanceScale, 1, 100) is { } cfg) yield return cfg;
         if (!(Eta > 0 && Eta <= 1)) yield return $"--eta must lie in (0, 1]: the methods need log-probabilities, which eta = 0 does not have; got {Eta}.";
         if (RangeProblem("--beta", Beta, 1e-6, 1e6) is { } beta) yield return beta;
+        if (GuidanceEta is { } guidanceEta && !(double.IsFinite(guidanceEta) && guidanceEta > 0))
+            yield return $"--guidance-eta must be finite and > 0 (the paper's schedule spans 0.1-0.2); got {guidanceEta}.";
+        if (GuidanceEta is not null && Method != "tailorpo-g") yield return $"--guidance-eta sets TailorPO-G's guidance step; it needs --method tailorpo-g (got '{Method}').";
         if (Candidates is < 2 or > 16) yield return $"--candidates must lie in [2, 16]; got {Candidates}.";
         if (EvaluationSeeds is < 2 or > 1000) yield return $"--eval-seeds must lie in [2, 1000] (the standard error needs two); got {EvaluationSeeds}.";
         if (!AlignmentRun.LoraFormats.ContainsKey(LoraFormat))
@@ -359,6 +367,7 @@ public sealed class AlignSettings : GlobalSettings
         Eta = Eta,
         Beta = Beta,
         Candidates = Candidates,
+        GuidanceEta = GuidanceEta,
         Device = Device,
         DType = DType,
         PromptFile = Prompts is null ? null : Path.GetFullPath(Prompts),
