@@ -13,6 +13,9 @@ public static class ReproductionProgram
     /// <summary>Exit code: the arguments are wrong (nothing was done).</summary>
     public const int BadInput = 2;
 
+    /// <summary>Exit code: a run or analysis failed (the message says why; finished runs are cached).</summary>
+    public const int Failed = 1;
+
     /// <summary>Exit code: stopped by Ctrl+C or SIGTERM (finished runs are cached).</summary>
     public const int Cancelled = 130;
 
@@ -37,8 +40,8 @@ public static class ReproductionProgram
                              a second core; same results, the normal process
                              writes the page
           -h, --help         this text
-        Exit codes: 0 written, 2 bad arguments, 130 stopped by Ctrl+C or SIGTERM
-        (finished runs stay cached). docs/reproduction.md has the full run's command and time.
+        Exit codes: 0 written, 1 failed (the reason is printed), 2 bad arguments,
+        130 stopped by Ctrl+C or SIGTERM (finished runs stay cached). docs/reproduction.md has the full run's command and time.
         """;
 
     /// <summary>Parses <paramref name="args"/>, runs the harness with Ctrl+C and SIGTERM wired to cancellation and returns the exit code.</summary>
@@ -92,6 +95,14 @@ public static class ReproductionProgram
         {
             console.WriteLine("Stopped. Finished runs are cached; the same command continues.");
             return Cancelled;
+        }
+        catch (Exception e)
+        {
+            // Not a crash with a stack trace (exit 134): say what failed, keep the details for a bug report.
+            console.WriteLine($"Failed: {e.Message}");
+            console.WriteLine($"Finished runs are cached in {Path.GetFullPath(options.EffectiveWorkFolder)}; the same command continues once the cause is fixed.");
+            await Console.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            return Failed;
         }
         finally
         {

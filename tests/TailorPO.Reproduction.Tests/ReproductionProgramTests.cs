@@ -71,6 +71,29 @@ public class ReproductionProgramTests
         }
     }
 
+    [Fact]
+    public async Task A_failure_is_reported_by_its_message_and_the_failed_exit_code_not_by_a_crash()
+    {
+        // A work folder made by another sizing: the runner refuses it (before this, an unhandled exception: exit 134).
+        var folder = Path.Combine(Path.GetTempPath(), "tailorpo-failed-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var work = Path.Combine(folder, "work");
+            Directory.CreateDirectory(work);
+            await File.WriteAllTextAsync(Path.Combine(work, "sizing.json"), "{\"Name\": \"quick\", \"Steps\": 99}");
+            var (code, text) = await RunAsync("--quick", "--output", Path.Combine(folder, "docs"), "--work", work, "--threads", "1");
+            Assert.Equal(ReproductionProgram.Failed, code);
+            text = System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " "); // the console wraps long lines
+            Assert.Contains("Failed: The work folder", text, StringComparison.Ordinal);
+            Assert.Contains("holds runs of a different quick sizing", text, StringComparison.Ordinal);
+            Assert.Contains("the same command continues once the cause is fixed", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static async Task<(int Code, string Text)> RunAsync(params string[] args)
     {
         using var writer = new StringWriter();

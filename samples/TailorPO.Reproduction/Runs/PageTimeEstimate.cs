@@ -6,12 +6,15 @@ namespace TailorPO.Reproduction.Runs;
 /// <summary>
 /// An estimate of a sizing's CPU time from a finished run of another (the quick run predicts the full page). Rates are
 /// measured on the run and turned from wall into CPU seconds by the process's CPU-to-wall ratio over the run (on a shared
-/// machine wall time is several times the CPU time): seconds per model call in training (NFE / batch) and in evaluation
-/// (seeds x steps) - at the quick and full sizes of the 32x32 model a call costs about the same whatever its batch - and
-/// seconds per sample-step in the analyses, whose full-size batches (hundreds of continuations) are not overhead-bound,
-/// so that part is an upper bound. The NFE per image of each method is modelled as steps + a x T_finetune, with a
-/// measured on the run (DDPO re-scores one sample per trained step, D3PO two, TailorPO scores two candidates and re-scores
-/// the pair, ...).
+/// machine wall time is several times the CPU time): seconds per sample and model call (one NFE) in training, seconds per
+/// sample and denoising step in the evaluation (every held-out and training prompt x seed), and seconds per sample-step in
+/// the analyses. Work is counted in samples, not in batched calls: the first 33 runs of the full page (2026-12-07, AMD Zen 5,
+/// one thread each) took 65 s of training and 50 s of evaluation per run where counting calls had predicted 35 s and
+/// 10 s - a call's cost grows with its batch (about 40 ms per sample-call at the full page's batch 2), and the evaluation
+/// also scores the training prompts, which the call count had left out. The quick run's small batches carry relatively
+/// more per-call overhead, so each part is, if anything, an upper bound. The NFE per image of each method is modelled as
+/// steps + a x T_finetune, with a measured on the run (DDPO re-scores one sample per trained step, D3PO two, TailorPO
+/// scores two candidates and re-scores the pair, ...).
 /// </summary>
 public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationMinutes, double AnalysisMinutes, int Runs, long Images)
 {
@@ -38,7 +41,7 @@ public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationM
         var trained = runs.Where(r => r.Stages.Count > 0).ToList();
         if (trained.Count == 0) throw new InvalidOperationException("No run was measured; nothing to estimate from.");
         if (!(cpuPerWall > 0)) throw new ArgumentOutOfRangeException(nameof(cpuPerWall), cpuPerWall, "The CPU-to-wall ratio is positive.");
-        var secondsPerCall = cpuPerWall * trained.Sum(r => r.Stages[^1].TrainSeconds) / trained.Sum(r => r.Stages[^1].NoiseEvaluations / (double)measured.Batch);
+        var secondsPerNfe = cpuPerWall * trained.Sum(r => r.Stages[^1].TrainSeconds) / trained.Sum(r => (double)r.Stages[^1].NoiseEvaluations);
         double Coefficient(string kind)
         {
             var own = trained.Where(r => Kind(r.Run) == kind).Select(r => r.Stages[^1]).ToList();
@@ -66,10 +69,9 @@ public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationM
         foreach (var t in target.TrainedStepChoices.Where(t => t != target.TrainedSteps))
             plan.AddRange(target.Seeds.Select(_ => ("tailorpo", t, 0, target.Budget)));
         foreach (var _ in target.GuidanceEtas) plan.AddRange(target.Seeds.Select(_ => ("tailorpo-g", target.TrainedSteps, 0, target.Budget)));
-        var trainingSeconds = plan.Sum(p => (p.To - p.From) * PerImage(p.Kind, p.T) / target.Batch * secondsPerCall);
+        var trainingSeconds = plan.Sum(p => (p.To - p.From) * PerImage(p.Kind, p.T) * secondsPerNfe);
 
-        // Evaluation: seconds per model call of the evaluation set (one batch of every prompt per seed and step).
-        static double EvaluationWork(ComparisonSizing s) => s.EvaluationSeeds * (double)s.Steps;
+        // Evaluation: seconds per sample-step of the evaluation set (every held-out and training prompt, seed and step).
         var measuredEvaluations = trained.Sum(r => r.Stages.Count);
         var secondsPerEvaluationUnit = cpuPerWall * trained.Sum(r => r.Stages.Sum(st => st.EvaluationSeconds)) / (measuredEvaluations * EvaluationWork(measured));
         var plannedEvaluations = plan.Count(p => p.From == 0) * target.Stages + plan.Count(p => p.To > target.Budget) * 2 + 1;
@@ -79,6 +81,10 @@ public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationM
         return new PageTimeEstimate(trainingSeconds / 60, evaluationSeconds / 60, AnalysisWork(target) * analysisRate / 60,
             plan.Count(p => p.From == 0), plan.Sum(p => (long)(p.To - p.From)));
     }
+
+    /// <summary>Sample-steps of one evaluation point: the held-out prompts and half as many training prompts (<c>HeldOutEvaluator</c>), x seeds x steps.</summary>
+    internal static double EvaluationWork(ComparisonSizing s) =>
+        (s.EvaluationPrompts + Math.Max(1, s.EvaluationPrompts / 2)) * (double)s.EvaluationSeeds * s.Steps;
 
     private static string Kind(ComparisonRun run) => run.Pairing == "same-input" ? run.Method : $"{run.Method}/{run.Pairing}";
 
