@@ -98,7 +98,7 @@ public static class ReproductionProgram
         }
         catch (Exception e)
         {
-            // Not a crash with a stack trace (exit 134): say what failed, keep the details for a bug report.
+            // An escaping exception would abort the process with a stack trace: say what failed, keep the details for a bug report.
             console.WriteLine($"Failed: {e.Message}");
             console.WriteLine($"Finished runs are cached in {Path.GetFullPath(options.EffectiveWorkFolder)}; the same command continues once the cause is fixed.");
             await Console.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);

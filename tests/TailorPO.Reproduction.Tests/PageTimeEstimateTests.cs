@@ -5,8 +5,7 @@ namespace TailorPO.Reproduction.Tests;
 
 /// <summary>
 /// The full page's time estimate counts work in samples: a model call's cost grows with its batch, and the evaluation
-/// scores the training prompts next to the held-out ones (counting batched calls had predicted 35 s of training and 10 s
-/// of evaluation per full-page run where the first 33 such runs took 65 s and 50 s).
+/// scores the training prompts next to the held-out ones.
 /// </summary>
 public class PageTimeEstimateTests
 {

@@ -74,7 +74,7 @@ public class ReproductionProgramTests
     [Fact]
     public async Task A_failure_is_reported_by_its_message_and_the_failed_exit_code_not_by_a_crash()
     {
-        // A work folder made by another sizing: the runner refuses it (before this, an unhandled exception: exit 134).
+        // A work folder made by another sizing: the runner refuses it with an exception, which must not escape as a crash.
         var folder = Path.Combine(Path.GetTempPath(), "tailorpo-failed-" + Guid.NewGuid().ToString("N"));
         try
         {

@@ -8,13 +8,11 @@ namespace TailorPO.Reproduction.Runs;
 /// measured on the run and turned from wall into CPU seconds by the process's CPU-to-wall ratio over the run (on a shared
 /// machine wall time is several times the CPU time): seconds per sample and model call (one NFE) in training, seconds per
 /// sample and denoising step in the evaluation (every held-out and training prompt x seed), and seconds per sample-step in
-/// the analyses. Work is counted in samples, not in batched calls: the first 33 runs of the full page (2026-12-07, AMD Zen 5,
-/// one thread each) took 65 s of training and 50 s of evaluation per run where counting calls had predicted 35 s and
-/// 10 s - a call's cost grows with its batch (about 40 ms per sample-call at the full page's batch 2), and the evaluation
-/// also scores the training prompts, which the call count had left out. The quick run's small batches carry relatively
-/// more per-call overhead, so each part is, if anything, an upper bound. The NFE per image of each method is modelled as
-/// steps + a x T_finetune, with a measured on the run (DDPO re-scores one sample per trained step, D3PO two, TailorPO
-/// scores two candidates and re-scores the pair, ...).
+/// the analyses. Work is counted in samples, not in batched calls: at the full page's sizes a call's cost grows with its
+/// batch (about 40 ms per sample-call at batch 2 on a Zen 5 core), and the evaluation scores the training prompts next to
+/// the held-out ones. The quick run's small batches carry relatively more per-call overhead, so each part is, if anything,
+/// an upper bound. The NFE per image of each method is modelled as steps + a x T_finetune, with a measured on the run
+/// (DDPO re-scores one sample per trained step, D3PO two, TailorPO scores two candidates and re-scores the pair, ...).
 /// </summary>
 public sealed record PageTimeEstimate(double TrainingMinutes, double EvaluationMinutes, double AnalysisMinutes, int Runs, long Images)
 {

@@ -110,7 +110,7 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
         md.AppendLine(c, $"The paper's headline tables align SD v1.5 to learned preference models (PickScore, HPSv2, aesthetic). Here every method aligns the embedded " +
             $"model to the **embedded preference model**, a tiny CLIP of the shapes world loaded exactly as PickScore would be (docs/embedded-model.md) - learned, " +
             $"differentiable and imperfect - with section 1's settings and budgets. Each method trains at the learning rate its own sweep chose on the " +
-            $"preference score of training prompts, over a grid of its own ({string.Join(", ", s.PreferenceLearningRates.Select(l => l.ToString("0.######", c)))}, the same for every method; " +
+            $"preference score of training prompts, over a grid of its own ({string.Join(", ", s.PreferenceLearningRates.Select(l => l.ToString(ReproductionPage.LearningRateFormat, c)))}, the same for every method; " +
             $"lower than section 1's, at whose rates TailorPO lowers the preference score). Two measures are reported: the preference score on " +
             $"the {context.Evaluator.HeldOutPrompts.Count} held-out prompts x {context.Evaluator.Seeds.Count} evaluation seeds (the trained proxy), and the **gold** grade: " +
             $"{grade.Captions} held-out captions x {grade.SeedsPerCaption} seeds (from {grade.FirstSeed}; {grade.Steps} DDIM steps, CFG {grade.GuidanceScale}) drawn by the " +
