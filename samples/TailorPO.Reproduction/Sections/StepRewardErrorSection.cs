@@ -39,7 +39,8 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
     /// <param name="Relative">[reward][probed step] mean over prompts of |r - MC| / |MC|.</param>
     /// <param name="Absolute">[reward][probed step] mean over prompts of |r - MC|.</param>
     /// <param name="Spread">[reward] max - min of the final rewards of every continuation.</param>
-    public sealed record ProbeErrors(double[][] Relative, double[][] Absolute, double[] Spread);
+    /// <param name="PromptRelative">[reward][probed step][prompt] |r - MC| / |MC| of every prompt: the claims' observations.</param>
+    public sealed record ProbeErrors(double[][] Relative, double[][] Absolute, double[] Spread, double[][][] PromptRelative);
 
     /// <summary>Per (model, reward): [analysis seed] errors at the paper's steps and at every step.</summary>
     public sealed record Measured(IReadOnlyList<int> PaperSteps, IReadOnlyDictionary<string, IReadOnlyList<ProbeErrors>> PaperErrors,
@@ -50,6 +51,12 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
 
     private static string Column(string model, string reward) => $"{model}, {reward}";
 
+    /// <summary>
+    /// The most latent rows one continuation batch denoises at once (classifier-free guidance doubles them): the paper's 100
+    /// continuations of 4 prompts in one batch took gigabytes and ran far slower per image than batches of this size.
+    /// </summary>
+    public const int MaxContinuationRows = 64;
+
     /// <inheritdoc />
     protected override async Task<Measured> Measure(ReproductionContext context)
     {
@@ -57,30 +64,41 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
         var rewards = MethodComparisonSection.Rewards;
         var paperSteps = PaperTimesteps.Select(t => StepIndex(t, s.EstimateSteps)).ToList();
         var allSteps = Enumerable.Range(0, s.EstimateSteps).ToList();
-        var paper = new Dictionary<string, IReadOnlyList<ProbeErrors>>();
-        var all = new Dictionary<string, IReadOnlyList<ProbeErrors>>();
-        void Probe(string model, string? lora, IReadOnlyList<string> probed)
-        {
-            var a = context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec4-{model}-{string.Join("+", probed)}-paper-seed{seed}",
-                () => context.Evaluator.WithLora(lora, _ => MeasureErrors(context, probed, seed, paperSteps, s.Continuations)), context.CancellationToken)).ToList();
-            var b = context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec4-{model}-{string.Join("+", probed)}-all-seed{seed}",
-                () => context.Evaluator.WithLora(lora, _ => MeasureErrors(context, probed, seed, allSteps, s.AllStepsContinuations)), context.CancellationToken)).ToList();
-            for (var r = 0; r < probed.Count; r++)
-            {
-                paper[Column(model == "base" ? "base" : "TailorPO LoRA", probed[r])] = a.Select(e => Pick(e, r)).ToList();
-                all[Column(model == "base" ? "base" : "TailorPO LoRA", probed[r])] = b.Select(e => Pick(e, r)).ToList();
-            }
-        }
-        Probe("base", null, rewards);
+        var models = new List<(string Key, string Column, string? Lora, IReadOnlyList<string> Rewards)> { ("base", "base", null, rewards) };
         foreach (var reward in rewards)
         {
             var tailor = await context.Runs.GetAsync("tailorpo", reward, context.CancellationToken).ConfigureAwait(false);
-            Probe($"tailorpo-{reward}", Path.Combine(context.Runner.Folder(tailor.Runs[0].Run), RunTraining.LoraFile), [reward]);
+            models.Add(($"tailorpo-{reward}", "TailorPO LoRA", Path.Combine(context.Runner.Folder(tailor.Runs[0].Run), RunTraining.LoraFile), [reward]));
         }
+        // Every (model, seed, kind) is one cached analysis; a --reverse process takes them from the other end, so the two
+        // processes sharing the work folder compute different ones instead of queueing on one lock.
+        var jobs = (from model in models
+                    from seed in context.AnalysisSeeds
+                    from paperKind in new[] { true, false }
+                    select (model, seed, paperKind)).ToList();
+        var results = new ProbeErrors[jobs.Count];
+        foreach (var j in WorkOrder.Indices(jobs.Count, context.Runner.Reverse))
+        {
+            var (model, seed, paperKind) = jobs[j];
+            var (kind, steps, k) = paperKind ? ("paper", paperSteps, s.Continuations) : ("all", allSteps, s.AllStepsContinuations);
+            // "-per-prompt": the format with PromptRelative; older cached sec4 results lack it.
+            results[j] = context.Runner.Cached($"sec4-{model.Key}-{string.Join("+", model.Rewards)}-{kind}-seed{seed}-per-prompt",
+                () => context.Evaluator.WithLora(model.Lora, _ => MeasureErrors(context, model.Rewards, seed, steps, k)), context.CancellationToken);
+        }
+        var paper = new Dictionary<string, IReadOnlyList<ProbeErrors>>();
+        var all = new Dictionary<string, IReadOnlyList<ProbeErrors>>();
+        foreach (var model in models)
+            for (var r = 0; r < model.Rewards.Count; r++)
+            {
+                List<ProbeErrors> Of(bool paperKind) => jobs.Select((job, j) => (job, j))
+                    .Where(x => x.job.model.Key == model.Key && x.job.paperKind == paperKind).Select(x => Pick(results[x.j], r)).ToList();
+                paper[Column(model.Column, model.Rewards[r])] = Of(true);
+                all[Column(model.Column, model.Rewards[r])] = Of(false);
+            }
         return new Measured(paperSteps, paper, all);
     }
 
-    private static ProbeErrors Pick(ProbeErrors e, int r) => new([e.Relative[r]], [e.Absolute[r]], [e.Spread[r]]);
+    private static ProbeErrors Pick(ProbeErrors e, int r) => new([e.Relative[r]], [e.Absolute[r]], [e.Spread[r]], [e.PromptRelative[r]]);
 
     private static string RewardOf(string column) => column[(column.LastIndexOf(", ", StringComparison.Ordinal) + 2)..];
 
@@ -89,9 +107,17 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
     {
         var claims = measurements.PaperErrors.Select(kv => Claim.Below(
             string.Create(CultureInfo.InvariantCulture, $"{kv.Key}: the relative error at t = {string.Join(", ", PaperTimesteps)} stays below the paper's {PaperThreshold(RewardOf(kv.Key)):P0}"),
-            kv.Value.Select(e => e.Relative[0].Average()).ToList(), PaperThreshold(RewardOf(kv.Key)))).ToList();
+            PromptErrors(kv.Value), PaperThreshold(RewardOf(kv.Key)))).ToList();
         return new Analysis(measurements, claims);
     }
+
+    /// <summary>
+    /// The claims' observations: per analysis seed and prompt, the relative error averaged over the paper's steps. Prompts,
+    /// not seeds, are the units: each prompt's x_T and continuations are drawn independently, and a t-test over a handful of
+    /// seed means has too few degrees of freedom to decide anything after Holm's correction.
+    /// </summary>
+    public static IReadOnlyList<double> PromptErrors(IEnumerable<ProbeErrors> bySeed) =>
+        bySeed.SelectMany(e => Enumerable.Range(0, e.PromptRelative[0][0].Length).Select(b => e.PromptRelative[0].Average(step => step[b]))).ToList();
 
     /// <inheritdoc />
     protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
@@ -131,7 +157,7 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
         md.AppendLine(c, $"![step reward error]({link})");
         md.AppendLine();
         md.AppendLine("Claim (Table 6: 0.5-13% for the aesthetic score; Table 7: up to 25% for JPEG compressibility): the estimate's relative error is small at those steps; " +
-            "tested on the mean over the four steps per analysis seed.");
+            $"tested on the mean over the four steps of every prompt of every analysis seed ({s.EstimatePrompts} x {context.AnalysisSeeds.Count} observations).");
         md.AppendLine();
         ReproductionPage.AppendClaims(md, analysis.Claims, verdicts);
         md.AppendLine(context.Provenance(Title, $"analysis seeds {string.Join(", ", context.AnalysisSeeds)}; LoRA from training seed {s.Seeds[0]}"));
@@ -145,33 +171,41 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
         var sampler = context.Evaluator.CreateSampler(context.Sizing.EstimateSteps);
         var probe = new TrajectoryProbe(sampler, pipeline.Decoder, rewards.Select(r => context.Evaluator.Panel.Models[r]).ToList());
         var prompts = PreferenceDisagreementSection.Prompts(context.Sizing.EstimatePrompts, seed + 200);
+        var b = prompts.Count;
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)(700_000 + seed));
         var condition = new PipelinePromptEncoder(pipeline).Encode(prompts, RunTraining.GuidanceScale);
-        var repeated = condition.RepeatBatch(k);
         var size = pipeline.DefaultImageSize / pipeline.VaeScaleFactor;
-        var initial = randn([prompts.Count, pipeline.Unet.Config.InChannels, size, size], generator: generator);
+        var initial = randn([b, pipeline.Unet.Config.InChannels, size, size], generator: generator);
         using var trajectory = probe.Run(initial, 0, condition, generator, keepInputs: true);
+        var perChunk = Math.Max(1, MaxContinuationRows / b);
         var relative = rewards.Select(_ => new double[probed.Count]).ToArray();
         var absolute = rewards.Select(_ => new double[probed.Count]).ToArray();
+        var promptRelative = rewards.Select(_ => new double[probed.Count][]).ToArray();
         var (low, high) = (rewards.Select(_ => double.PositiveInfinity).ToArray(), rewards.Select(_ => double.NegativeInfinity).ToArray());
         for (var i = 0; i < probed.Count; i++)
         {
-            context.CancellationToken.ThrowIfCancellationRequested();
             var s = probed[i];
-            using var stepScope = NewDisposeScope();
-            var copies = trajectory.Inputs[s].repeat(k, 1, 1, 1); // [k * B]: k copies of every prompt's x_t
-            using var continued = probe.Run(copies, s, repeated, generator);
+            var final = rewards.Select(_ => new double[k * b]).ToArray(); // [reward][j * B + b]: continuation j of prompt b
+            for (var first = 0; first < k; first += perChunk)
+            {
+                context.CancellationToken.ThrowIfCancellationRequested();
+                var copiesInChunk = Math.Min(perChunk, k - first);
+                using var chunkScope = NewDisposeScope();
+                var copies = trajectory.Inputs[s].repeat(copiesInChunk, 1, 1, 1); // copies of every prompt's x_t
+                using var continued = probe.Run(copies, s, condition.RepeatBatch(copiesInChunk), generator);
+                for (var r = 0; r < rewards.Count; r++) Array.Copy(continued.Final[r], 0, final[r], first * b, copiesInChunk * b);
+            }
             for (var r = 0; r < rewards.Count; r++)
             {
-                var final = continued.Final[r];
                 var estimate = trajectory.Rows[s][r];
-                var mc = Enumerable.Range(0, prompts.Count).Select(b => Enumerable.Range(0, k).Average(j => final[j * prompts.Count + b])).ToArray();
-                relative[r][i] = Enumerable.Range(0, prompts.Count).Average(b => Math.Abs(estimate[b] - mc[b]) / Math.Max(Math.Abs(mc[b]), 1e-12));
-                absolute[r][i] = Enumerable.Range(0, prompts.Count).Average(b => Math.Abs(estimate[b] - mc[b]));
-                (low[r], high[r]) = (Math.Min(low[r], final.Min()), Math.Max(high[r], final.Max()));
+                var mc = Enumerable.Range(0, b).Select(p => Enumerable.Range(0, k).Average(j => final[r][j * b + p])).ToArray();
+                promptRelative[r][i] = Enumerable.Range(0, b).Select(p => Math.Abs(estimate[p] - mc[p]) / Math.Max(Math.Abs(mc[p]), 1e-12)).ToArray();
+                relative[r][i] = promptRelative[r][i].Average();
+                absolute[r][i] = Enumerable.Range(0, b).Average(p => Math.Abs(estimate[p] - mc[p]));
+                (low[r], high[r]) = (Math.Min(low[r], final[r].Min()), Math.Max(high[r], final[r].Max()));
             }
         }
-        return new ProbeErrors(relative, absolute, rewards.Select((_, r) => Math.Max(high[r] - low[r], 1e-12)).ToArray());
+        return new ProbeErrors(relative, absolute, rewards.Select((_, r) => Math.Max(high[r] - low[r], 1e-12)).ToArray(), promptRelative);
     }
 }
