@@ -21,7 +21,11 @@ public sealed class TrajectoryProbe(ISampler sampler, ILatentDecoder decoder, IR
     /// <param name="condition">B prompts.</param>
     /// <param name="generator">The sampling noise.</param>
     /// <param name="keepInputs">Also return the input latents of every step (detached copies the caller disposes).</param>
-    public ProbeRollout Run(Tensor latents, int start, DiffusionCondition condition, Generator generator, bool keepInputs = false)
+    /// <param name="scoreSteps">
+    /// Score every step's x0_hat (false: only the final images; <see cref="ProbeRollout.Rows"/> then holds the final row only).
+    /// Decoding and scoring every step costs more than the denoising itself, and Monte-Carlo continuations need only their ends.
+    /// </param>
+    public ProbeRollout Run(Tensor latents, int start, DiffusionCondition condition, Generator generator, bool keepInputs = false, bool scoreSteps = true)
     {
         ArgumentNullException.ThrowIfNull(latents);
         ArgumentNullException.ThrowIfNull(condition);
@@ -35,7 +39,7 @@ public sealed class TrajectoryProbe(ISampler sampler, ILatentDecoder decoder, IR
         {
             if (keepInputs) inputs.Add(x.detach().clone().DetachFromDisposeScope());
             var step = sampler.Step(x, s, condition, 1, generator);
-            rows.Add(Score(step.PredictedOriginal, condition.Prompts));
+            if (scoreSteps) rows.Add(Score(step.PredictedOriginal, condition.Prompts));
             x = step.Candidates[0];
         }
         rows.Add(Score(x, condition.Prompts));
@@ -52,7 +56,7 @@ public sealed class TrajectoryProbe(ISampler sampler, ILatentDecoder decoder, IR
 
 /// <summary>The measurements of one <see cref="TrajectoryProbe.Run"/>.</summary>
 /// <param name="Inputs">The input latents of every step run (empty unless kept); dispose them.</param>
-/// <param name="Rows">[row][reward][b]: row r is the step reward of the input of step start + r; the last row is the final reward.</param>
+/// <param name="Rows">[row][reward][b]: row r is the step reward of the input of step start + r; the last row is the final reward (the only one when steps were not scored).</param>
 public sealed record ProbeRollout(IReadOnlyList<Tensor> Inputs, IReadOnlyList<double[][]> Rows) : IDisposable
 {
     /// <summary>The final rewards [reward][b].</summary>

@@ -193,7 +193,7 @@ public sealed class StepRewardErrorSection : ReproductionSection<StepRewardError
                 var copiesInChunk = Math.Min(perChunk, k - first);
                 using var chunkScope = NewDisposeScope();
                 var copies = trajectory.Inputs[s].repeat(copiesInChunk, 1, 1, 1); // copies of every prompt's x_t
-                using var continued = probe.Run(copies, s, condition.RepeatBatch(copiesInChunk), generator);
+                using var continued = probe.Run(copies, s, condition.RepeatBatch(copiesInChunk), generator, scoreSteps: false);
                 for (var r = 0; r < rewards.Count; r++) Array.Copy(continued.Final[r], 0, final[r], first * b, copiesInChunk * b);
             }
             for (var r = 0; r < rewards.Count; r++)
