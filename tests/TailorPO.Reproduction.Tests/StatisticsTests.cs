@@ -93,6 +93,47 @@ public class StatisticsTests
     }
 
     [Fact]
+    public void The_exact_binomial_test_matches_scipys_binomtest()
+    {
+        foreach (var c in StatisticsFixture.Cases("binomial"))
+        {
+            var (k, n, p) = (c.GetProperty("successes").GetInt32(), c.GetProperty("trials").GetInt32(), c.Double("p"));
+            StatisticsFixture.Close(c.Double("p_greater"), BinomialTest.UpperTail(k, n, p), 1e-10, $"P(X >= {k}), n {n}, p {p}");
+            StatisticsFixture.Close(c.Double("p_less"), BinomialTest.LowerTail(k, n, p), 1e-10, $"P(X <= {k}), n {n}, p {p}");
+        }
+    }
+
+    [Theory]
+    [InlineData(12, 0.83)]
+    [InlineData(120, 0.5)]
+    [InlineData(7, 0.01)]
+    public void The_binomial_tails_have_their_closed_forms_at_the_ends(int n, double p)
+    {
+        Assert.Equal(Math.Pow(p, n), BinomialTest.UpperTail(n, n, p), 12);
+        Assert.Equal(Math.Pow(1 - p, n), BinomialTest.LowerTail(0, n, p), 12);
+        Assert.Equal(1.0, BinomialTest.UpperTail(0, n, p));
+        Assert.Equal(1.0, BinomialTest.LowerTail(n, n, p));
+        // The two tails overlap in P(X = k) only.
+        var k = n / 3;
+        var pmf = Math.Exp(SpecialFunctions.LogGamma(n + 1) - SpecialFunctions.LogGamma(k + 1) - SpecialFunctions.LogGamma(n - k + 1)
+            + k * Math.Log(p) + (n - k) * Math.Log(1 - p));
+        Assert.Equal(1.0 + pmf, BinomialTest.UpperTail(k, n, p) + BinomialTest.LowerTail(k, n, p), 10);
+    }
+
+    [Fact]
+    public void A_proportion_claim_that_every_event_met_is_decided_where_a_t_test_over_seed_means_has_no_answer()
+    {
+        // Two seeds that both measured 100%: the t-test over seed means has zero variance and no p-value.
+        Assert.True(double.IsNaN(Claim.Above("100% > 83%", [1.0, 1.0], 0.83).DecisionP));
+        var counted = Claim.ProportionAbove("120 of 120 > 83%", 120, 120, 0.83);
+        Assert.Equal(2 * Math.Pow(0.83, 120), counted.DecisionP, 15);
+        Assert.Equal(ClaimOutcome.Reproduced, new ClaimVerdicts([counted])[counted].Outcome);
+        var below = Claim.ProportionAbove("60 of 120 > 83%", 60, 120, 0.83);
+        Assert.Equal(ClaimOutcome.Contradicted, new ClaimVerdicts([below])[below].Outcome);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Claim.ProportionAbove("bad", 13, 12, 0.83));
+    }
+
+    [Fact]
     public void Holms_correction_matches_its_definition_computed_independently()
     {
         foreach (var c in StatisticsFixture.Cases("holm"))

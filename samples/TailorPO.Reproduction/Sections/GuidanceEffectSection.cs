@@ -54,13 +54,16 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
     protected override Analysis Analyse(ReproductionContext context, Measured measurements)
     {
         var claims = new List<Claim>();
+        var samples = context.Sizing.GuidanceSamples;
         for (var k = 0; k < Settings.Length; k++)
         {
-            // Per seed, the mean over trained steps.
-            var rise = measurements.BySeed.Select(m => m[k].Average(v => v[0])).ToList();
-            var fall = measurements.BySeed.Select(m => m[k].Average(v => v[1])).ToList();
-            claims.Add(Claim.Above(string.Create(CultureInfo.InvariantCulture, $"{Settings[k].Name}: x^+ raises the step reward for more than {PaperLowest:P0} of samples"), rise, PaperLowest));
-            claims.Add(Claim.Above(string.Create(CultureInfo.InvariantCulture, $"{Settings[k].Name}: x^- lowers the step reward for more than {PaperLowest:P0} of samples"), fall, PaperLowest));
+            // Every (analysis seed, trained step, sample) is one event: each trained step draws new candidates at a new x_t, and
+            // the samples of a step are independent prompts and noise. Counting events, not seed means, lets the test see that
+            // every one of them succeeded (a t-test over seed means of 100% has no variance and no answer).
+            var events = measurements.BySeed.Sum(m => m[k].Length) * samples;
+            int Count(int which) => measurements.BySeed.Sum(m => m[k].Sum(v => (int)Math.Round(v[which] * samples)));
+            claims.Add(Claim.ProportionAbove(string.Create(CultureInfo.InvariantCulture, $"{Settings[k].Name}: x^+ raises the step reward for more than {PaperLowest:P0} of samples"), Count(0), events, PaperLowest));
+            claims.Add(Claim.ProportionAbove(string.Create(CultureInfo.InvariantCulture, $"{Settings[k].Name}: x^- lowers the step reward for more than {PaperLowest:P0} of samples"), Count(1), events, PaperLowest));
         }
         return new Analysis(measurements, claims);
     }
@@ -96,8 +99,9 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
             Settings.SelectMany((setting, k) => new[] { Line($"rises under x+, {setting.Name}", k, 0), Line($"falls under x-, {setting.Name}", k, 1) }));
         md.AppendLine(c, $"![guidance effect]({link})");
         md.AppendLine();
-        md.AppendLine("Claim (Table 1): the guidance raises (x^+) or lowers (x^-) the step reward for almost all samples (83-100% in the paper); tested per " +
-            "setting on the mean over trained steps.");
+        md.AppendLine(c, $"Claim (Table 1): the guidance raises (x^+) or lowers (x^-) the step reward for almost all samples (83-100% in the paper); tested per " +
+            $"setting by an exact binomial test over every (analysis seed, trained step, sample) event: {context.AnalysisSeeds.Count} x {trained.Count} x " +
+            $"{context.Sizing.GuidanceSamples} events, each step drawing new candidates at a new x_t.");
         md.AppendLine();
         ReproductionPage.AppendClaims(md, analysis.Claims, verdicts);
         md.AppendLine(context.Provenance(Title, $"analysis seeds {string.Join(", ", context.AnalysisSeeds)}"));

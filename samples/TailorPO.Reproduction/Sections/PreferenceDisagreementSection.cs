@@ -22,8 +22,30 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
     /// <inheritdoc />
     public override string Title => "## 2. Preference-order disagreement (Fig. 2)";
 
-    /// <summary>[analysis seed][setting][reward][step] disagreement fractions.</summary>
-    public sealed record Measured(IReadOnlyList<double[][][]> BySeed) : SectionMeasurements;
+    /// <summary>
+    /// [analysis seed][setting][reward][step][pair]: <see cref="Disagrees"/>, <see cref="Agrees"/> or <see cref="Tie"/> (a tie in
+    /// either order, left out).
+    /// </summary>
+    public sealed record Measured(IReadOnlyList<int[][][][]> BySeed) : SectionMeasurements
+    {
+        /// <summary>[analysis seed][setting][reward][step] the fraction of the untied pairs that disagree (0 when all tie).</summary>
+        public IReadOnlyList<double[][][]> Fractions => BySeed.Select(m => m.Select(setting => setting.Select(reward => reward.Select(Fraction).ToArray()).ToArray()).ToArray()).ToList();
+
+        private static double Fraction(int[] pairs)
+        {
+            var counted = pairs.Count(o => o != Tie);
+            return counted == 0 ? 0 : pairs.Count(o => o == Disagrees) / (double)counted;
+        }
+    }
+
+    /// <summary>The pair's step-reward order differs from its final order.</summary>
+    public const int Disagrees = 1;
+
+    /// <summary>The pair's two orders agree.</summary>
+    public const int Agrees = 0;
+
+    /// <summary>Either order is a tie.</summary>
+    public const int Tie = -1;
 
     /// <summary>The measurements, per reward the mean disagreement over the non-final steps per seed, and the claims.</summary>
     public sealed record Analysis(Measured Measured, IReadOnlyList<(SeedStatistics Different, SeedStatistics Same)> ByReward, IReadOnlyList<Claim> Claims)
@@ -32,7 +54,8 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
     /// <inheritdoc />
     protected override Task<Measured> Measure(ReproductionContext context)
     {
-        return Task.FromResult(new Measured(context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec2-seed{seed}", () => Measure(context, seed), context.CancellationToken)).ToList()));
+        // "-per-pair": the format with every pair's outcome; older cached sec2 results hold only fractions.
+        return Task.FromResult(new Measured(context.AnalysisSeeds.Select(seed => context.Runner.Cached($"sec2-seed{seed}-per-pair", () => Measure(context, seed), context.CancellationToken)).ToList()));
     }
 
     /// <inheritdoc />
@@ -41,22 +64,37 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
         var steps = context.Sizing.Steps;
         var byReward = new List<(SeedStatistics, SeedStatistics)>();
         var claims = new List<Claim>();
+        var fractions = measurements.Fractions;
         for (var r = 0; r < Rewards.Count; r++)
         {
             // Steps before the last, where the question is not trivial; the mean over those steps per seed.
-            var different = measurements.BySeed.Select(m => m[0][r].Take(steps - 1).Average()).ToList();
-            var same = measurements.BySeed.Select(m => m[1][r].Take(steps - 1).Average()).ToList();
+            var different = fractions.Select(m => m[0][r].Take(steps - 1).Average()).ToList();
+            var same = fractions.Select(m => m[1][r].Take(steps - 1).Average()).ToList();
             byReward.Add((SeedStatistics.Of(different), SeedStatistics.Of(same)));
-            claims.Add(Claim.Above($"{Rewards[r]}: the step-reward order of pairs from different x_T disagrees with their final order for some pairs (mean over steps 0-{steps - 2} > 0)", different, 0));
+            claims.Add(Claim.Above($"{Rewards[r]}: the step-reward order of pairs from different x_T disagrees with their final order for some pairs (mean over steps 0-{steps - 2} > 0)",
+                PairDisagreement(measurements, r, steps - 1), 0));
         }
         return new Analysis(measurements, byReward, claims);
     }
+
+    /// <summary>
+    /// The claims' observations: per pair from different x_T (every analysis seed), the fraction of its untied steps among the
+    /// first <paramref name="steps"/> at which it disagrees. Pairs are the independent units (independent prompts and noise);
+    /// a t-test over two seed means would have one degree of freedom.
+    /// </summary>
+    public static IReadOnlyList<double> PairDisagreement(Measured measurements, int reward, int steps) =>
+        measurements.BySeed.SelectMany(m =>
+        {
+            var bySteps = m[0][reward].Take(steps).ToArray();
+            return Enumerable.Range(0, bySteps[0].Length).Select(pair => bySteps.Select(step => step[pair]).Where(o => o != Tie).ToList())
+                .Where(outcomes => outcomes.Count > 0).Select(outcomes => outcomes.Average(o => (double)o));
+        }).ToList();
 
     /// <inheritdoc />
     protected override void Render(ReproductionContext context, Analysis analysis, ClaimVerdicts verdicts, StringBuilder md)
     {
         var steps = context.Sizing.Steps;
-        var measured = analysis.Measured.BySeed;
+        var measured = analysis.Measured.Fractions;
         var c = CultureInfo.InvariantCulture;
         md.AppendLine($"Base model, {context.Sizing.DisagreementPairs} training prompts per analysis seed. At step index s (of {steps}) each pair holds two samples " +
             "x_{t-1}: *different x_T* = the step-s samples of two independent trajectories of the prompt (D3PO's pairs); *same x_t* = two samples drawn from " +
@@ -86,7 +124,9 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
                 x.Select(s => SeedStatistics.Of(measured.Select(m => m[setting][r][(int)s])).Std).ToArray()))));
         md.AppendLine(c, $"![disagreement per step]({link})");
         md.AppendLine();
-        md.AppendLine("Claim (Fig. 2): the preference order of intermediate samples is not always the order of their final images.");
+        md.AppendLine(c, $"Claim (Fig. 2): the preference order of intermediate samples is not always the order of their final images; tested by a one-sample " +
+            $"t-test over the pairs from different x_T ({context.Sizing.DisagreementPairs} per analysis seed), each pair's observation being the fraction of " +
+            $"its untied steps 0-{steps - 2} at which it disagrees.");
         md.AppendLine();
         for (var r = 0; r < Rewards.Count; r++)
         {
@@ -100,8 +140,8 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
         md.AppendLine();
     }
 
-    /// <summary>[setting][reward][step] disagreement fractions for one analysis seed.</summary>
-    private static double[][][] Measure(ReproductionContext context, long seed)
+    /// <summary>[setting][reward][step][pair] outcomes for one analysis seed.</summary>
+    private static int[][][][] Measure(ReproductionContext context, long seed)
     {
         var pipeline = context.Evaluator.Pipeline;
         var sampler = context.Evaluator.CreateSampler();
@@ -114,9 +154,9 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
         var condition = new PipelinePromptEncoder(pipeline).Encode(prompts, RunTraining.GuidanceScale);
         var pairCondition = condition.RepeatBatch(2);
         var size = pipeline.DefaultImageSize / pipeline.VaeScaleFactor;
-        var result = new double[2][][];
+        var result = new int[2][][][];
         for (var setting = 0; setting < 2; setting++)
-            result[setting] = Rewards.Select(_ => new double[steps]).ToArray();
+            result[setting] = Rewards.Select(_ => new int[steps][]).ToArray();
 
         // Different x_T: 2n independent trajectories; the sample after step s has its step reward in row s + 1.
         var initial = randn([2L * n, pipeline.Unet.Config.InChannels, size, size], generator: generator);
@@ -143,18 +183,11 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
     /// <summary>Training captions spread over the list, offset by the seed.</summary>
     public static IReadOnlyList<string> Prompts(int count, long seed) => EvaluationPrompts.Spread(EvaluationPrompts.Training, count, seed * 7);
 
-    /// <summary>The fraction of pairs (i, n + i) whose step-reward order differs from their final order (ties left out).</summary>
-    private static double Disagreement(double[] step, double[] final, int n)
+    /// <summary>Per pair (i, n + i): whether its step-reward order differs from its final order.</summary>
+    private static int[] Disagreement(double[] step, double[] final, int n) => Enumerable.Range(0, n).Select(i =>
     {
-        int counted = 0, disagree = 0;
-        for (var i = 0; i < n; i++)
-        {
-            var a = Math.Sign(step[i] - step[n + i]);
-            var b = Math.Sign(final[i] - final[n + i]);
-            if (a == 0 || b == 0) continue;
-            counted++;
-            if (a != b) disagree++;
-        }
-        return counted == 0 ? 0 : disagree / (double)counted;
-    }
+        var a = Math.Sign(step[i] - step[n + i]);
+        var b = Math.Sign(final[i] - final[n + i]);
+        return a == 0 || b == 0 ? Tie : a != b ? Disagrees : Agrees;
+    }).ToArray();
 }

@@ -38,6 +38,14 @@ public sealed record Claim(string Statement, double PFor, double PAgainst, strin
         return new Claim(statement, t.PLess, t.PGreater, t.ToString(), string.Create(CultureInfo.InvariantCulture, $"one-sample t vs {reference:G3}"));
     }
 
+    /// <summary>
+    /// Claimed: the proportion of successes among independent events exceeds <paramref name="reference"/>, decided by the exact
+    /// binomial test (<see cref="BinomialTest"/>).
+    /// </summary>
+    public static Claim ProportionAbove(string statement, int successes, int trials, double reference) =>
+        new(statement, BinomialTest.UpperTail(successes, trials, reference), BinomialTest.LowerTail(successes, trials, reference),
+            BinomialTest.Describe(successes, trials), string.Create(CultureInfo.InvariantCulture, $"exact binomial vs {reference:G3}"));
+
     /// <summary>Claimed: |mean(a) - mean(b)| &lt; <paramref name="margin"/>, decided by TOST on Welch's statistic.</summary>
     public static Claim Equivalent(string statement, IReadOnlyList<double> a, IReadOnlyList<double> b, double margin)
     {
