@@ -144,9 +144,12 @@ public sealed class PreferenceTrainer : IDisposable
         TorchNumerics.Verify();
         _logger.LogInformation("Training {Method}: budget {Budget} samples, batch {Batch}, seed {Seed}.", _method.Name, options.SampleBudget, options.BatchSize, options.Seed);
         // The baseline before the first iteration (or a reading a resumed run still owes).
-        GuardIfDue(cancellationToken);
+        using (FinalizerGate.Close())
+            GuardIfDue(cancellationToken);
         while (_context.Samples < options.SampleBudget && _guard?.Stopped != true)
         {
+            // No finalizer runs during an iteration: TorchSharp's operands cannot be freed under its native calls (FinalizerGate).
+            using var gate = FinalizerGate.Close();
             var snapshot = TakeSnapshot();
             try
             {
@@ -177,11 +180,16 @@ public sealed class PreferenceTrainer : IDisposable
         }
         if (_guard is not null)
         {
+            using var gate = FinalizerGate.Close();
             // The last adapters are read once more unless they just were, so the end's restore decision is on current values.
             GuardIfDue(cancellationToken, final: true);
             _guard.Finish(_context.Samples, _context.Iteration, _context.Latest);
         }
-        if (options.CheckpointDirectory is { } final) SaveCheckpoint(Path.Combine(final, CheckpointFolderName));
+        if (options.CheckpointDirectory is { } final)
+        {
+            using var gate = FinalizerGate.Close();
+            SaveCheckpoint(Path.Combine(final, CheckpointFolderName));
+        }
         foreach (var sink in _sinks) sink.Flush();
         return new TrainingReport(_method.Name, _context.Iteration, _context.Samples, _context.Updates, _context.SkippedUpdates,
             _context.Sampler.Evaluations, _context.Sampler.Evaluations / (double)Math.Max(1, _context.Samples), clock.Elapsed, _context.Latest)

@@ -2,6 +2,7 @@ using TailorPO.Core.Abstractions;
 using TailorPO.Core.Internal;
 using TailorPO.Core.Options;
 using TailorPO.Core.Schedules;
+using TailorPO.Core.Threading;
 using static TorchSharp.torch;
 
 namespace TailorPO.Core.Sampling;
@@ -245,10 +246,13 @@ public sealed class DdimSampler : ISampler
         for (var i = 0; i < Timesteps.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var stepScope = NewDisposeScope();
-            var next = Advance(latents, i, condition, generator).MoveToOuterDisposeScope();
-            latents.Dispose(); // memory stays flat over the steps
-            latents = next;
+            using (FinalizerGate.Close()) // no operand freed under a native call (FinalizerGate); the callback runs outside
+            using (NewDisposeScope())
+            {
+                var next = Advance(latents, i, condition, generator).MoveToOuterDisposeScope();
+                latents.Dispose(); // memory stays flat over the steps
+                latents = next;
+            }
             stepCompleted?.Invoke(i, Timesteps[i]);
         }
         return latents.MoveToOuterDisposeScope();

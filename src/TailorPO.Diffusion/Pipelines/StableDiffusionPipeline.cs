@@ -217,12 +217,19 @@ public sealed class StableDiffusionPipeline : IDisposable
 
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var condition = EncodePrompts(request.Prompts, request.NegativePrompts, request.GuidanceScale);
-        var initial = InitialLatents(request.Prompts.Count, height, width, generator);
+        DiffusionCondition condition;
+        Tensor initial;
+        // No operand freed under a native call (FinalizerGate); Denoise holds the gate per step, progress reports outside it.
+        using (FinalizerGate.Close())
+        {
+            condition = EncodePrompts(request.Prompts, request.NegativePrompts, request.GuidanceScale);
+            initial = InitialLatents(request.Prompts.Count, height, width, generator);
+        }
         var steps = sampler.Timesteps.Count;
         var latents = sampler.Denoise(initial, condition, generator,
             (index, timestep) => progress?.Report(new GenerationProgress(index + 1, steps, timestep)), cancellationToken);
 
+        using var decodeGate = FinalizerGate.Close();
         var images = Decoder.DecodeToImages(latents).cpu();
         return new TextToImageResult(images.MoveToOuterDisposeScope(), latents.MoveToOuterDisposeScope(), request.Prompts, request.Seed);
     }

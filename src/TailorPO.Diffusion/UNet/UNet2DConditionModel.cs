@@ -1,6 +1,7 @@
 using TailorPO.Diffusion.Blocks;
 using TailorPO.Diffusion.Checkpoints;
 using TailorPO.Core.Safetensors;
+using TailorPO.Core.Threading;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -110,7 +111,8 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
     internal static void ReleaseConstructionGarbage()
     {
         GC.Collect();
-        GC.WaitForPendingFinalizers();
+        // A thread holding the FinalizerGate would wait for itself.
+        if (!FinalizerGate.IsHeldByCurrentThread) GC.WaitForPendingFinalizers();
     }
 
     /// <summary>Number of up-sampling stages; latents not divisible by 2^this get explicit upsample sizes.</summary>

@@ -1,4 +1,5 @@
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.Threading;
 using static TorchSharp.torch;
 
 namespace TailorPO.Training.Evaluation;
@@ -29,6 +30,7 @@ public sealed class RewardEvaluator(ISampler sampler, ILatentDecoder decoder, IR
             using var images = GenerateImages(prompts, seeds, latentShape, guidanceScale, adapters, cancellationToken);
             for (var j = 0; j < seeds.Count; j++)
             {
+                using var gate = FinalizerGate.Close();
                 using var seedScope = NewDisposeScope();
                 var values = reward.Score(images[j], prompts).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
                 for (var i = 0; i < prompts.Count; i++) scores[i, j] = values[i];
@@ -66,6 +68,7 @@ public sealed class RewardEvaluator(ISampler sampler, ILatentDecoder decoder, IR
         for (var j = 0; j < seeds.Count; j++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            using var gate = FinalizerGate.Close();
             using var seedScope = NewDisposeScope();
             using var generator = new Generator((ulong)seeds[j], device);
             var shape = new long[] { prompts.Count }.Concat(latentShape.Select(d => (long)d)).ToArray();

@@ -5,6 +5,7 @@ using TailorPO.Core.Errors;
 using TailorPO.Core.Options;
 using TailorPO.Core.Sampling;
 using TailorPO.Core.Schedules;
+using TailorPO.Core.Threading;
 using TailorPO.Training.Metrics;
 using TailorPO.Training.Optimization;
 using TailorPO.Training.Options;
@@ -197,7 +198,12 @@ public sealed class TrainerContext
         Latest = metrics;
         foreach (var sink in _sinks) sink.Write(metrics);
         Checkpoints.CrashTestHook.Reach(Checkpoints.CrashTestHook.AfterMetricsLine);
-        Progress?.Report(new TrainingProgress(Samples, Options.SampleBudget, Iteration, metrics));
+        if (Progress is { } progress)
+        {
+            // The caller's callback runs with finalizers free (it may wait for them); no native call of this thread is in flight.
+            using var suspended = FinalizerGate.Suspend();
+            progress.Report(new TrainingProgress(Samples, Options.SampleBudget, Iteration, metrics));
+        }
         return metrics;
     }
 
