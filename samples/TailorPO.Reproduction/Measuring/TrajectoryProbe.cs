@@ -1,4 +1,5 @@
 using TailorPO.Core.Abstractions;
+using TailorPO.Core.Threading;
 using static TorchSharp.torch;
 
 namespace TailorPO.Reproduction.Measuring;
@@ -37,12 +38,14 @@ public sealed class TrajectoryProbe(ISampler sampler, ILatentDecoder decoder, IR
         var x = latents;
         for (var s = start; s < steps; s++)
         {
+            using var gate = FinalizerGate.Close(); // no operand freed under a native call (TorchSharp 0.107)
             if (keepInputs) inputs.Add(x.detach().clone().DetachFromDisposeScope());
             var step = sampler.Step(x, s, condition, 1, generator);
             if (scoreSteps) rows.Add(Score(step.PredictedOriginal, condition.Prompts));
             x = step.Candidates[0];
         }
-        rows.Add(Score(x, condition.Prompts));
+        using (FinalizerGate.Close())
+            rows.Add(Score(x, condition.Prompts));
         return new ProbeRollout(inputs, rows);
     }
 

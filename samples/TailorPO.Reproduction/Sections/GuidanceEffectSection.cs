@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using TailorPO.Core.Options;
+using TailorPO.Core.Threading;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Guidance.Refiners;
 using TailorPO.Guidance.Schedules;
@@ -127,6 +128,7 @@ public sealed class GuidanceEffectSection : ReproductionSection<GuidanceEffectSe
         foreach (var s in trained)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
+            using var gate = FinalizerGate.Close();
             using var stepScope = NewDisposeScope();
             Tensor preferred;
             using (no_grad())

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TailorPO.Core.Threading;
 using TailorPO.Diffusion.Pipelines;
 using TailorPO.Reproduction.Measuring;
 using TailorPO.Reproduction.Rendering;
@@ -172,6 +173,7 @@ public sealed class PreferenceDisagreementSection : ReproductionSection<Preferen
             using var stepScope = NewDisposeScope();
             using var noGrad = no_grad();
             var xt = trajectories.Inputs[s][..n];
+            using var gate = FinalizerGate.Close(); // the continuation's probe holds it per step too (closings nest)
             var candidates = sampler.Step(xt, s, condition, 2, generator).Candidates.flatten(0, 1); // [2n]: candidate 0 of every prompt, then candidate 1
             using var continued = probe.Run(candidates, s + 1, pairCondition, generator);
             for (var r = 0; r < Rewards.Count; r++)
