@@ -72,6 +72,14 @@ public static class ReproductionPage
         md.AppendLine();
     }
 
+    /// <summary>Which seeds a learning-rate sweep's cells come from: "on seed 0" or "mean ± std over seeds 0, 1".</summary>
+    public static string SweepSeeds(ComparisonSizing sizing)
+    {
+        ArgumentNullException.ThrowIfNull(sizing);
+        var seeds = sizing.Seeds.Take(sizing.SweepSeeds).ToList();
+        return seeds.Count == 1 ? $"on seed {seeds[0]}" : $"mean ± std over seeds {string.Join(", ", seeds)}";
+    }
+
     /// <summary>The learning-rate sweep's table: per method its training-prompt reward at each rate of the grid, and the rate chosen.</summary>
     public static void AppendSweepTable(StringBuilder md, IReadOnlyList<double> rates, IEnumerable<MethodRuns> rows)
     {

@@ -106,7 +106,7 @@ public sealed class MethodComparisonSection : ReproductionSection<MethodComparis
             }
             md.AppendLine();
             md.AppendLine(c, $"Learning-rate sweep ({string.Join(", ", s.LearningRates.Select(l => l.ToString("0.####", c)))}; the same grid for every method): the trained reward " +
-                $"on {context.Evaluator.TrainingPrompts.Count} training prompts at {s.Budget} images, mean ± std over seeds {string.Join(", ", s.Seeds.Take(s.SweepSeeds))}; the highest mean is chosen.");
+                $"on {context.Evaluator.TrainingPrompts.Count} training prompts at {s.Budget} images, {ReproductionPage.SweepSeeds(s)}; the highest mean is chosen.");
             md.AppendLine();
             ReproductionPage.AppendSweepTable(md, s.LearningRates, rows);
 

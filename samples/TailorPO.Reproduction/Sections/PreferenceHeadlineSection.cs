@@ -134,8 +134,8 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
                 $"{Stat(updates.Select(x => (double)x.Updates), "F0")} | {Stat(updates.Select(x => (double)x.NoiseEvaluations), "F0")} |");
         }
         md.AppendLine();
-        md.AppendLine(c, $"Learning-rate sweep: the preference score on {context.Evaluator.TrainingPrompts.Count} training prompts at {s.Budget} images, mean ± std over " +
-            $"seeds {string.Join(", ", s.Seeds.Take(s.SweepSeeds))}; the highest mean is chosen.");
+        md.AppendLine(c, $"Learning-rate sweep: the preference score on {context.Evaluator.TrainingPrompts.Count} training prompts at {s.Budget} images, " +
+            $"{ReproductionPage.SweepSeeds(s)}; the highest mean is chosen.");
         md.AppendLine();
         ReproductionPage.AppendSweepTable(md, s.PreferenceLearningRates, m.Rows);
 

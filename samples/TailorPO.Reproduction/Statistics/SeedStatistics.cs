@@ -12,9 +12,10 @@ public sealed record SeedStatistics(IReadOnlyList<double> Values)
     /// <summary>The sample standard deviation over seeds (NaN for fewer than two).</summary>
     public double Std => Values.Count < 2 ? double.NaN : Math.Sqrt(WelchTest.MeanAndVariance(Values).Variance);
 
-    /// <summary>"mean ± std" with <paramref name="format"/>.</summary>
-    public string Format(string format = "G4") =>
-        string.Create(CultureInfo.InvariantCulture, $"{Mean.ToString(format, CultureInfo.InvariantCulture)} ± {Std.ToString(format, CultureInfo.InvariantCulture)}");
+    /// <summary>"mean ± std" with <paramref name="format"/>; the mean alone for one value (no spread to state).</summary>
+    public string Format(string format = "G4") => Values.Count == 1
+        ? Mean.ToString(format, CultureInfo.InvariantCulture)
+        : string.Create(CultureInfo.InvariantCulture, $"{Mean.ToString(format, CultureInfo.InvariantCulture)} ± {Std.ToString(format, CultureInfo.InvariantCulture)}");
 
     /// <summary>Statistics of values over seeds.</summary>
     public static SeedStatistics Of(IEnumerable<double> values) => new(values.ToList());
