@@ -140,19 +140,18 @@ public sealed class PreferenceHeadlineSection : ReproductionSection<PreferenceHe
         ReproductionPage.AppendSweepTable(md, s.PreferenceLearningRates, m.Rows);
 
         var (accuracyPath, accuracyLink) = context.Image("sec0-gold-accuracy.png");
-        var x = Enumerable.Range(0, GradedAttribute.All.Count).Select(i => (double)i).ToArray();
-        var series = new List<ResultPlots.Series>
+        var attributes = GradedAttribute.All.Select(a => a.Name).ToList();
+        var series = new List<ResultPlots.BarSeries>
         {
-            new ResultPlots.Series("base model", x, m.BaseGrade.Accuracy.Select(a => 100 * a).ToArray(), x.Select(_ => double.NaN).ToArray()),
+            new("base model", m.BaseGrade.Accuracy.Select(a => 100 * a).ToArray(), attributes.Select(_ => double.NaN).ToArray()),
         };
         foreach (var row in m.Rows)
         {
             var grades = row.AtUpdates.Select((st, i) => m.GradeOf(st, row.Runs[i].Run)).ToList();
-            var stats = x.Select((_, a) => SeedStatistics.Of(grades.Select(g => 100 * g.Accuracy[a]))).ToList();
-            series.Add(new ResultPlots.Series(MethodComparisonSection.Label(row.Configuration.Method), x, stats.Select(t => t.Mean).ToArray(), stats.Select(t => t.Std).ToArray()));
+            var stats = attributes.Select((_, a) => SeedStatistics.Of(grades.Select(g => 100 * g.Accuracy[a]))).ToList();
+            series.Add(new(MethodComparisonSection.Label(row.Configuration.Method), stats.Select(t => t.Mean).ToArray(), stats.Select(t => t.Std).ToArray()));
         }
-        ResultPlots.Lines(accuracyPath, "Gold accuracy at equal updates: 0 shape, 1 shape colour, 2 background colour, 3 pattern, 4 all four",
-            "attribute", "images right (%), mean ± std over seeds", series);
+        ResultPlots.GroupedBars(accuracyPath, "Gold accuracy per attribute at equal updates", "images right (%), mean ± std over seeds", attributes, series);
         var (curvePath, curveLink) = context.Image("sec0-curve-preference.png");
         ResultPlots.Lines(curvePath, "Held-out preference score vs images generated (mean ± std over seeds)", "images generated in training", Reward,
             m.Rows.Select(row => MethodComparisonSection.Curve(row, Reward, m.BaseScores.HeldOutMean(Reward), st => st.Samples)));
