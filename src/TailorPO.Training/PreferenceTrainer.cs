@@ -143,44 +143,46 @@ public sealed class PreferenceTrainer : IDisposable
         TorchNumerics.EnsureGuarded(_logger);
         TorchNumerics.Verify();
         _logger.LogInformation("Training {Method}: budget {Budget} samples, batch {Batch}, seed {Seed}.", _method.Name, options.SampleBudget, options.BatchSize, options.Seed);
-        // The baseline before the first iteration (or a reading a resumed run still owes).
-        using (FinalizerGate.Close())
-            GuardIfDue(cancellationToken);
+        // The baseline before the first iteration (or a reading a resumed run still owes). A reading is mostly generation,
+        // whose pipeline and sampler hold the FinalizerGate per denoising step, so finalizers run between its steps.
+        GuardIfDue(cancellationToken);
         while (_context.Samples < options.SampleBudget && _guard?.Stopped != true)
         {
             // No finalizer runs during an iteration: TorchSharp's operands cannot be freed under its native calls (FinalizerGate).
-            using var gate = FinalizerGate.Close();
-            var snapshot = TakeSnapshot();
-            try
+            using (FinalizerGate.Close())
             {
-                // The rollouts' own NaN checks (a log-probability per sampling step, the model's outputs) are deferred and read
-                // once per iteration instead of once per step; each update reads its own checks with its metrics and never
-                // applies a non-finite step, so deferring the rollouts' checks cannot let a NaN reach the adapters.
-                using var rolloutChecks = DeferredFiniteChecks.Begin();
-                _method.RunIteration(_context, _cursor.Next(options.BatchSize), cancellationToken);
-                _context.FlushPendingGradients();
-                rolloutChecks.ThrowIfAnyNonFinite();
-            }
-            catch (OperationCanceledException)
-            {
-                Restore(snapshot);
-                if (options.CheckpointDirectory is { } directory) SaveCheckpoint(Path.Combine(directory, CheckpointFolderName));
-                foreach (var sink in _sinks) sink.Flush();
-                _logger.LogInformation("Training cancelled; state rolled back to iteration {Iteration}.", _context.Iteration);
-                throw;
-            }
-            finally
-            {
-                snapshot.Dispose();
+                var snapshot = TakeSnapshot();
+                try
+                {
+                    // The rollouts' own NaN checks (a log-probability per sampling step, the model's outputs) are deferred and read
+                    // once per iteration instead of once per step; each update reads its own checks with its metrics and never
+                    // applies a non-finite step, so deferring the rollouts' checks cannot let a NaN reach the adapters.
+                    using var rolloutChecks = DeferredFiniteChecks.Begin();
+                    _method.RunIteration(_context, _cursor.Next(options.BatchSize), cancellationToken);
+                    _context.FlushPendingGradients();
+                    rolloutChecks.ThrowIfAnyNonFinite();
+                }
+                catch (OperationCanceledException)
+                {
+                    Restore(snapshot);
+                    if (options.CheckpointDirectory is { } directory) SaveCheckpoint(Path.Combine(directory, CheckpointFolderName));
+                    foreach (var sink in _sinks) sink.Flush();
+                    _logger.LogInformation("Training cancelled; state rolled back to iteration {Iteration}.", _context.Iteration);
+                    throw;
+                }
+                finally
+                {
+                    snapshot.Dispose();
+                }
             }
             _context.Iteration++;
             GuardIfDue(cancellationToken);
             if (options.CheckpointDirectory is { } dir && options.CheckpointEveryIterations > 0 && _context.Iteration % options.CheckpointEveryIterations == 0)
-                SaveCheckpoint(Path.Combine(dir, CheckpointFolderName));
+                using (FinalizerGate.Close())
+                    SaveCheckpoint(Path.Combine(dir, CheckpointFolderName));
         }
         if (_guard is not null)
         {
-            using var gate = FinalizerGate.Close();
             // The last adapters are read once more unless they just were, so the end's restore decision is on current values.
             GuardIfDue(cancellationToken, final: true);
             _guard.Finish(_context.Samples, _context.Iteration, _context.Latest);

@@ -67,7 +67,7 @@ while (clock.Elapsed.TotalSeconds < seconds)
 gate?.Dispose();
 Volatile.Write(ref stop, true);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"collector {(collectorOn ? "on" : "off")}, allocator {(allocatorOn ? "on" : "off")}, gate {(gated ? "on" : "off")}, {(scoped ? "scoped" : "unscoped")}, " +
+    $"collector {(collectorOn ? "on" : "off")}, allocator {(allocatorOn ? "on" : "off")}, gate {(gated ? FinalizerGate.Enabled ? "on" : "asked for but switched off (TAILORPO_FINALIZER_GATE=0)" : "off")}, {(scoped ? "scoped" : "unscoped")}, " +
     $"{size}x{size}: {iterations} iterations in {clock.Elapsed.TotalSeconds:F0} s, {GC.CollectionCount(0)} collections, no crash"));
 return 0;
 

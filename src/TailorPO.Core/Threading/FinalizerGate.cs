@@ -27,6 +27,13 @@ public static class FinalizerGate
     // How long Close waits for the finalizer thread to park before going on unprotected.
     internal static TimeSpan ParkTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether <see cref="Close"/> closes the gate (default true; the environment variable <c>TAILORPO_FINALIZER_GATE=0</c>
+    /// starts it false). Turning it off brings the race back: for measuring what the gate costs, or a host that cannot
+    /// have its finalizer thread parked.
+    /// </summary>
+    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("TAILORPO_FINALIZER_GATE") != "0";
+
     /// <summary>True while the calling thread holds the gate closed (it must not wait for pending finalizers then).</summary>
     public static bool IsHeldByCurrentThread => t_held > 0;
 
@@ -49,6 +56,7 @@ public static class FinalizerGate
     /// <returns>The holder; dispose it on the thread that closed the gate.</returns>
     public static Holder Close()
     {
+        if (!Enabled) return Holder.Inert;
         lock (Sync)
         {
             if (_holders == 0) Park();
@@ -128,6 +136,8 @@ public static class FinalizerGate
     /// <summary>Opens the gate (for this closing) when disposed; a second dispose does nothing.</summary>
     public sealed class Holder : IDisposable
     {
+        // Returned while the gate is disabled: opens nothing.
+        internal static readonly Holder Inert = new() { _disposed = 1 };
         private int _disposed;
 
         internal Holder()
