@@ -1,34 +1,21 @@
 using BenchmarkDotNet.Attributes;
-using TailorPO.Core.Sampling;
-using TailorPO.Core.Schedules;
 using TailorPO.Core.Threading;
-using static TorchSharp.torch;
 
 namespace TailorPO.Benchmarks;
 
 /// <summary>
 /// What <see cref="FinalizerGate"/> costs the steps it guards: one closing (a gen-0 collection and the hand-off to the
-/// finalizer thread) next to the bare collection, and one DDIM step on SD-sized latents [2, 4, 64, 64] with and without
-/// the gate (the sampling math only; a UNet call, which the gate also covers, costs far more than either).
+/// finalizer thread) next to the bare collection, and <see cref="DdimStepBenchmarks"/>' step on SD-sized latents with and
+/// without the gate (the sampling math only; a UNet call, which the gate also covers, costs far more than either).
 /// </summary>
 [MemoryDiagnoser]
 public class FinalizerGateBenchmarks
 {
-    private DdimStepMath _math = null!;
-    private Tensor _latents = null!, _noisePrediction = null!, _timesteps = null!;
-    private Generator _generator = null!;
+    private readonly DdimStepBenchmarks _step = new() { Candidates = 2 };
 
     /// <summary>Allocates the step's inputs once.</summary>
     [GlobalSetup]
-    public void Setup()
-    {
-        var schedule = NoiseSchedule.StableDiffusionV15();
-        _math = new DdimStepMath(schedule, new DdimTimesteps(schedule.Config, 20));
-        _generator = new Generator(42);
-        _latents = randn([2, 4, 64, 64], generator: _generator);
-        _noisePrediction = randn([2, 4, 64, 64], generator: _generator);
-        _timesteps = tensor(new long[] { 501, 501 });
-    }
+    public void Setup() => _step.Setup();
 
     /// <summary>The gen-0 collection a closing starts with.</summary>
     [Benchmark(Baseline = true)]
@@ -44,22 +31,13 @@ public class FinalizerGateBenchmarks
 
     /// <summary>One DDIM step (posterior, two candidates, log-probabilities) without the gate.</summary>
     [Benchmark]
-    public float DdimStep() => Step();
+    public float DdimStep() => _step.StepWithLogProbability();
 
     /// <summary>The same step inside a closing, as the trainer and the samplers run it.</summary>
     [Benchmark]
     public float DdimStepInsideTheGate()
     {
         using var gate = FinalizerGate.Close();
-        return Step();
-    }
-
-    private float Step()
-    {
-        using var scope = NewDisposeScope();
-        var posterior = _math.Posterior(_latents, _timesteps, _noisePrediction, eta: 1.0);
-        var candidates = DdimStepMath.Draw(posterior, 2, _generator);
-        var logProbabilities = DdimStepMath.LogProbability(candidates, posterior.Mean, posterior.Sigma);
-        return logProbabilities[0, 0].item<float>();
+        return _step.StepWithLogProbability();
     }
 }
