@@ -266,7 +266,8 @@ public partial class CompareCommandTests
         Assert.True(Math.Abs(actual - expected) <= 5e-5 + 0.05 * expected, $"{what}: the page says p = {printed}, the cached runs give {expected:R}");
     }
 
-    [GeneratedRegex(@"^- (?<statement>.+?): \*\*(?:reproduced|contradicted|inconclusive)\*\* \((?<evidence>d = [^;]+); [^;]*? p = (?<p>[^,]+), Holm p = (?<holm>[^)]+)\)", RegexOptions.Multiline)]
+    // Evidence: "d = ..., t(df) = ..." for t-tests, "k/n = ...%" for exact binomial tests.
+    [GeneratedRegex(@"^- (?<statement>.+?): \*\*(?:reproduced|contradicted|inconclusive)\*\* \((?<evidence>[^;]+); [^;]*? p = (?<p>[^,]+), Holm p = (?<holm>[^)]+)\)", RegexOptions.Multiline)]
     private static partial Regex ClaimBullet();
 
     [GeneratedRegex(@"This page holds (\d+) claims")]
