@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using TailorPO.Core.Threading;
 using TailorPO.Core.Safetensors;
 using TailorPO.Core.Schedules;
 using TailorPO.Diffusion.Clip;
@@ -96,6 +97,8 @@ public sealed class Pretrainer
             var learningRate = LearningRate(options, step);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
             double loss;
+            // The gate keeps TorchSharp's finalizers from freeing an operand under a native call (docs/performance.md).
+            using (FinalizerGate.Close())
             using (var scope = NewDisposeScope())
             {
                 loss = TrainStep(options, step, dataset, tokenizer, schedule, unet, textEncoder, parameters, optimizer, device);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using TailorPO.Rewards.Clip;
+using TailorPO.Core.Threading;
 using TailorPO.Shapes.Dataset;
 using static TorchSharp.torch;
 
@@ -133,7 +134,8 @@ public sealed record RetrievalReport(IReadOnlyList<AttributeRetrieval> HeldOut, 
         try
         {
             for (var start = 0; start < count; start += Chunk)
-                parts.Add(embed(start, Math.Min(Chunk, count - start)));
+                using (FinalizerGate.Close())
+                    parts.Add(embed(start, Math.Min(Chunk, count - start)));
             return cat(parts, 0);
         }
         finally

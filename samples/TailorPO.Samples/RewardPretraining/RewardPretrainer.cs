@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TailorPO.Core.IO;
+using TailorPO.Core.Threading;
 using TailorPO.Core.Safetensors;
 using TailorPO.Diffusion.Clip;
 using TailorPO.Diffusion.Tokenization;
@@ -104,6 +105,9 @@ public sealed class RewardPretrainer
             var learningRate = LearningRate(options, step);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
             double loss, shapeAccuracy, scale;
+            // The gate keeps TorchSharp's finalizers from freeing an operand under a native call (docs/performance.md): without
+            // it a 1,800-step run died at step ~1,350 in c10::Scalar::toFloat on the Zen 5 machine.
+            using (FinalizerGate.Close())
             using (NewDisposeScope())
             {
                 (loss, shapeAccuracy) = TrainStep(options, step, dataset, index, universeIds, vision, text, logitScale, parameters, optimizer, device);
