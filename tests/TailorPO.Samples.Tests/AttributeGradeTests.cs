@@ -61,6 +61,34 @@ public class AttributeGradeTests
     }
 
     [Fact]
+    public void Ranking_agreement_counts_right_over_wrong_pairs_within_a_caption_with_ties_as_halves()
+    {
+        var scenes = new AttributeGradeOptions { Captions = 2 }.Scenes();
+        GradedImage Image(int caption, int seed, bool shapeRight, double monitor)
+        {
+            var scene = scenes[caption];
+            var measured = new SceneMeasurement(scene.Color.Name, shapeRight ? scene.Shape : null, scene.Background.Name, scene.Texture, 50, 0.5, 0.5);
+            return new GradedImage(new FidelitySample(scene, seed, measured), caption, seed, [monitor]);
+        }
+        // Caption 0: right {3, 1} vs wrong {2, 2}: 3 beats both, 1 neither (2 of 4). Caption 1: right {5} vs wrong {5, 4}: a tie
+        // and a win (1.5 of 2). Pairs across captions do not count (the wrong 2s of caption 0 would lose to caption 1's 5).
+        var grade = new ModelGrade([Image(0, 0, true, 3), Image(0, 1, true, 1), Image(0, 2, false, 2), Image(0, 3, false, 2),
+            Image(1, 0, true, 5), Image(1, 1, false, 5), Image(1, 2, false, 4)], 0.2);
+        var shape = GradedAttribute.All.Single(a => a.Name == "shape");
+        var agreement = grade.Agreement(shape, 0);
+        Assert.Equal(6, agreement.Pairs);
+        Assert.Equal(3.5 / 6, agreement.Share, 12);
+        // Every image has its colour right: no pairs, no share.
+        var colour = grade.Agreement(GradedAttribute.All.Single(a => a.Name == "shape colour"), 0);
+        Assert.Equal(0, colour.Pairs);
+        Assert.True(double.IsNaN(colour.Share));
+        var markdown = new AttributeGradeReport(new AttributeGradeOptions { Captions = 2, SeedsPerCaption = 4 }, ["proxy"], grade, null).ToMarkdown();
+        Assert.Contains("Does the proxy see the attributes?", markdown);
+        Assert.Contains("shape 58% of 6 pairs", markdown);
+        Assert.DoesNotContain("shape colour 0%", markdown);
+    }
+
+    [Fact]
     public void The_graded_captions_are_distinct_held_out_combinations_with_every_pattern()
     {
         var scenes = new AttributeGradeOptions().Scenes();

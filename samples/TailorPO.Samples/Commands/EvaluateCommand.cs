@@ -229,6 +229,18 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateSett
             if (grade.Aligned is null) table.AddRow(Markup.Escape(grade.MonitorNames[m]), Value(grade.Base.Monitor(m)));
             else table.AddRow(Markup.Escape(grade.MonitorNames[m]), Value(grade.Base.Monitor(m)), Value(grade.Aligned.Monitor(m)), Value(grade.MonitorGain(m)));
         }
+        if (grade.MonitorNames.Count > 0)
+            foreach (var attribute in GradedAttribute.All.Take(GradedAttribute.All.Count - 1))
+            {
+                // Does the reward see the attribute at all (0.5 = blind)? Shown where a caption has both right and wrong images.
+                static string Agreement(RankingAgreement a) => a.Pairs == 0 ? "-" : string.Create(CultureInfo.InvariantCulture, $"{a.Share:P0} of {a.Pairs} pairs");
+                var baseAgreement = grade.Base.Agreement(attribute, 0);
+                var alignedAgreement = grade.Aligned?.Agreement(attribute, 0);
+                if (baseAgreement.Pairs == 0 && (alignedAgreement?.Pairs ?? 0) == 0) continue;
+                var name = Markup.Escape($"{grade.MonitorNames[0]} ranks right {attribute.Name} above wrong");
+                if (alignedAgreement is null) table.AddRow(name, Agreement(baseAgreement));
+                else table.AddRow(name, Agreement(baseAgreement), Agreement(alignedAgreement), "");
+            }
         if (grade.Aligned is null) table.AddRow("diversity (RMS pixel distance)", grade.Base.Diversity.ToString("F4", c));
         else table.AddRow("diversity (RMS pixel distance)", grade.Base.Diversity.ToString("F4", c), grade.Aligned.Diversity.ToString("F4", c),
             grade.DiversityRatio.ToString("P0", c) + " of base");

@@ -58,6 +58,7 @@ public sealed record AttributeGradeReport(AttributeGradeOptions Options, IReadOn
                 text.AppendLine(c, $"| {MonitorNames[m]} | {Plain(Base.Monitor(m))} |");
             text.AppendLine();
             text.AppendLine(c, $"Diversity (mean pairwise RMS pixel distance between a caption's seeds): {Base.Diversity:F4}.");
+            AppendAgreement(text);
             return text.ToString();
         }
         text.AppendLine("| attribute | base | aligned | gain | gain / s.e. |");
@@ -77,7 +78,24 @@ public sealed record AttributeGradeReport(AttributeGradeOptions Options, IReadOn
         }
         text.AppendLine();
         text.AppendLine(c, $"Diversity (mean pairwise RMS pixel distance between a caption's seeds): base {Base.Diversity:F4}, aligned {Aligned.Diversity:F4} ({DiversityRatio * 100:F0}% of the base).");
+        AppendAgreement(text);
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Whether the first monitor (the training reward, or the preference model's score) sees each attribute on the
+    /// base model's images: its within-caption <see cref="RankingAgreement"/> with the measurer.
+    /// </summary>
+    private void AppendAgreement(StringBuilder text)
+    {
+        if (MonitorNames.Count == 0) return;
+        var c = CultureInfo.InvariantCulture;
+        var parts = GradedAttribute.All.Select(a => (a.Name, Agreement: Base.Agreement(a, 0))).Where(p => p.Agreement.Pairs > 0)
+            .Select(p => string.Create(c, $"{p.Name} {p.Agreement.Share * 100:F0}% of {p.Agreement.Pairs} pairs")).ToList();
+        text.AppendLine();
+        text.AppendLine(parts.Count == 0
+            ? $"Does the {MonitorNames[0]} see the attributes? No caption has both right and wrong base images, so it cannot be told."
+            : $"Does the {MonitorNames[0]} see the attributes? Within a caption, it ranks a base image with the attribute right above one with it wrong in: {string.Join("; ", parts)} (50% = blind: training towards it cannot teach that attribute).");
     }
 
     private static string Percent(Estimate e) => string.Create(CultureInfo.InvariantCulture, $"{e.Mean * 100:F1}% +- {e.StandardError * 100:F1}");

@@ -12,6 +12,9 @@ public sealed record ModelGrade(IReadOnlyList<GradedImage> Images, double Divers
         return Estimate.Of(Images.Select(i => attribute.IsRight(i.Fidelity) ? 1.0 : 0.0).ToList());
     }
 
+    /// <summary>How well monitor <paramref name="index"/> ranks, within a caption, images with <paramref name="attribute"/> right above those with it wrong.</summary>
+    public RankingAgreement Agreement(GradedAttribute attribute, int index) => RankingAgreement.Of(Images, attribute, i => i.Monitors[index]);
+
     /// <summary>The mean of monitor <paramref name="index"/>, with its standard error over images.</summary>
     public Estimate Monitor(int index) => Estimate.Of(Images.Select(i => i.Monitors[index]).ToList());
 }
