@@ -42,6 +42,9 @@ public sealed record RewardPretrainOptions
     /// </summary>
     public double ShapeWeight { get; init; } = 3.0;
 
+    /// <summary>How training images are degraded towards what a small diffusion model draws (default: not at all, as the committed model was trained).</summary>
+    public GeneratorLikeDegradation Degradation { get; init; } = GeneratorLikeDegradation.None;
+
     /// <summary>Held-out images of the retrieval report (0 skips it).</summary>
     public int EvaluationImages { get; init; } = 256;
 

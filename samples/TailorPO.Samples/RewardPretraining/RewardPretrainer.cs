@@ -61,6 +61,8 @@ public sealed class RewardPretrainer
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(device);
+        var problems = options.Degradation.Problems().ToList();
+        if (problems.Count > 0) throw new ArgumentException(string.Join(" ", problems), nameof(options));
         var design = options.Design;
         var tokenizer = ClipTokenizer.FromFolder(options.TokenizerFolder);
         if (tokenizer.VocabularySize != design.VocabularySize)
@@ -195,7 +197,7 @@ public sealed class RewardPretrainer
                 duplicates[i * batch + j] = i != j && truth[i] == truth[j];
 
         optimizer.zero_grad();
-        var imageEmbeds = vision.forward(images.to(device));
+        var imageEmbeds = vision.forward(options.Degradation.Apply(images, options.Seed, step).to(device));
         imageEmbeds = imageEmbeds / imageEmbeds.norm(1, keepdim: true);
         var textEmbeds = text.forward(universeIds);
         textEmbeds = textEmbeds / textEmbeds.norm(1, keepdim: true);
