@@ -64,5 +64,16 @@ public class GeneratorLikeDegradationTests
         Assert.Contains(problems, p => p.Contains("probability", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("smallest side", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("noise", StringComparison.Ordinal));
+        var named = new GeneratorLikeDegradation { Probability = 1.5, MinimumSide = 1, MaximumNoise = -0.1 }.Problems("--degrade", "--degrade-side", "--degrade-noise").ToList();
+        Assert.Equal(["--degrade must", "--degrade-side must", "--degrade-noise must"], named.Select(p => p[..(p.IndexOf(" must", StringComparison.Ordinal) + 5)]));
+    }
+
+    [Fact]
+    public void A_smallest_side_above_the_images_leaves_them_at_full_size()
+    {
+        using var scope = NewDisposeScope();
+        var images = Drawn(4);
+        var degraded = new GeneratorLikeDegradation { Probability = 1, MinimumSide = 64, MaximumNoise = 0 }.Apply(images, seed: 2, step: 0);
+        Assert.True(Same(degraded, images));
     }
 }

@@ -7,7 +7,7 @@ namespace TailorPO.Samples.Cli;
 /// command runs (<c>malloc_trim(0)</c>; the CLI trims every 5 s). glibc keeps what a freed tensor held for the next
 /// allocation, so without it a long run's resident memory ratchets up through its phases. A no-op where the C library is
 /// not glibc; <c>TAILORPO_HEAP_TRIM=0</c> turns it off. Measured on the main job (docs/performance.md, "Peak memory of
-/// the main job"): peak RSS 1,056 MB untrimmed, 869 MB trimmed every 5 s for 14% more CPU, the same LoRA byte for byte.
+/// the main job"): peak RSS 1,056 MB untrimmed, 806-869 MB trimmed every 5 s for 14% more CPU, the same LoRA byte for byte.
 /// </summary>
 public sealed class NativeHeapTrimmer : IDisposable
 {

@@ -161,8 +161,7 @@ public sealed class PretrainRewardSettings : GlobalSettings
         if (sizesOk && Design.ParameterCount() * 2 > MaximumBytes)
             yield return string.Create(CultureInfo.InvariantCulture,
                 $"the model would hold {Design.ParameterCount():N0} parameters, {Design.ParameterCount() * 2 / 1e6:F1} MB in float16; the limit is {MaximumBytes / 1e6:F0} MB. Lower --text-width (the token embedding), --vision-width or --vision-layers.");
-        foreach (var problem in Degradation.Problems()) yield return problem.Replace("The degradation probability", "--degrade", StringComparison.Ordinal)
-            .Replace("The degradation's smallest side", "--degrade-side", StringComparison.Ordinal).Replace("The degradation's noise", "--degrade-noise", StringComparison.Ordinal);
+        foreach (var problem in Degradation.Problems("--degrade", "--degrade-side", "--degrade-noise")) yield return problem;
         if (EvalImages is < 0 or > 100_000) yield return $"--eval-images must lie in [0, 100000]; got {EvalImages}.";
         if (LogEvery < 1) yield return $"--log-every must be >= 1; got {LogEvery}.";
         if (TimeLimitMinutes is { } minutes && !(minutes > 0 && double.IsFinite(minutes))) yield return $"--time-limit must be a positive number of minutes; got {minutes}.";

@@ -27,12 +27,16 @@ public sealed record GeneratorLikeDegradation
     /// <summary>The largest standard deviation of the pixel noise, in the images' [-1, 1] units.</summary>
     public double MaximumNoise { get; init; } = 0.15;
 
-    /// <summary>The problems of these settings, each a full sentence.</summary>
-    public IEnumerable<string> Problems()
+    /// <summary>The problems of these settings, each a full sentence naming the setting as the caller calls it.</summary>
+    /// <param name="probabilityName">How the caller names <see cref="Probability"/> (a CLI option, say).</param>
+    /// <param name="sideName">How the caller names <see cref="MinimumSide"/>.</param>
+    /// <param name="noiseName">How the caller names <see cref="MaximumNoise"/>.</param>
+    public IEnumerable<string> Problems(string probabilityName = "The degradation probability", string sideName = "The degradation's smallest side",
+        string noiseName = "The degradation's noise")
     {
-        if (!(Probability is >= 0 and <= 1)) yield return $"The degradation probability must lie in [0, 1]; got {Probability}.";
-        if (MinimumSide < 2) yield return $"The degradation's smallest side must be at least 2 pixels; got {MinimumSide}.";
-        if (!(MaximumNoise is >= 0 and <= 1)) yield return $"The degradation's noise must lie in [0, 1]; got {MaximumNoise}.";
+        if (!(Probability is >= 0 and <= 1)) yield return $"{probabilityName} must lie in [0, 1]; got {Probability}.";
+        if (MinimumSide < 2) yield return $"{sideName} must be at least 2 pixels; got {MinimumSide}.";
+        if (!(MaximumNoise is >= 0 and <= 1)) yield return $"{noiseName} must lie in [0, 1]; got {MaximumNoise}.";
     }
 
     /// <summary>Degrades a batch [B, 3, H, W] in [-1, 1] (a new tensor; the input is left alone).</summary>
@@ -54,8 +58,9 @@ public sealed record GeneratorLikeDegradation
             var image = images[i].unsqueeze(0);
             if (random.NextDouble() < Probability)
             {
-                var side = random.Next(MinimumSide, (int)Math.Min(height, width) + 1);
-                if (side < Math.Min(height, width))
+                var fullSide = (int)Math.Min(height, width);
+                var side = random.Next(Math.Min(MinimumSide, fullSide), fullSide + 1);
+                if (side < fullSide)
                 {
                     var small = nn.functional.interpolate(image, size: [side, side], mode: InterpolationMode.Area);
                     image = nn.functional.interpolate(small, size: [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
